@@ -1,0 +1,109 @@
+# opprof - one Makefile.
+#   make                 build $(BUILDDIR)/opprof against the default python3-embed
+#   make PYTHON_CONFIG=$PYENV_ROOT/versions/3.12.1/bin/python3.12-config
+#   make test            unit + end-to-end tests; last line "N passed, N failed"
+#   make demo | bench | valgrind | clean;  make SANITIZE=address,undefined test
+
+CC      ?= cc
+SANITIZE ?=
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
+STD     := -std=c11 -D_GNU_SOURCE
+
+ifeq ($(PYTHON_CONFIG),)
+  ifneq ($(shell pkg-config --exists python3-embed 2>/dev/null && echo ok),ok)
+    $(error python3-embed not found: run `scripts/install-deps.sh` (apt-get install python3-dev pkg-config libcmocka-dev libunwind-dev))
+  endif
+  PY_INCLUDES := $(shell pkg-config --cflags python3-embed)
+  PY_LDFLAGS  := $(shell pkg-config --libs python3-embed)
+  PY_VER      := $(shell pkg-config --modversion python3-embed)
+  PY_PREFIX   := $(shell pkg-config --variable=prefix python3-embed)
+  BUILDDIR    ?= build
+else
+  ifeq ($(wildcard $(PYTHON_CONFIG)),)
+    $(error PYTHON_CONFIG=$(PYTHON_CONFIG) does not exist)
+  endif
+  PY_INCLUDES := $(shell $(PYTHON_CONFIG) --includes)
+  PY_LDFLAGS  := $(shell $(PYTHON_CONFIG) --ldflags --embed)
+  PY_VER      := $(patsubst -lpython%,%,$(filter -lpython%,$(PY_LDFLAGS)))
+  PY_PREFIX   := $(shell $(PYTHON_CONFIG) --prefix)
+  BUILDDIR    ?= build/py$(PY_VER)
+endif
+ifneq ($(filter %t,$(PY_VER)),)
+  $(error Python $(PY_VER) is a free-threaded build: opprof's counters are not atomic, use a regular build)
+endif
+comma := ,
+PYTHON_EXE := $(PY_PREFIX)/bin/python$(PY_VER)
+PY_RPATH   := $(patsubst -L%,-Wl$(comma)-rpath$(comma)%,$(filter -L%,$(PY_LDFLAGS)))
+
+ifneq ($(SANITIZE),)
+  SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+endif
+
+CPPFLAGS += -MMD -MP
+ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
+
+PROFILER_SRC := profiler/main.c profiler/cli.c profiler/host.c profiler/store.c \
+                profiler/codeinfo.c profiler/scope.c profiler/snapshot.c \
+                profiler/collector_common.c profiler/collector_trace.c \
+                profiler/collector_monitor.c
+REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c reports/summary.c
+
+OBJ := $(patsubst %.c,$(BUILDDIR)/obj/%.o,$(PROFILER_SRC) $(REPORTS_SRC))
+OPPROF := $(BUILDDIR)/opprof
+
+.PHONY: all test unit e2e demo bench valgrind clean check-pycompat
+all: $(OPPROF)
+
+$(OPPROF): $(OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PY_LDFLAGS) $(PY_RPATH) $(SANFLAGS)
+
+# profiler/ needs libpython's headers; reports/ must build without them.
+$(BUILDDIR)/obj/profiler/%.o: profiler/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PY_INCLUDES) \
+	  -DOPPROF_PYTHON_EXE='"$(PYTHON_EXE)"' -DOPPROF_PY_VERSION='"$(PY_VER)"' -c -o $@ $<
+$(BUILDDIR)/obj/reports/%.o: reports/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# --- unit tests: one cmocka binary per unit, no libpython -----------------
+CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
+UNITS := store scope jsonw cli
+unit_src_store := profiler/store.c
+unit_src_scope := profiler/scope.c reports/profile.c
+unit_src_jsonw := reports/jsonw.c reports/profile.c reports/profile_json.c
+unit_src_cli   := profiler/cli.c
+UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
+
+$(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*)
+	@mkdir -p $(dir $@)
+	@pkg-config --exists cmocka || { echo "cmocka not found: run scripts/install-deps.sh (apt-get install libcmocka-dev)" >&2; exit 1; }
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_FLAGS) $(SANFLAGS)
+.SECONDEXPANSION:
+
+test: $(OPPROF) $(UNIT_BINS) check-pycompat
+	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \
+	  VALGRIND="$(VALGRIND)" sh tests/run_tests.sh
+
+# Every PY_VERSION_HEX test lives in profiler/pycompat.h.
+check-pycompat:
+	@! grep -n PY_VERSION_HEX $(filter-out profiler/pycompat.h,$(wildcard profiler/*.[ch] reports/*.[ch])) \
+	  || { echo "PY_VERSION_HEX outside profiler/pycompat.h" >&2; exit 1; }
+
+valgrind: $(OPPROF) $(UNIT_BINS)
+	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \
+	  VALGRIND="valgrind -q --error-exitcode=99 --leak-check=no" PYTHONMALLOC=malloc \
+	  E2E_QUICK=1 sh tests/run_tests.sh
+
+demo: $(OPPROF)
+	$(OPPROF) run -o $(BUILDDIR)/demo.json scripts/examples/scope_loop.py
+	@echo "profile: $(BUILDDIR)/demo.json"
+
+bench: $(OPPROF)
+	OPPROF=$(OPPROF) $(PYTHON_EXE) scripts/bench.py
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d)

@@ -1,0 +1,30 @@
+/*
+ * codeinfo.h - from a code object to its store record, cached in the code
+ * object's extra slot so the lookup costs one pointer read after the first
+ * execution.
+ *
+ * A record keeps a strong reference to the first code object seen for it
+ * (record->user), so names, lines and opcodes can be read at the end of
+ * the run; ci_release() drops those references.
+ */
+#ifndef OPPROF_CODEINFO_H
+#define OPPROF_CODEINFO_H
+
+#include "pycompat.h"
+#include "store.h"
+
+/* Requests the extra slot and reads the RESUME opcode; 0 or -1 with a
+ * Python exception set.  Call once, before any collector starts. */
+int ci_init(void);
+
+/* The record for `code`, created on first sight; NULL when out of memory
+ * (the store's sticky flag is then set; no exception is left pending). */
+st_record *ci_record(st_store *s, PyObject *code);
+
+/* Whether the instruction at byte `offset` of `rec` is a RESUME. */
+int ci_is_resume(const st_record *rec, long offset);
+
+/* Drops the store's references to code objects. Needs the GIL. */
+void ci_release(st_store *s);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * collector_common.h - what both backends share: the per-thread state and
+ * the stack repair that keeps the stack mirror right when an exit or entry
+ * event was missed.  Internal to the collector_*.c files.
+ */
+#ifndef OPPROF_COLLECTOR_COMMON_H
+#define OPPROF_COLLECTOR_COMMON_H
+
+#include "pycompat.h"
+#include "store.h"
+
+extern st_store *cc_store;
+extern int cc_active;        /* counting now */
+extern int cc_waiting;       /* not yet: waiting for the gate file */
+extern _Thread_local st_thread *cc_tls;
+
+/* Creates the calling thread's state; NULL when out of memory. */
+st_thread *cc_thread_create(void);
+
+static inline st_thread *cc_thread(void)
+{
+    return cc_tls ? cc_tls : cc_thread_create();
+}
+
+/* Pushes `code` and gives the thread a name while it has none. */
+st_frame *cc_enter(st_thread *t, PyObject *code, const void *frame);
+
+/* Pops the frame running `code` (or `frame` when non-NULL); frames above
+ * it whose exit was missed go too.  An unknown frame changes nothing. */
+void cc_leave(st_thread *t, PyObject *code, const void *frame);
+
+/* The frame for an instruction event of `code` whose frame is not on top:
+ * returns to it if it is further down, else pushes it.  NULL on OOM. */
+st_frame *cc_resync(st_thread *t, PyObject *code, const void *frame);
+
+/* The reason both backends share (out of memory), or NULL. */
+const char *cc_incomplete_reason(void);
+
+/* Records the start of collection (main thread ident, gate); 0 or -1. */
+int cc_begin(st_store *s, const char *gate);
+
+/* Whether counting is on for an entry into `code`, opening the gate when
+ * `code` comes from the gate file. */
+static inline int cc_counting(PyObject *code)
+{
+    int cc_gate_opens(PyObject *code);
+    return cc_active || (cc_waiting && cc_gate_opens(code));
+}
+
+/* Both flags off; returns whether counting had started. */
+int cc_end(void);
+
+#endif

@@ -1,0 +1,354 @@
+/*
+ * host.c - the embedded interpreter and the end-of-run sequence.
+ *
+ * The end of a run has three exits, and each writes the profile once:
+ *  - Py_RunMain() returns: the common case.
+ *  - SystemExit: CPython calls Py_Exit() -> exit(); on_exit() gets the status.
+ *  - an uncaught KeyboardInterrupt: Py_RunMain() kills the process with
+ *    SIGINT after finalizing, so the profile is written from the atexit hook.
+ * In all three the counts are snapshotted by a Python atexit hook that is
+ * registered before the script runs, so it runs after the script's own
+ * atexit handlers and after non-daemon threads were joined, while the
+ * interpreter is still whole.
+ */
+#include "host.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../reports/profile_json.h"
+#include "../reports/summary.h"
+#include "codeinfo.h"
+#include "collector.h"
+#include "exitcode.h"
+#include "pycompat.h"
+#include "snapshot.h"
+
+#ifndef OPPROF_PYTHON_EXE
+#define OPPROF_PYTHON_EXE ""
+#endif
+
+static struct {
+    const cli_run *opts;
+    char *output;            /* absolute path, or "-"; NULL once disabled */
+    char cwd[PATH_MAX];
+    char gate[PATH_MAX];     /* file whose first code starts counting */
+    st_store *store;
+    pf_profile *profile;     /* set by the atexit snapshot */
+    int written;
+    uint64_t start_ns;
+} run;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("opprof: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return -1;
+}
+
+/* Writes the profile, once, with the script's exit status; returns the
+ * status the process should exit with. */
+static int finish(int status)
+{
+    if (run.written || !run.profile)
+        return status;
+    run.written = 1;
+    run.profile->exit_status = status;
+    if (!run.opts->quiet)
+        pf_summary_write(run.profile, stderr, 10);
+    if (!run.output)
+        return status;
+    fflush(stdout);
+    if (pf_json_save(run.profile, run.output) < 0) {
+        error("cannot write profile to %s: %s", run.output, strerror(errno));
+        return status ? status : OPPROF_EXIT_CANTCREAT;
+    }
+    if (!run.opts->quiet && strcmp(run.output, "-") != 0)
+        fprintf(stderr, "opprof: profile written to %s\n", run.output);
+    return status;
+}
+
+static void on_process_exit(int status, void *arg)
+{
+    (void)arg;
+    finish(status);
+}
+
+static int last_exception_is_keyboard_interrupt(void)
+{
+    PyObject *e = PySys_GetObject(OPPROF_PY_LAST_EXC_NAME);  /* borrowed */
+    return e && PyObject_TypeCheck(e, (PyTypeObject *)PyExc_KeyboardInterrupt);
+}
+
+/* The atexit hook: stop counting and build the model while Python is up. */
+static PyObject *at_exit(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    if (run.profile || !run.store)
+        Py_RETURN_NONE;
+    collector_stop();
+    collector_name_threads(run.store);
+    pf_profile *p = pf_profile_new();
+    int bad = !p;
+    if (p) {
+        p->wall_ns = now_ns() - run.start_ns;
+        p->hexversion = PY_VERSION_HEX;
+        bad |= pf_set_string(&p->python_version, PY_VERSION) < 0;
+        bad |= pf_set_string(&p->implementation, "cpython") < 0;
+        PyObject *exe = PySys_GetObject("executable");
+        const char *s = exe && PyUnicode_Check(exe) ? PyUnicode_AsUTF8(exe) : NULL;
+        bad |= pf_set_string(&p->executable, s ? s : "") < 0;
+        bad |= pf_set_argv(p, (const char *const *)run.opts->py_argv,
+                           (size_t)run.opts->py_argc) < 0;
+        bad |= snap_build(run.store, p, run.cwd) < 0;
+        const char *why = collector_incomplete_reason();
+        if (why)
+            bad |= pf_mark_incomplete(p, why) < 0;
+    }
+    PyErr_Clear();
+    ci_release(run.store);
+    st_store_release(run.store);
+    run.store = NULL;
+    if (bad) {
+        error("internal error: could not build the profile (out of memory?)");
+        pf_profile_release(p);
+        Py_RETURN_NONE;
+    }
+    run.profile = p;
+    if (last_exception_is_keyboard_interrupt())
+        finish(128 + 2);  /* Py_RunMain() will die of SIGINT: no later chance */
+    Py_RETURN_NONE;
+}
+
+/* A forked child writes its own profile, named with its pid, and counts
+ * only what it runs itself. */
+static PyObject *after_fork_child(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    collector_after_fork_child();
+    run.start_ns = now_ns();
+    if (!run.output || strcmp(run.output, "-") == 0) {
+        run.output = NULL;  /* stdout belongs to the parent's profile */
+        return Py_NewRef(Py_None);
+    }
+    const char *slash = strrchr(run.output, '/');
+    const char *dot = strrchr(slash ? slash : run.output, '.');
+    size_t stem = dot && dot != slash + 1 ? (size_t)(dot - run.output) : strlen(run.output);
+    size_t n = strlen(run.output) + 32;
+    char *child = malloc(n);
+    if (child)
+        snprintf(child, n, "%.*s.%ld%s", (int)stem, run.output, (long)getpid(),
+                 run.output + stem);
+    free(run.output);
+    run.output = child;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef at_exit_def = {"opprof_atexit", at_exit, METH_NOARGS, NULL};
+static PyMethodDef fork_def = {"opprof_after_fork", after_fork_child, METH_NOARGS, NULL};
+
+static int install_hooks(void)
+{
+    PyObject *atexit = PyImport_ImportModule("atexit");
+    PyObject *os = PyImport_ImportModule("os");
+    PyObject *f1 = PyCFunction_New(&at_exit_def, NULL);
+    PyObject *f2 = PyCFunction_New(&fork_def, NULL);
+    PyObject *r1 = atexit && f1 ? PyObject_CallMethod(atexit, "register", "O", f1) : NULL;
+    PyObject *r2 = NULL;
+    if (os && f2) {
+        PyObject *reg = PyObject_GetAttrString(os, "register_at_fork");
+        PyObject *args = PyTuple_New(0);
+        PyObject *kw = Py_BuildValue("{sO}", "after_in_child", f2);
+        r2 = reg && args && kw ? PyObject_Call(reg, args, kw) : NULL;
+        Py_XDECREF(reg);
+        Py_XDECREF(args);
+        Py_XDECREF(kw);
+    }
+    int rc = r1 && r2 ? 0 : -1;
+    Py_XDECREF(r1);
+    Py_XDECREF(r2);
+    Py_XDECREF(f1);
+    Py_XDECREF(f2);
+    Py_XDECREF(atexit);
+    Py_XDECREF(os);
+    return rc;
+}
+
+/* The virtual environment's python when one is active and matches the
+ * version opprof was built for, so its site-packages are used; else NULL. */
+static const char *venv_python(char *buf, size_t n)
+{
+    const char *venv = getenv("VIRTUAL_ENV");
+    if (!venv || !*venv)
+        return NULL;
+    char cfg[PATH_MAX];
+    snprintf(cfg, sizeof cfg, "%s/pyvenv.cfg", venv);
+    FILE *f = fopen(cfg, "r");
+    if (!f)
+        return NULL;
+    char line[512];
+    int major = -1, minor = -1;
+    while (fgets(line, sizeof line, f)) {
+        char *eq = strchr(line, '=');
+        if (eq && (strncmp(line, "version", 7) == 0) &&
+            sscanf(eq + 1, " %d.%d", &major, &minor) == 2)
+            break;
+    }
+    fclose(f);
+    if (major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION) {
+        error("warning: virtual environment %s is Python %d.%d, opprof was built "
+              "for %d.%d: its packages are not used", venv, major, minor,
+              PY_MAJOR_VERSION, PY_MINOR_VERSION);
+        return NULL;
+    }
+    snprintf(buf, n, "%s/bin/python", venv);
+    return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+static int is_zip(const char *path)
+{
+    char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    return n == 4 && memcmp(magic, "PK\3\4", 4) == 0;
+}
+
+static char *absolute_output(const char *path, const char *cwd)
+{
+    if (strcmp(path, "-") == 0 || path[0] == '/')
+        return strdup(path);
+    size_t n = strlen(cwd) + strlen(path) + 2;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%s", cwd, path);
+    return s;
+}
+
+/* Reads python's command line into `config`; returns -1 on success, else
+ * the exit status to use. */
+static int configure(PyConfig *config, const cli_run *o)
+{
+    char venv_buf[PATH_MAX];
+    const char *exe = venv_python(venv_buf, sizeof venv_buf);
+    if (!exe && access(OPPROF_PYTHON_EXE, X_OK) == 0)
+        exe = OPPROF_PYTHON_EXE;
+    char **argv = malloc(((size_t)o->py_argc + 1) * sizeof *argv);
+    if (!argv)
+        return error("out of memory"), OPPROF_EXIT_SOFTWARE;
+    argv[0] = (char *)(exe ? exe : "python");
+    memcpy(argv + 1, o->py_argv, (size_t)o->py_argc * sizeof *argv);
+    /* -X dev, -X utf8, -E and -I belong to the pre-configuration, which
+     * python's own main parses from the command line first, as here. */
+    PyPreConfig pre;
+    PyPreConfig_InitPythonConfig(&pre);
+    PyStatus st = Py_PreInitializeFromBytesArgs(&pre, o->py_argc + 1, argv);
+    PyConfig_InitPythonConfig(config);
+    if (exe && !PyStatus_Exception(st)) {
+        st = PyConfig_SetBytesString(config, &config->program_name, exe);
+        if (!PyStatus_Exception(st))
+            st = PyConfig_SetBytesString(config, &config->executable, exe);
+    }
+    if (!PyStatus_Exception(st))
+        st = PyConfig_SetBytesArgv(config, o->py_argc + 1, argv);
+    free(argv);
+    if (!PyStatus_Exception(st))
+        st = PyConfig_Read(config);
+    if (PyStatus_IsExit(st)) {
+        /* CPython's parser printed --help/--version, or why it refused */
+        if (st.exitcode == 0)
+            return 0;
+        error("python's command line was refused (see above)");
+        return OPPROF_EXIT_USAGE;
+    }
+    if (PyStatus_Exception(st)) {
+        error("cannot configure python: %s", st.err_msg ? st.err_msg : "?");
+        return OPPROF_EXIT_SOFTWARE;
+    }
+    if (!config->run_filename && !config->run_module && !config->run_command) {
+        error("run needs a script, -m module or -c code (see opprof run --help)");
+        return OPPROF_EXIT_USAGE;
+    }
+    run.gate[0] = 0;
+    if (config->run_command)
+        strcpy(run.gate, "<string>");
+    if (config->run_filename) {
+        char path[PATH_MAX];
+        struct stat sb;
+        if (wcstombs(path, config->run_filename, sizeof path) == (size_t)-1)
+            path[0] = 0;
+        if (access(path, R_OK) != 0 || stat(path, &sb) != 0) {
+            error("cannot open script '%s': %s", path, strerror(errno));
+            return OPPROF_EXIT_NOINPUT;
+        }
+        /* a directory or zip runs its __main__.py: no single file to wait for */
+        if (S_ISREG(sb.st_mode) && !is_zip(path))
+            snprintf(run.gate, sizeof run.gate, "%s", path);
+    }
+    return -1;
+}
+
+int host_run(const cli_run *o)
+{
+    run.opts = o;
+    if (!getcwd(run.cwd, sizeof run.cwd))
+        run.cwd[0] = 0;
+    run.output = absolute_output(o->output, run.cwd);
+    if (!run.output)
+        return error("out of memory"), OPPROF_EXIT_SOFTWARE;
+    if (pf_json_check_writable(run.output) < 0) {
+        error("cannot write profile to %s: %s", run.output, strerror(errno));
+        return OPPROF_EXIT_CANTCREAT;
+    }
+
+    PyConfig config;
+    int rc = configure(&config, o);
+    if (rc >= 0) {
+        PyConfig_Clear(&config);
+        return rc;
+    }
+    PyStatus st = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(st)) {
+        if (PyStatus_IsExit(st))
+            return st.exitcode;
+        error("cannot start python: %s", st.err_msg ? st.err_msg : "?");
+        return OPPROF_EXIT_SOFTWARE;
+    }
+    run.store = st_store_new(o->stacks);
+    if (!run.store || ci_init() < 0 || install_hooks() < 0 ||
+        on_exit(on_process_exit, NULL) != 0 || collector_start(run.store, run.gate[0] ? run.gate : NULL) < 0) {
+        PyErr_Print();
+        error("internal error: cannot install the profiler hooks");
+        return OPPROF_EXIT_SOFTWARE;
+    }
+    run.start_ns = now_ns();
+    int status = Py_RunMain();
+    status = finish(status);
+    free(run.output);
+    pf_profile_release(run.profile);
+    return status;
+}

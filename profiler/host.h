@@ -1,0 +1,16 @@
+/*
+ * host.h - `opprof run`: embeds CPython through PyConfig, runs the script
+ * exactly as python would, and writes the profile when the script is done.
+ */
+#ifndef OPPROF_HOST_H
+#define OPPROF_HOST_H
+
+#include "cli.h"
+
+/* Runs the script; returns the process exit status (the script's own, or
+ * an opprof_exit code for opprof's failures).  May not return at all when
+ * the script exits through Py_Exit or dies of SIGINT: the profile is
+ * written on those paths too. */
+int host_run(const cli_run *o);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * pycompat.h - every CPython version difference opprof depends on.
+ *
+ * This is the only file that tests PY_VERSION_HEX (the Makefile's check
+ * enforces it).  Everything else calls the oc_* helpers or tests the
+ * OPPROF_PY_* feature macros defined here.
+ */
+#ifndef OPPROF_PYCOMPAT_H
+#define OPPROF_PYCOMPAT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#if PY_VERSION_HEX < 0x030A0000 || PY_VERSION_HEX >= 0x030E0000
+#error "opprof supports CPython 3.10 to 3.13"
+#endif
+
+#ifdef Py_GIL_DISABLED
+#error "opprof refuses free-threaded CPython (3.13t): its counters are plain, not atomic"
+#endif
+
+/* Which collector backend is built: sys.monitoring exists from 3.12 on. */
+#if PY_VERSION_HEX >= 0x030C0000
+#define OPPROF_PY_MONITORING 1
+#else
+#define OPPROF_PY_MONITORING 0
+#endif
+
+/* co_qualname appeared in 3.11; on 3.10 it is rebuilt from the parents. */
+#define OPPROF_PY_HAS_QUALNAME (PY_VERSION_HEX >= 0x030B0000)
+
+/* 3.10 has no RESUME; from 3.11 the prologue ends at the first RESUME. */
+#define OPPROF_PY_HAS_RESUME (PY_VERSION_HEX >= 0x030B0000)
+
+/* The last exception for KeyboardInterrupt detection at exit. */
+#define OPPROF_PY_LAST_EXC_NAME (PY_VERSION_HEX >= 0x030C0000 ? "last_exc" : "last_value")
+
+#if !OPPROF_PY_MONITORING
+#if PY_VERSION_HEX >= 0x030B0000
+/* 3.11 moved the frame struct into the internal headers: we need to set
+ * f_trace_opcodes on every frame without an attribute lookup per call. */
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#endif
+#include <internal/pycore_frame.h>
+#undef Py_BUILD_CORE
+#else
+#include <frameobject.h>
+#endif
+#endif
+
+static inline Py_ssize_t oc_request_extra_index(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyUnstable_Eval_RequestCodeExtraIndex(NULL);
+#else
+    return _PyEval_RequestCodeExtraIndex(NULL);
+#endif
+}
+
+static inline void *oc_get_extra(PyObject *code, Py_ssize_t index)
+{
+    void *p = NULL;
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Code_GetExtra(code, index, &p) < 0) {
+#else
+    if (_PyCode_GetExtra(code, index, &p) < 0) {
+#endif
+        PyErr_Clear();
+        return NULL;
+    }
+    return p;
+}
+
+static inline int oc_set_extra(PyObject *code, Py_ssize_t index, void *p)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyUnstable_Code_SetExtra(code, index, p);
+#else
+    return _PyCode_SetExtra(code, index, p);
+#endif
+}
+
+/* The code's bytes with specialized and instrumented opcodes undone.
+ * Returns a new reference, NULL with an exception set on failure. */
+static inline PyObject *oc_code_bytes(PyCodeObject *co)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyCode_GetCode(co);
+#else
+    Py_INCREF(co->co_code);
+    return co->co_code;
+#endif
+}
+
+/* The pending exception, set aside while the hook does its own work. */
+#if PY_VERSION_HEX >= 0x030C0000
+typedef PyObject *oc_err_state;
+static inline oc_err_state oc_err_save(void) { return PyErr_GetRaisedException(); }
+static inline void oc_err_restore(oc_err_state e) { PyErr_SetRaisedException(e); }
+#else
+typedef struct { PyObject *type, *value, *tb; } oc_err_state;
+static inline oc_err_state oc_err_save(void)
+{
+    oc_err_state e;
+    PyErr_Fetch(&e.type, &e.value, &e.tb);
+    return e;
+}
+static inline void oc_err_restore(oc_err_state e) { PyErr_Restore(e.type, e.value, e.tb); }
+#endif
+
+#if !OPPROF_PY_MONITORING
+/* Byte offset of the instruction a trace event is about; negative before
+ * the first instruction of a fresh 3.10 frame. */
+static inline int oc_frame_offset(PyFrameObject *f)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyFrame_GetLasti(f);
+#else
+    return f->f_lasti < 0 ? -1 : f->f_lasti * 2;
+#endif
+}
+
+static inline PyCodeObject *oc_frame_code_borrowed(PyFrameObject *f)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return f->f_frame->f_code;
+#else
+    return f->f_code;
+#endif
+}
+
+static inline void oc_frame_trace_opcodes(PyFrameObject *f)
+{
+    f->f_trace_opcodes = 1;
+    f->f_trace_lines = 0;
+}
+
+static inline Py_tracefunc oc_thread_tracefunc(PyThreadState *ts)
+{
+    return ts->c_tracefunc;
+}
+#endif
+
+#endif

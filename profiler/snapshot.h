@@ -1,0 +1,16 @@
+/*
+ * snapshot.h - turns the collector's store into the profile model, reading
+ * names, lines and opcodes from the code objects the store kept.
+ */
+#ifndef OPPROF_SNAPSHOT_H
+#define OPPROF_SNAPSHOT_H
+
+#include "../reports/profile.h"
+#include "store.h"
+
+/* Fills p->functions, p->stacks, p->threads, p->opnames and totals.
+ * `cwd` makes relative file names absolute.  Needs the GIL.
+ * 0, or -1 when out of memory or Python failed (exception cleared). */
+int snap_build(st_store *s, pf_profile *p, const char *cwd);
+
+#endif

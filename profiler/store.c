@@ -1,0 +1,382 @@
+/*
+ * store.c - records, call-tree nodes and thread stacks.
+ *
+ * Lookups happen on frame entry only (never per instruction), through two
+ * open-addressing hash tables: records by content key, nodes by
+ * (parent, record).  Memory is never freed before st_store_release(), so
+ * pointers handed to the collector stay valid for the whole run.
+ */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rec_entry {
+    st_record rec;
+    uint64_t hash;
+    char *file;
+    char *name;
+    int firstlineno;
+    unsigned char *bytes;
+    size_t nbytes;
+} rec_entry;
+
+typedef struct vec {
+    void **items;
+    size_t len, cap;
+} vec;
+
+typedef struct table {
+    void **slots;            /* rec_entry* or st_node* */
+    size_t cap;              /* power of two */
+    size_t used;
+} table;
+
+struct st_store {
+    int with_stacks;
+    int oom;
+    vec records, nodes, threads;
+    table rec_table, node_table;
+};
+
+static int vec_push(vec *v, void *p)
+{
+    if (v->len == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        void **items = realloc(v->items, cap * sizeof *items);
+        if (!items)
+            return -1;
+        v->items = items;
+        v->cap = cap;
+    }
+    v->items[v->len++] = p;
+    return 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t node_hash(const st_node *parent, const st_record *rec)
+{
+    return mix((uint64_t)(uintptr_t)parent * 31 + (uint64_t)(uintptr_t)rec);
+}
+
+/* Grows `t` so that one more item fits under a 50% load factor. */
+static int table_reserve(table *t, uint64_t (*hash_of)(void *))
+{
+    if ((t->used + 1) * 2 <= t->cap)
+        return 0;
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    void **slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        void *item = t->slots[i];
+        if (!item)
+            continue;
+        size_t j = hash_of(item) & (cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = item;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    return 0;
+}
+
+static uint64_t rec_hash_of(void *item)
+{
+    return ((rec_entry *)item)->hash;
+}
+
+static uint64_t node_hash_of(void *item)
+{
+    st_node *n = item;
+    return node_hash(n->parent, n->rec);
+}
+
+st_store *st_store_new(int with_stacks)
+{
+    st_store *s = calloc(1, sizeof *s);
+    if (s)
+        s->with_stacks = with_stacks;
+    return s;
+}
+
+int st_store_with_stacks(const st_store *s)
+{
+    return s->with_stacks;
+}
+
+int st_store_oom(const st_store *s)
+{
+    return s->oom;
+}
+
+static void node_free(st_node *n)
+{
+    free(n->counts);
+    free(n);
+}
+
+void st_store_release(st_store *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->records.len; i++) {
+        rec_entry *e = s->records.items[i];
+        free(e->file);
+        free(e->name);
+        free(e->bytes);
+        free(e);
+    }
+    for (size_t i = 0; i < s->nodes.len; i++)
+        node_free(s->nodes.items[i]);
+    for (size_t i = 0; i < s->threads.len; i++) {
+        st_thread *t = s->threads.items[i];
+        free(t->name);
+        free(t->stack);
+        free(t);
+    }
+    free(s->records.items);
+    free(s->nodes.items);
+    free(s->threads.items);
+    free(s->rec_table.slots);
+    free(s->node_table.slots);
+    free(s);
+}
+
+static st_node *node_new(st_store *s, st_node *parent, st_record *rec,
+                         uint32_t thread)
+{
+    st_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->parent = parent;
+    n->rec = rec;
+    n->thread = thread;
+    if (rec && rec->ncounters) {
+        n->counts = calloc(rec->ncounters, sizeof *n->counts);
+        if (!n->counts) {
+            free(n);
+            return NULL;
+        }
+    }
+    if (vec_push(&s->nodes, n) < 0) {
+        node_free(n);
+        return NULL;
+    }
+    return n;
+}
+
+static int key_equal(const rec_entry *e, uint64_t h, const char *file,
+                     const char *name, int line, const void *bytes,
+                     size_t nbytes)
+{
+    return e->hash == h && e->firstlineno == line && e->nbytes == nbytes &&
+           strcmp(e->file, file) == 0 && strcmp(e->name, name) == 0 &&
+           memcmp(e->bytes, bytes, nbytes) == 0;
+}
+
+static char *dup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static rec_entry *entry_new(uint64_t h, const char *file, const char *name,
+                            int line, const void *bytes, size_t nbytes)
+{
+    rec_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->hash = h;
+    e->firstlineno = line;
+    e->nbytes = nbytes;
+    e->file = dup(file);
+    e->name = dup(name);
+    e->bytes = malloc(nbytes ? nbytes : 1);
+    if (!e->file || !e->name || !e->bytes) {
+        free(e->file);
+        free(e->name);
+        free(e->bytes);
+        free(e);
+        return NULL;
+    }
+    if (nbytes)
+        memcpy(e->bytes, bytes, nbytes);
+    return e;
+}
+
+st_record *st_record_get(st_store *s, const char *file, const char *name,
+                         int firstlineno, const void *bytes, size_t nbytes,
+                         uint32_t ncounters, int *created)
+{
+    uint64_t h = 14695981039346656037ULL;
+    h = fnv(h, file, strlen(file) + 1);
+    h = fnv(h, name, strlen(name) + 1);
+    h = fnv(h, &firstlineno, sizeof firstlineno);
+    h = fnv(h, bytes, nbytes);
+    *created = 0;
+
+    table *t = &s->rec_table;
+    if (t->cap) {
+        for (size_t j = h & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+            rec_entry *e = t->slots[j];
+            if (key_equal(e, h, file, name, firstlineno, bytes, nbytes))
+                return &e->rec;
+        }
+    }
+    if (table_reserve(t, rec_hash_of) < 0)
+        goto oom;
+    rec_entry *e = entry_new(h, file, name, firstlineno, bytes, nbytes);
+    if (!e)
+        goto oom;
+    e->rec.index = (uint32_t)s->records.len;
+    e->rec.ncounters = ncounters;
+    e->rec.bytes = e->bytes;
+    e->rec.entry = -1;
+    if (vec_push(&s->records, e) < 0) {
+        free(e->file);
+        free(e->name);
+        free(e->bytes);
+        free(e);
+        goto oom;
+    }
+    /* Listed but not in the table without its flat node: never handed out. */
+    e->rec.flat = node_new(s, NULL, &e->rec, 0);
+    if (!e->rec.flat)
+        goto oom;
+    size_t j = h & (t->cap - 1);
+    while (t->slots[j])
+        j = (j + 1) & (t->cap - 1);
+    t->slots[j] = e;
+    t->used++;
+    *created = 1;
+    return &e->rec;
+oom:
+    s->oom = 1;
+    return NULL;
+}
+
+st_thread *st_thread_new(st_store *s, unsigned long ident)
+{
+    st_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        goto oom;
+    t->index = (uint32_t)s->threads.len;
+    t->ident = ident;
+    t->capacity = 64;
+    t->stack = calloc(t->capacity, sizeof *t->stack);
+    if (!t->stack)
+        goto oom_free;
+    t->root = node_new(s, NULL, NULL, t->index);
+    if (!t->root || vec_push(&s->threads, t) < 0)
+        goto oom_free;
+    t->stack[0].node = t->root;
+    return t;
+oom_free:
+    if (t)
+        free(t->stack);
+    free(t);
+oom:
+    s->oom = 1;
+    return NULL;
+}
+
+int st_thread_set_name(st_thread *t, const char *name)
+{
+    char *d = dup(name);
+    if (!d)
+        return -1;
+    free(t->name);
+    t->name = d;
+    return 0;
+}
+
+static st_node *child_of(st_store *s, st_node *parent, st_record *rec)
+{
+    uint64_t h = node_hash(parent, rec);
+    table *t = &s->node_table;
+    if (t->cap) {
+        for (size_t j = h & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+            st_node *n = t->slots[j];
+            if (n->parent == parent && n->rec == rec)
+                return n;
+        }
+    }
+    if (table_reserve(t, node_hash_of) < 0)
+        return NULL;
+    st_node *n = node_new(s, parent, rec, parent->thread);
+    if (!n)
+        return NULL;
+    size_t j = h & (t->cap - 1);
+    while (t->slots[j])
+        j = (j + 1) & (t->cap - 1);
+    t->slots[j] = n;
+    t->used++;
+    return n;
+}
+
+int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
+            const void *frame)
+{
+    if (t->depth + 1 >= t->capacity) {
+        uint32_t cap = t->capacity * 2;
+        st_frame *stack = realloc(t->stack, cap * sizeof *stack);
+        if (!stack)
+            goto oom;
+        t->stack = stack;
+        t->capacity = cap;
+    }
+    st_node *node = s->with_stacks ? child_of(s, t->stack[t->depth].node, rec)
+                                   : rec->flat;
+    if (!node)
+        goto oom;
+    t->depth++;
+    t->stack[t->depth] = (st_frame){node, code, frame};
+    return 0;
+oom:
+    s->oom = 1;
+    return -1;
+}
+
+size_t st_record_count(const st_store *s) { return s->records.len; }
+st_record *st_record_at(const st_store *s, size_t i)
+{
+    return &((rec_entry *)s->records.items[i])->rec;
+}
+size_t st_node_count(const st_store *s) { return s->nodes.len; }
+st_node *st_node_at(const st_store *s, size_t i) { return s->nodes.items[i]; }
+size_t st_thread_count(const st_store *s) { return s->threads.len; }
+st_thread *st_thread_at(const st_store *s, size_t i) { return s->threads.items[i]; }
+
+void st_store_zero(st_store *s)
+{
+    for (size_t i = 0; i < s->records.len; i++)
+        st_record_at(s, i)->calls = 0;
+    for (size_t i = 0; i < s->nodes.len; i++) {
+        st_node *n = s->nodes.items[i];
+        if (n->counts)
+            memset(n->counts, 0, n->rec->ncounters * sizeof *n->counts);
+    }
+}

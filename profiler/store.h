@@ -1,0 +1,112 @@
+/*
+ * store.h - the collector's counters: plain C, no libpython, no output.
+ *
+ * A record (st_record) is one distinct piece of bytecode: code objects with
+ * the same file, name, first line and bytes share a record, so `exec` of the
+ * same string in a loop or a module imported twice add up in one place, and
+ * a code object freed during the run never loses its counts.  A node
+ * (st_node) is a record in one call context: with stacks on, one node per
+ * distinct (thread, call path); with stacks off, one node per record.  Every
+ * node has one 64-bit counter per code unit, indexed by byte offset / 2.
+ *
+ * Ownership: the store owns every record, node and thread it hands out;
+ * they live until st_store_release().  Callers serialize access (the GIL).
+ */
+#ifndef OPPROF_STORE_H
+#define OPPROF_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct st_store st_store;
+typedef struct st_node st_node;
+
+typedef struct st_record {
+    uint32_t index;          /* dense, in order of first execution */
+    uint32_t ncounters;      /* code units */
+    uint64_t calls;          /* frame entries (not resumptions) */
+    int32_t entry;           /* byte offset of the first RESUME, -1 if none */
+    void *user;              /* owned by the caller (a code object) */
+    const unsigned char *bytes; /* the key's bytecode, owned by the store */
+    st_node *flat;           /* the stacks-off node */
+} st_record;
+
+struct st_node {
+    st_node *parent;         /* NULL for a thread's root */
+    st_record *rec;          /* NULL for a thread's root */
+    uint32_t thread;         /* index of the thread whose tree this is */
+    uint64_t *counts;        /* rec->ncounters entries */
+};
+
+typedef struct st_frame {
+    st_node *node;
+    const void *code;        /* identity of the running code object */
+    const void *frame;       /* identity of the frame, when the backend has one */
+} st_frame;
+
+typedef struct st_thread {
+    uint32_t index;
+    unsigned long ident;
+    char *name;              /* NULL until known */
+    unsigned name_lookups;
+    st_node *root;
+    st_frame *stack;         /* stack[0] is the root */
+    uint32_t depth;          /* frames above the root */
+    uint32_t capacity;
+} st_thread;
+
+/* Returns NULL when out of memory. */
+st_store *st_store_new(int with_stacks);
+void st_store_release(st_store *s);
+int st_store_with_stacks(const st_store *s);
+
+/* Sticky: set when any allocation failed; counts from then on are partial. */
+int st_store_oom(const st_store *s);
+
+/* Finds the record for this key or adds one with `ncounters` counters.
+ * `bytes` identifies the bytecode.  *created tells whether it is new.
+ * Returns NULL when out of memory. */
+st_record *st_record_get(st_store *s, const char *file, const char *name,
+                         int firstlineno, const void *bytes, size_t nbytes,
+                         uint32_t ncounters, int *created);
+
+/* A new thread; NULL when out of memory. */
+st_thread *st_thread_new(st_store *s, unsigned long ident);
+int st_thread_set_name(st_thread *t, const char *name);
+
+/* Push a frame running `rec` on thread `t`.  Returns 0, -1 when out of
+ * memory (the thread's stack is then left unchanged). */
+int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
+            const void *frame);
+
+static inline void st_pop(st_thread *t)
+{
+    if (t->depth > 0)
+        t->depth--;
+}
+
+static inline st_frame *st_top(st_thread *t)
+{
+    return &t->stack[t->depth];
+}
+
+/* Count one execution of the instruction at byte `offset` in `node`. */
+static inline void st_count(st_node *node, long offset)
+{
+    unsigned long i = (unsigned long)offset >> 1;
+    if (node->rec && offset >= 0 && i < node->rec->ncounters)
+        node->counts[i]++;
+}
+
+/* Iteration for the snapshot.  Indices are dense from 0. */
+size_t st_record_count(const st_store *s);
+st_record *st_record_at(const st_store *s, size_t i);
+size_t st_node_count(const st_store *s);
+st_node *st_node_at(const st_store *s, size_t i);
+size_t st_thread_count(const st_store *s);
+st_thread *st_thread_at(const st_store *s, size_t i);
+
+/* After fork(): the child keeps the structure and starts from zero. */
+void st_store_zero(st_store *s);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * jsonw.c - streaming JSON writer; see jsonw.h for the escaping rules.
+ */
+#include "jsonw.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+void jw_init(jw *w, FILE *out, int pretty)
+{
+    memset(w, 0, sizeof *w);
+    w->out = out;
+    w->pretty = pretty;
+}
+
+static void put(jw *w, const char *s, size_t n)
+{
+    if (!w->error && fwrite(s, 1, n, w->out) != n)
+        w->error = 1;
+}
+
+static void newline(jw *w)
+{
+    if (!w->pretty)
+        return;
+    put(w, "\n", 1);
+    for (int i = 0; i < w->depth; i++)
+        put(w, " ", 1);
+}
+
+/* Separator and indentation before a value or a key. */
+static void before_item(jw *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (w->depth > 0) {
+        if (w->need_comma[w->depth])
+            put(w, ",", 1);
+        w->need_comma[w->depth] = 1;
+        newline(w);
+    }
+}
+
+static void open_(jw *w, char c)
+{
+    before_item(w);
+    put(w, &c, 1);
+    if (w->depth + 1 >= JW_MAX_DEPTH) {
+        w->error = 1;
+        return;
+    }
+    w->need_comma[++w->depth] = 0;
+}
+
+static void close_(jw *w, char c)
+{
+    if (w->depth <= 0) {
+        w->error = 1;
+        return;
+    }
+    int had_items = w->need_comma[w->depth];
+    w->depth--;
+    if (had_items)
+        newline(w);
+    put(w, &c, 1);
+}
+
+void jw_begin_object(jw *w) { open_(w, '{'); }
+void jw_end_object(jw *w) { close_(w, '}'); }
+void jw_begin_array(jw *w) { open_(w, '['); }
+void jw_end_array(jw *w) { close_(w, ']'); }
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+static void put_string(jw *w, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    char buf[16];
+    put(w, "\"", 1);
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        const char *esc = NULL;
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        default: break;
+        }
+        if (esc) {
+            put(w, esc, strlen(esc));
+            i++;
+        } else if (c < 0x20) {
+            snprintf(buf, sizeof buf, "\\u%04x", c);
+            put(w, buf, 6);
+            i++;
+        } else {
+            size_t len = utf8_len(s + i, n - i);
+            if (len == 0) {
+                snprintf(buf, sizeof buf, "\\udc%02x", c);
+                put(w, buf, 6);
+                i++;
+            } else {
+                put(w, (const char *)s + i, len);
+                i += len;
+            }
+        }
+    }
+    put(w, "\"", 1);
+}
+
+void jw_key(jw *w, const char *key)
+{
+    before_item(w);
+    put_string(w, key, strlen(key));
+    put(w, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
+    w->after_key = 1;
+}
+
+void jw_string_n(jw *w, const char *s, size_t n)
+{
+    before_item(w);
+    put_string(w, s, n);
+}
+
+void jw_string(jw *w, const char *s)
+{
+    jw_string_n(w, s, strlen(s));
+}
+
+void jw_uint(jw *w, uint64_t v)
+{
+    char buf[32];
+    before_item(w);
+    int n = snprintf(buf, sizeof buf, "%" PRIu64, v);
+    put(w, buf, (size_t)n);
+}
+
+void jw_int(jw *w, int64_t v)
+{
+    char buf[32];
+    before_item(w);
+    int n = snprintf(buf, sizeof buf, "%" PRId64, v);
+    put(w, buf, (size_t)n);
+}
+
+void jw_bool(jw *w, int v)
+{
+    before_item(w);
+    put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void jw_null(jw *w)
+{
+    before_item(w);
+    put(w, "null", 4);
+}
+
+int jw_finish(jw *w)
+{
+    if (w->depth != 0 || w->after_key)
+        w->error = 1;
+    put(w, "\n", 1);
+    if (fflush(w->out) != 0 || ferror(w->out))
+        w->error = 1;
+    return w->error ? -1 : 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * jsonw.h - a small streaming JSON writer.
+ *
+ * Commas and nesting are tracked for the caller.  Strings are bytes: valid
+ * UTF-8 passes through, control characters are escaped, and any byte that
+ * is not part of valid UTF-8 (a Linux file name can hold any byte but NUL
+ * and '/') is written as \udcXX, the surrogateescape convention that
+ * Python's os.fsdecode() uses, so the original bytes can be recovered.
+ *
+ * Errors are sticky: calls after a failure do nothing, and jw_finish()
+ * reports whether everything was written.  The writer does not own `out`.
+ */
+#ifndef OPPROF_JSONW_H
+#define OPPROF_JSONW_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define JW_MAX_DEPTH 32
+
+typedef struct jw {
+    FILE *out;
+    int depth;
+    int error;
+    int pretty;
+    unsigned char need_comma[JW_MAX_DEPTH];
+    unsigned char after_key;
+} jw;
+
+void jw_init(jw *w, FILE *out, int pretty);
+void jw_begin_object(jw *w);
+void jw_end_object(jw *w);
+void jw_begin_array(jw *w);
+void jw_end_array(jw *w);
+void jw_key(jw *w, const char *key);
+void jw_string(jw *w, const char *s);
+void jw_string_n(jw *w, const char *s, size_t n);
+void jw_uint(jw *w, uint64_t v);
+void jw_int(jw *w, int64_t v);
+void jw_bool(jw *w, int v);
+void jw_null(jw *w);
+/* 0 when the document is complete and every write succeeded, else -1. */
+int jw_finish(jw *w);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * profile.c - construction and destruction of the profile model.
+ */
+#include "profile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const scope_names[PF_SCOPE_COUNT] = {
+    "module", "class", "function", "lambda", "comprehension",
+    "generator", "coroutine", "async_generator",
+};
+
+const char *pf_scope_name(pf_scope s)
+{
+    return (unsigned)s < PF_SCOPE_COUNT ? scope_names[s] : "unknown";
+}
+
+pf_profile *pf_profile_new(void)
+{
+    pf_profile *p = calloc(1, sizeof *p);
+    if (p)
+        p->stacks_enabled = 1;
+    return p;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void pf_profile_release(pf_profile *p)
+{
+    if (!p)
+        return;
+    free(p->python_version);
+    free(p->implementation);
+    free(p->executable);
+    free(p->incomplete_reason);
+    free_strings(p->argv, p->argc);
+    free_strings(p->opnames, p->nopnames);
+    free_strings(p->threads, p->nthreads);
+    for (size_t i = 0; i < p->nfunctions; i++) {
+        pf_function *f = &p->functions[i];
+        free(f->file);
+        free(f->name);
+        free(f->qualname);
+        free(f->code);
+    }
+    free(p->functions);
+    for (size_t i = 0; i < p->nstacks; i++) {
+        free(p->stacks[i].frames);
+        free(p->stacks[i].ops);
+    }
+    free(p->stacks);
+    free(p);
+}
+
+int pf_set_string(char **dst, const char *src)
+{
+    size_t n = strlen(src) + 1;
+    char *d = malloc(n);
+    if (!d)
+        return -1;
+    memcpy(d, src, n);
+    free(*dst);
+    *dst = d;
+    return 0;
+}
+
+int pf_set_argv(pf_profile *p, const char *const *argv, size_t argc)
+{
+    char **v = calloc(argc ? argc : 1, sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < argc; i++) {
+        if (pf_set_string(&v[i], argv[i]) < 0) {
+            free_strings(v, i);
+            return -1;
+        }
+    }
+    free_strings(p->argv, p->argc);
+    p->argv = v;
+    p->argc = argc;
+    return 0;
+}
+
+int pf_mark_incomplete(pf_profile *p, const char *reason)
+{
+    p->incomplete = 1;
+    if (p->incomplete_reason)   /* the first reason is the one that matters */
+        return 0;
+    return pf_set_string(&p->incomplete_reason, reason);
+}
+
+static void *grow(void *items, size_t len, size_t size)
+{
+    /* capacity doubles at powers of two, so len alone tells when to grow */
+    if (len && (len & (len - 1)))
+        return items;
+    size_t cap = len ? len * 2 : 16;
+    return realloc(items, cap * size);
+}
+
+pf_function *pf_add_function(pf_profile *p)
+{
+    pf_function *v = grow(p->functions, p->nfunctions, sizeof *v);
+    if (!v)
+        return NULL;
+    p->functions = v;
+    pf_function *f = &v[p->nfunctions];
+    memset(f, 0, sizeof *f);
+    f->id = (uint32_t)p->nfunctions++;
+    return f;
+}
+
+pf_stack *pf_add_stack(pf_profile *p)
+{
+    pf_stack *v = grow(p->stacks, p->nstacks, sizeof *v);
+    if (!v)
+        return NULL;
+    p->stacks = v;
+    pf_stack *s = &v[p->nstacks++];
+    memset(s, 0, sizeof *s);
+    return s;
+}
+
+void pf_function_opcodes(const pf_profile *p, const pf_function *f,
+                         uint64_t *out)
+{
+    memset(out, 0, p->nopnames * sizeof *out);
+    for (size_t i = 0; i < f->ncode; i++)
+        if (f->code[i].op < p->nopnames)
+            out[f->code[i].op] += f->code[i].count;
+}
+
+static const pf_profile *sort_profile;
+
+static int by_instructions(const void *a, const void *b)
+{
+    const pf_function *fa = &sort_profile->functions[*(const size_t *)a];
+    const pf_function *fb = &sort_profile->functions[*(const size_t *)b];
+    if (fa->instructions != fb->instructions)
+        return fa->instructions < fb->instructions ? 1 : -1;
+    return fa->id < fb->id ? -1 : fa->id > fb->id;
+}
+
+size_t *pf_functions_by_instructions(const pf_profile *p)
+{
+    size_t *idx = malloc((p->nfunctions ? p->nfunctions : 1) * sizeof *idx);
+    if (!idx)
+        return NULL;
+    for (size_t i = 0; i < p->nfunctions; i++)
+        idx[i] = i;
+    sort_profile = p;
+    qsort(idx, p->nfunctions, sizeof *idx, by_instructions);
+    sort_profile = NULL;
+    return idx;
+}

@@ -1,0 +1,113 @@
+/*
+ * profile.h - the profile model: what a run measured, as plain C data.
+ *
+ * The collector builds it once at the end of a run; report writers only
+ * read it.  Nothing here knows about libpython.
+ *
+ * Ownership: a pf_profile owns everything reachable from it (strings,
+ * arrays); pf_profile_release() frees it all.  The pf_*_set/add helpers
+ * copy their string arguments.
+ */
+#ifndef OPPROF_PROFILE_H
+#define OPPROF_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PF_SCHEMA "opprof-profile"
+#define PF_VERSION 1
+
+typedef enum pf_scope {
+    PF_SCOPE_MODULE,
+    PF_SCOPE_CLASS,
+    PF_SCOPE_FUNCTION,
+    PF_SCOPE_LAMBDA,
+    PF_SCOPE_COMPREHENSION,
+    PF_SCOPE_GENERATOR,
+    PF_SCOPE_COROUTINE,
+    PF_SCOPE_ASYNC_GENERATOR,
+    PF_SCOPE_COUNT
+} pf_scope;
+
+const char *pf_scope_name(pf_scope s);
+
+typedef struct pf_instr {
+    uint32_t offset;
+    uint16_t op;             /* index into pf_profile.opnames */
+    int line;                /* -1 when the instruction has no line */
+    uint64_t count;
+} pf_instr;
+
+typedef struct pf_function {
+    uint32_t id;
+    char *file;
+    char *name;
+    char *qualname;
+    int firstlineno;
+    pf_scope scope;
+    uint64_t calls;
+    uint64_t instructions;   /* sum of code[].count */
+    pf_instr *code;          /* executed instructions, by offset */
+    size_t ncode;
+} pf_function;
+
+typedef struct pf_opcount {
+    uint16_t op;
+    uint64_t count;
+} pf_opcount;
+
+typedef struct pf_stack {
+    uint32_t thread;         /* index into pf_profile.threads */
+    uint32_t *frames;        /* function ids, root first */
+    size_t nframes;
+    uint64_t instructions;
+    pf_opcount *ops;         /* by op index, count > 0 only */
+    size_t nops;
+} pf_stack;
+
+typedef struct pf_profile {
+    char *python_version;    /* "3.12.1" */
+    char *implementation;
+    unsigned long hexversion;
+    char *executable;
+    char **argv;
+    size_t argc;
+    int exit_status;
+    int incomplete;
+    char *incomplete_reason; /* NULL when complete */
+    int stacks_enabled;
+    uint64_t wall_ns;
+    uint64_t instructions;   /* sum over functions */
+    char **opnames;          /* opcode number -> base name */
+    size_t nopnames;
+    char **threads;
+    size_t nthreads;
+    pf_function *functions;
+    size_t nfunctions;
+    pf_stack *stacks;
+    size_t nstacks;
+} pf_profile;
+
+/* Returns NULL when out of memory. */
+pf_profile *pf_profile_new(void);
+void pf_profile_release(pf_profile *p);
+
+/* Each returns 0, or -1 when out of memory. */
+int pf_set_string(char **dst, const char *src);
+int pf_set_argv(pf_profile *p, const char *const *argv, size_t argc);
+int pf_mark_incomplete(pf_profile *p, const char *reason);
+/* Appends a function with zeroed fields (id set); NULL when out of memory.
+ * The pointer is valid until the next pf_add_function(). */
+pf_function *pf_add_function(pf_profile *p);
+pf_stack *pf_add_stack(pf_profile *p);
+
+/* Sums counts by opcode: out[op] for op < p->nopnames.  `out` has
+ * p->nopnames entries and is zeroed first. */
+void pf_function_opcodes(const pf_profile *p, const pf_function *f,
+                         uint64_t *out);
+
+/* Function indices sorted by instructions, most first; caller frees.
+ * NULL when out of memory. */
+size_t *pf_functions_by_instructions(const pf_profile *p);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * profile_json.c - profile v1 as JSON, and atomic saving.
+ */
+#include "profile_json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jsonw.h"
+
+static void write_opcodes(jw *w, const pf_profile *p, uint64_t *by_op)
+{
+    jw_begin_object(w);
+    for (;;) {                  /* most frequent first: easier to read */
+        size_t best = p->nopnames;
+        for (size_t op = 0; op < p->nopnames; op++)
+            if (by_op[op] && (best == p->nopnames || by_op[op] > by_op[best]))
+                best = op;
+        if (best == p->nopnames)
+            break;
+        jw_key(w, p->opnames[best] ? p->opnames[best] : "<unknown>");
+        jw_begin_object(w);
+        jw_key(w, "count");
+        jw_uint(w, by_op[best]);
+        jw_end_object(w);
+        by_op[best] = 0;
+    }
+    jw_end_object(w);
+}
+
+static void write_function(jw *w, const pf_profile *p, const pf_function *f,
+                           uint64_t *by_op)
+{
+    jw_begin_object(w);
+    jw_key(w, "id");
+    jw_uint(w, f->id);
+    jw_key(w, "file");
+    jw_string(w, f->file);
+    jw_key(w, "name");
+    jw_string(w, f->name);
+    jw_key(w, "qualname");
+    jw_string(w, f->qualname);
+    jw_key(w, "firstlineno");
+    jw_int(w, f->firstlineno);
+    jw_key(w, "scope");
+    jw_string(w, pf_scope_name(f->scope));
+    jw_key(w, "calls");
+    jw_uint(w, f->calls);
+    jw_key(w, "instructions");
+    jw_uint(w, f->instructions);
+    jw_key(w, "opcodes");
+    pf_function_opcodes(p, f, by_op);
+    write_opcodes(w, p, by_op);
+    jw_key(w, "code");
+    jw_begin_array(w);
+    for (size_t i = 0; i < f->ncode; i++) {
+        const pf_instr *in = &f->code[i];
+        jw_begin_object(w);
+        jw_key(w, "offset");
+        jw_uint(w, in->offset);
+        jw_key(w, "opname");
+        jw_string(w, in->op < p->nopnames && p->opnames[in->op]
+                         ? p->opnames[in->op] : "<unknown>");
+        jw_key(w, "line");
+        if (in->line < 0)
+            jw_null(w);
+        else
+            jw_int(w, in->line);
+        jw_key(w, "count");
+        jw_uint(w, in->count);
+        jw_end_object(w);
+    }
+    jw_end_array(w);
+    jw_end_object(w);
+}
+
+static void write_stack(jw *w, const pf_profile *p, const pf_stack *s,
+                        uint64_t *by_op)
+{
+    jw_begin_object(w);
+    jw_key(w, "thread");
+    jw_string(w, s->thread < p->nthreads && p->threads[s->thread]
+                     ? p->threads[s->thread] : "?");
+    jw_key(w, "frames");
+    jw_begin_array(w);
+    for (size_t i = 0; i < s->nframes; i++)
+        jw_uint(w, s->frames[i]);
+    jw_end_array(w);
+    jw_key(w, "instructions");
+    jw_uint(w, s->instructions);
+    jw_key(w, "opcodes");
+    memset(by_op, 0, p->nopnames * sizeof *by_op);
+    for (size_t i = 0; i < s->nops; i++)
+        if (s->ops[i].op < p->nopnames)
+            by_op[s->ops[i].op] += s->ops[i].count;
+    write_opcodes(w, p, by_op);
+    jw_end_object(w);
+}
+
+int pf_json_write(const pf_profile *p, FILE *out)
+{
+    uint64_t *by_op = calloc(p->nopnames ? p->nopnames : 1, sizeof *by_op);
+    if (!by_op)
+        return -1;
+    jw w;
+    jw_init(&w, out, 0);
+    jw_begin_object(&w);
+    jw_key(&w, "schema");
+    jw_string(&w, PF_SCHEMA);
+    jw_key(&w, "version");
+    jw_uint(&w, PF_VERSION);
+    jw_key(&w, "python");
+    jw_begin_object(&w);
+    jw_key(&w, "version");
+    jw_string(&w, p->python_version ? p->python_version : "");
+    jw_key(&w, "implementation");
+    jw_string(&w, p->implementation ? p->implementation : "cpython");
+    jw_key(&w, "hexversion");
+    jw_uint(&w, p->hexversion);
+    jw_key(&w, "executable");
+    jw_string(&w, p->executable ? p->executable : "");
+    jw_end_object(&w);
+    jw_key(&w, "argv");
+    jw_begin_array(&w);
+    for (size_t i = 0; i < p->argc; i++)
+        jw_string(&w, p->argv[i]);
+    jw_end_array(&w);
+    jw_key(&w, "exit_status");
+    jw_int(&w, p->exit_status);
+    jw_key(&w, "incomplete");
+    jw_bool(&w, p->incomplete);
+    if (p->incomplete_reason) {
+        jw_key(&w, "incomplete_reason");
+        jw_string(&w, p->incomplete_reason);
+    }
+    jw_key(&w, "stacks_enabled");
+    jw_bool(&w, p->stacks_enabled);
+    jw_key(&w, "totals");
+    jw_begin_object(&w);
+    jw_key(&w, "instructions");
+    jw_uint(&w, p->instructions);
+    jw_key(&w, "wall_ns");
+    jw_uint(&w, p->wall_ns);
+    jw_end_object(&w);
+    jw_key(&w, "functions");
+    jw_begin_array(&w);
+    for (size_t i = 0; i < p->nfunctions; i++)
+        write_function(&w, p, &p->functions[i], by_op);
+    jw_end_array(&w);
+    jw_key(&w, "stacks");
+    jw_begin_array(&w);
+    for (size_t i = 0; i < p->nstacks; i++)
+        write_stack(&w, p, &p->stacks[i], by_op);
+    jw_end_array(&w);
+    jw_end_object(&w);
+    free(by_op);
+    return jw_finish(&w);
+}
+
+/* "<dir>/.<base>.tmp.<pid>" for `path`; caller frees; NULL on OOM. */
+static char *temp_path(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t n = strlen(path) + 40;
+    char *t = malloc(n);
+    if (!t) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    snprintf(t, n, "%.*s.%s.tmp.%ld", (int)dirlen, path, path + dirlen,
+             (long)getpid());
+    return t;
+}
+
+int pf_json_check_writable(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return 0;
+    char *tmp = temp_path(path);
+    if (!tmp)
+        return -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        free(tmp);
+        return -1;
+    }
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    /* an existing directory or read-only file at `path` would defeat rename */
+    if (access(path, F_OK) == 0 && access(path, W_OK) != 0)
+        return -1;
+    return 0;
+}
+
+int pf_json_save(const pf_profile *p, const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return pf_json_write(p, stdout);
+    char *tmp = temp_path(path);
+    if (!tmp)
+        return -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        free(tmp);
+        errno = e;
+        return -1;
+    }
+    int rc = pf_json_write(p, f);
+    int e = errno;
+    if (fsync(fileno(f)) != 0 && rc == 0)
+        e = errno, rc = -1;
+    if (fclose(f) != 0 && rc == 0)
+        e = errno, rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0)
+        e = errno, rc = -1;
+    if (rc != 0)
+        unlink(tmp);
+    free(tmp);
+    errno = e;
+    return rc;
+}

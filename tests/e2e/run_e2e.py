@@ -1,0 +1,233 @@
+"""End-to-end tests: run build/opprof on fixtures and check it against
+python itself and against an independent pure-Python reference.
+
+Environment: OPPROF (the binary), PYTHON_EXE (the python it was built for).
+Prints one line per failure and ends with "e2e: N passed, N failed".
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIX = os.path.join(HERE, "fixtures")
+OPPROF = os.path.abspath(os.environ["OPPROF"])
+PYTHON = os.environ.get("PYTHON_EXE") or sys.executable
+VALGRIND = os.environ.get("VALGRIND", "").split()
+QUICK = bool(os.environ.get("E2E_QUICK"))
+TMP = tempfile.mkdtemp(prefix="opprof-e2e-")
+
+passed = failed = 0
+compared = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name}: {detail}"[:2000])
+
+
+def run(cmd, cwd=FIX, stdin="", env=None, timeout=600):
+    e = dict(os.environ)
+    e.setdefault("PYTHONHASHSEED", "0")
+    if env:
+        e.update(env)
+    return subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, text=True,
+                          env=e, timeout=timeout)
+
+
+def opprof(args, **kw):
+    return run(VALGRIND + [OPPROF] + args, **kw)
+
+
+def without_opprof_lines(text):
+    return "".join(l for l in text.splitlines(True) if not l.startswith("opprof: "))
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def from_fixtures(file, strings=False):
+    """Code of the fixtures; "<string>" too where the case execs strings
+    (the stdlib execs its own strings, e.g. in dataclasses)."""
+    return file.startswith(FIX + os.sep) or (strings and file == "<string>")
+
+
+def profile_counts(prof, strings=False):
+    """(file, name, firstlineno, offset) -> [opname, count] for fixture code."""
+    out = {}
+    for f in prof["functions"]:
+        if not from_fixtures(f["file"], strings):
+            continue
+        for ins in f["code"]:
+            k = (f["file"], f["name"], f["firstlineno"], ins["offset"])
+            prev = out.get(k, [ins["opname"], 0])
+            out[k] = [ins["opname"], prev[1] + ins["count"]]
+    return out
+
+
+def compare_counts(name, prof, ref_path, strings):
+    global compared
+    ref = load(ref_path)
+    mine = profile_counts(prof, strings)
+    theirs, skip = {}, set()
+    for f in ref:
+        if not from_fixtures(f["file"], strings):
+            continue
+        base = (f["file"], f["name"], f["firstlineno"])
+        for off, n in f["counts"].items():
+            k = base + (int(off),)
+            theirs[k] = theirs.get(k, 0) + n
+        skip.update(base + (o,) for o in f["excluded"])
+    bad = []
+    for k in sorted(set(mine) | set(theirs), key=str):
+        if k in skip:
+            continue
+        a = mine.get(k, [None, 0])[1]
+        b = theirs.get(k, 0)
+        compared += 1
+        if a != b:
+            bad.append(f"{os.path.basename(k[0])}:{k[1]}@{k[3]} "
+                       f"{mine.get(k, ['?'])[0]} opprof={a} reference={b}")
+    check(f"{name}: counts equal the reference ({len(theirs)} instructions)",
+          not bad and theirs, "; ".join(bad[:8]) or "nothing compared")
+
+
+CASES = [
+    # name, python arguments, stdin
+    ("loops", ["loops.py", "a", "b"], ""),
+    ("classes", ["classes.py"], ""),
+    ("recursion", ["recursion.py"], ""),
+    ("generators", ["generators.py"], ""),
+    ("exceptions", ["exceptions.py"], ""),
+    ("closures", ["closures.py"], ""),
+    ("async", ["async_fixture.py"], ""),
+    ("threads", ["threads.py"], ""),
+    ("exec", ["exec_string.py"], ""),
+    ("sys_exit", ["sys_exit.py"], ""),
+    ("exit_msg", ["exit_msg.py"], ""),
+    ("uncaught", ["uncaught.py"], ""),
+    ("module", ["-m", "mpkg.tool", "x", "y"], ""),
+    ("command", ["-c", "import sys\nt = 0\nfor i in range(30):\n    t += i\nprint(t, sys.argv)", "z"], ""),
+]
+
+
+def test_case(name, args, stdin):
+    out = os.path.join(TMP, name + ".json")
+    ref = os.path.join(TMP, name + ".ref.json")
+    py = run([PYTHON] + args, stdin=stdin)
+    op = opprof(["run", "-q", "-o", out] + args, stdin=stdin)
+    check(f"{name}: same stdout as python", op.stdout == py.stdout,
+          f"{op.stdout!r} != {py.stdout!r}")
+    check(f"{name}: same exit status as python ({py.returncode})",
+          op.returncode == py.returncode, f"{op.returncode}")
+    check(f"{name}: same stderr as python", without_opprof_lines(op.stderr) == py.stderr,
+          f"{op.stderr!r} != {py.stderr!r}")
+    if not os.path.exists(out):
+        check(f"{name}: profile written", False, op.stderr)
+        return None
+    prof = load(out)
+    check(f"{name}: exit_status recorded", prof["exit_status"] == py.returncode,
+          str(prof["exit_status"]))
+    if QUICK:
+        return prof
+    r = run([PYTHON, os.path.join(HERE, "reference.py"), ref] + args, stdin=stdin)
+    if r.returncode != py.returncode or not os.path.exists(ref):
+        check(f"{name}: reference ran", False, r.stderr[-500:])
+        return prof
+    compare_counts(name, prof, ref, name == "command")
+    return prof
+
+
+def fn(prof, name):
+    return [f for f in prof["functions"] if f["name"] == name and from_fixtures(f["file"])]
+
+
+def test_model(profs):
+    p = profs.get("classes")
+    if p:
+        quals = {f["qualname"] for f in p["functions"] if from_fixtures(f["file"])}
+        want = {"<module>", "Base", "Base.__init__", "Base.value", "Base.double",
+                "Base.make", "Outer", "Outer.Inner", "Outer.Inner.value",
+                "Outer.method", "Outer.method.<locals>.local"}
+        check("qualnames rebuilt/read correctly", want <= quals, str(sorted(want - quals)))
+        scopes = {f["qualname"]: f["scope"] for f in p["functions"] if from_fixtures(f["file"])}
+        check("scopes: module/class/function",
+              scopes.get("<module>") == "module" and scopes.get("Outer.Inner") == "class"
+              and scopes.get("Base.value") == "function", str(scopes))
+        init = fn(p, "__init__")
+        check("calls counted", init and init[0]["calls"] == 30, str(init and init[0]["calls"]))
+        files = {f["file"] for f in p["functions"]}
+        check("files are absolute", all(f.startswith(("/", "<")) for f in files), str(files))
+        check("totals add up", p["totals"]["instructions"] ==
+              sum(f["instructions"] for f in p["functions"]), "")
+        if p["stacks"]:
+            check("stacks add up to the total", p["totals"]["instructions"] ==
+                  sum(s["instructions"] for s in p["stacks"]), "")
+    p = profs.get("closures")
+    if p:
+        scopes = {f["name"]: f["scope"] for f in p["functions"] if from_fixtures(f["file"])}
+        check("scopes: lambda/genexpr", scopes.get("<lambda>") == "lambda"
+              and scopes.get("<genexpr>") == "comprehension", str(scopes))
+        if PYVER < (3, 12):  # inlined into their function from 3.12 on
+            check("scopes: listcomp", scopes.get("<listcomp>") == "comprehension", str(scopes))
+    p = profs.get("async")
+    if p:
+        scopes = {f["name"]: f["scope"] for f in p["functions"] if from_fixtures(f["file"])}
+        check("scopes: coroutine/async_generator", scopes.get("main") == "coroutine"
+              and scopes.get("agen") == "async_generator", str(scopes))
+    p = profs.get("generators")
+    if p:
+        scopes = {f["name"]: f["scope"] for f in p["functions"] if from_fixtures(f["file"])}
+        check("scopes: generator", scopes.get("count") == "generator", str(scopes))
+    p = profs.get("threads")
+    if p:
+        names = {s["thread"] for s in p["stacks"]
+                 if any(p["functions"][i]["name"] == "work" for i in s["frames"])}
+        check("threads: one stack per named thread",
+              names == {"worker-0", "worker-1", "worker-2"}, str(names))
+    p = profs.get("exec")
+    if p:
+        mods = [f for f in p["functions"] if f["file"] == "<string>" and f["name"] == "<module>"]
+        mine = [f for f in mods if f["calls"] == 5]
+        check("exec of one string in a loop is one function", len(mine) == 1,
+              str([(f["qualname"], f["calls"]) for f in mods]))
+        fi = [i["count"] for f in mine for i in f["code"] if i["opname"] == "FOR_ITER"]
+        check("exec'd string counted exactly", fi == [55], str(fi))
+    p = profs.get("recursion")
+    if p:
+        fibs = [s for s in p["stacks"] if s["frames"] and
+                p["functions"][s["frames"][-1]]["name"] == "fib"]
+        check("recursion: one stack per depth", len(fibs) >= 10, str(len(fibs)))
+    p = profs.get("sys_exit")
+    if p:
+        check("atexit handlers are profiled", fn(p, "goodbye"), "goodbye missing")
+
+
+PYVER = (0, 0)
+
+
+def main():
+    global PYVER
+    v = run([PYTHON, "-c", "import sys; print(*sys.version_info[:2])"]).stdout.split()
+    PYVER = tuple(map(int, v))
+    profs = {}
+    for name, args, stdin in CASES:
+        profs[name] = test_case(name, args, stdin)
+    test_model({k: v for k, v in profs.items() if v})
+    import e2e_cli
+    e2e_cli.run_all(sys.modules[__name__])
+    print(f"e2e: {compared} instructions compared with the reference")
+    print(f"e2e: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
