@@ -44,7 +44,7 @@ CPPFLAGS += -MMD -MP
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 
 PROFILER_SRC := profiler/main.c profiler/cli.c profiler/host.c profiler/store.c \
-                profiler/codeinfo.c profiler/scope.c profiler/snapshot.c \
+                profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c \
                 profiler/collector_common.c profiler/collector_trace.c \
                 profiler/collector_monitor.c
 REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c reports/summary.c
@@ -69,11 +69,12 @@ $(BUILDDIR)/obj/reports/%.o: reports/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw cli
+UNITS := store scope jsonw cli blockmap
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/profile.c
 unit_src_jsonw := reports/jsonw.c reports/profile.c reports/profile_json.c
 unit_src_cli   := profiler/cli.c
+unit_src_blockmap := profiler/blockmap.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 
 $(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*)

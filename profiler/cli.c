@@ -24,9 +24,11 @@ const char cli_run_usage[] =
     "  -o, --output FILE  write the profile to FILE (default opprof.json; - for stdout)\n"
     "  -q, --quiet        no summary on stderr at exit\n"
     "  --no-stacks        do not record call stacks (faster)\n"
+    "  --instruction-events  count with one event per instruction instead of\n"
+    "                     control-flow events (3.12+; slower, same counts)\n"
     "  -h, --help         this help\n";
 
-enum { OPT_OUTPUT, OPT_QUIET, OPT_NO_STACKS, OPT_HELP };
+enum { OPT_OUTPUT, OPT_QUIET, OPT_NO_STACKS, OPT_INSTRUCTION_EVENTS, OPT_HELP };
 
 static const struct {
     const char *short_, *long_;
@@ -35,6 +37,7 @@ static const struct {
     {"-o", "--output", OPT_OUTPUT, 1},
     {"-q", "--quiet", OPT_QUIET, 0},
     {NULL, "--no-stacks", OPT_NO_STACKS, 0},
+    {NULL, "--instruction-events", OPT_INSTRUCTION_EVENTS, 0},
     {"-h", "--help", OPT_HELP, 0},
 };
 
@@ -91,6 +94,7 @@ int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen)
             break;
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_NO_STACKS: o->stacks = 0; break;
+        case OPT_INSTRUCTION_EVENTS: o->instruction_events = 1; break;
         case OPT_HELP: o->help = 1; break;
         }
     }

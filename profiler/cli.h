@@ -14,6 +14,7 @@ typedef struct cli_run {
     const char *output;      /* "-" for stdout; default "opprof.json" */
     int quiet;
     int stacks;
+    int instruction_events;  /* one event per instruction (3.12+: slower) */
     int help;
     int py_argc;             /* python's arguments, borrowed from argv */
     char **py_argv;

@@ -11,7 +11,42 @@ _Static_assert(SC_CO_OPTIMIZED == CO_OPTIMIZED && SC_CO_NEWLOCALS == CO_NEWLOCAL
                "scope.h flag values differ from this CPython's");
 
 static Py_ssize_t extra_index = -1;
-static int resume_opcode = -1;
+static bm_ops ops;
+
+static int opnum(PyObject *opmap, const char *name)
+{
+    PyObject *v = PyDict_GetItemString(opmap, name);
+    return v ? (int)PyLong_AsLong(v) : -1;
+}
+
+/* Inline cache sizes: a list by opcode on 3.12, a dict by name on 3.13,
+ * absent on 3.10. */
+static int load_caches(PyObject *mod, PyObject *opmap)
+{
+    PyObject *c = PyObject_GetAttrString(mod, "_inline_cache_entries");
+    if (!c) {
+        PyErr_Clear();
+        return 0;
+    }
+    for (int op = 0; op < 256; op++) {
+        PyObject *v = NULL;
+        if (PyList_Check(c) && op < PyList_GET_SIZE(c))
+            v = PyList_GET_ITEM(c, op);
+        ops.caches[op] = v ? (uint8_t)PyLong_AsLong(v) : 0;
+    }
+    if (PyDict_Check(c)) {
+        PyObject *name, *v;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(c, &pos, &name, &v)) {
+            PyObject *num = PyDict_GetItem(opmap, name);
+            long op = num ? PyLong_AsLong(num) : -1;
+            if (op >= 0 && op < 256)
+                ops.caches[op] = (uint8_t)PyLong_AsLong(v);
+        }
+    }
+    Py_DECREF(c);
+    return PyErr_Occurred() ? -1 : 0;
+}
 
 int ci_init(void)
 {
@@ -20,26 +55,33 @@ int ci_init(void)
         PyErr_SetString(PyExc_RuntimeError, "no free code-object extra slot");
         return -1;
     }
-    if (OPPROF_PY_HAS_RESUME) {
-        PyObject *mod = PyImport_ImportModule("opcode");
-        PyObject *map = mod ? PyObject_GetAttrString(mod, "opmap") : NULL;
-        PyObject *v = map ? PyDict_GetItemString(map, "RESUME") : NULL;
-        resume_opcode = v ? (int)PyLong_AsLong(v) : -1;
-        Py_XDECREF(map);
-        Py_XDECREF(mod);
-        if (resume_opcode < 0) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_RuntimeError, "opcode.opmap has no RESUME");
-            return -1;
-        }
+    PyObject *mod = PyImport_ImportModule("opcode");
+    PyObject *map = mod ? PyObject_GetAttrString(mod, "opmap") : NULL;
+    int rc = map && PyDict_Check(map) ? load_caches(mod, map) : -1;
+    if (rc == 0) {
+        ops.extended_arg = opnum(map, "EXTENDED_ARG");
+        ops.send = opnum(map, "SEND");
+        ops.yield_value = opnum(map, "YIELD_VALUE");
+        ops.resume = opnum(map, "RESUME");
+        ops.jump_backward_no_interrupt = opnum(map, "JUMP_BACKWARD_NO_INTERRUPT");
+        ops.for_iter = opnum(map, "FOR_ITER");
     }
-    return 0;
+    Py_XDECREF(map);
+    Py_XDECREF(mod);
+    if (rc == 0 && OPPROF_PY_HAS_RESUME && ops.resume < 0)
+        PyErr_SetString(PyExc_RuntimeError, "opcode.opmap has no RESUME");
+    return PyErr_Occurred() ? -1 : rc;
+}
+
+const bm_ops *ci_ops(void)
+{
+    return &ops;
 }
 
 static int32_t first_resume(const unsigned char *bytes, Py_ssize_t n)
 {
-    for (Py_ssize_t i = 0; resume_opcode >= 0 && i + 1 < n; i += 2)
-        if (bytes[i] == resume_opcode)
+    for (Py_ssize_t i = 0; ops.resume >= 0 && i + 1 < n; i += 2)
+        if (bytes[i] == ops.resume)
             return (int32_t)i;
     return -1;
 }
@@ -47,7 +89,7 @@ static int32_t first_resume(const unsigned char *bytes, Py_ssize_t n)
 int ci_is_resume(const st_record *rec, long offset)
 {
     return offset >= 0 && (unsigned long)offset < 2ul * rec->ncounters &&
-           rec->bytes[offset] == resume_opcode;
+           rec->bytes[offset] == ops.resume;
 }
 
 static st_record *create(st_store *s, PyObject *code)

@@ -10,6 +10,7 @@
 #ifndef OPPROF_CODEINFO_H
 #define OPPROF_CODEINFO_H
 
+#include "blockmap.h"
 #include "pycompat.h"
 #include "store.h"
 
@@ -20,6 +21,9 @@ int ci_init(void);
 /* The record for `code`, created on first sight; NULL when out of memory
  * (the store's sticky flag is then set; no exception is left pending). */
 st_record *ci_record(st_store *s, PyObject *code);
+
+/* This interpreter's opcode numbers and inline cache sizes. */
+const bm_ops *ci_ops(void);
 
 /* Whether the instruction at byte `offset` of `rec` is a RESUME. */
 int ci_is_resume(const st_record *rec, long offset);

@@ -28,8 +28,16 @@ void collector_after_fork_child(void);
 /* Why the counts are incomplete, or NULL.  Static storage. */
 const char *collector_incomplete_reason(void);
 
-/* "sys.monitoring" or "settrace", for the profile and messages. */
+/* How counts are obtained, for the profile and messages. */
 const char *collector_backend(void);
+
+/* Count with one event per instruction instead of control-flow events
+ * (3.12+: slower, kept to check the default against).  Call before
+ * collector_start(); 0, or -1 where that mode does not exist. */
+int collector_set_instruction_events(int on);
+
+/* Counters per code unit the store must have for this backend (1 or 2). */
+uint32_t collector_counter_width(void);
 
 /* Gives every thread in the store a name, from threading where it knows
  * the thread.  Needs the GIL; call after collector_stop(). */

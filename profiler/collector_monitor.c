@@ -1,10 +1,17 @@
 /*
  * collector_monitor.c - the 3.12+ backend: sys.monitoring with C callables.
  *
- * INSTRUCTION events give each instruction's (code, offset) exactly as the
- * definition of a count demands.  PY_START/PY_RESUME mark RESUME (which has
- * no INSTRUCTION event) and push the stack; PY_RETURN, PY_YIELD and
- * PY_UNWIND pop it; PY_THROW re-enters a generator without a RESUME.
+ * Two modes, identical counts (the end-to-end tests check it):
+ *  - flow (default): control-flow events only - starts, resumes, returns,
+ *    yields, jumps, branches, raises, handled exceptions - each recorded as
+ *    an entry or exit at an instruction; blockmap.c turns them into
+ *    per-instruction counts at the end.  Events fire per block, not per
+ *    instruction, which is what makes exact counts cheap.
+ *  - instruction: INSTRUCTION events, one per instruction; slow, simple,
+ *    kept to check the flow mode against.
+ * In both, PY_START/PY_RESUME mark RESUME (no INSTRUCTION event exists for
+ * it) and push the stack mirror; PY_RETURN, PY_YIELD and PY_UNWIND pop it;
+ * PY_THROW re-enters a generator without running a RESUME.
  */
 #include "collector.h"
 
@@ -19,6 +26,7 @@
  * itself must keep working. */
 static const int tool_candidates[] = {4, 3, 5, 1, 0};
 static int tool_id = -1;
+static int flow_mode = 1;
 
 static long offset_of(PyObject *o)
 {
@@ -30,17 +38,112 @@ static long offset_of(PyObject *o)
     return v;
 }
 
+/* The frame of `code` on this thread, repaired if events were missed. */
+static st_frame *frame_for(PyObject *code)
+{
+    st_thread *t;
+    if (!cc_active || !(t = cc_thread()))
+        return NULL;
+    st_frame *f = st_top(t);
+    return f->code == code ? f : cc_resync(t, code, NULL);
+}
+
 static PyObject *on_instruction(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    st_thread *t;
-    if (cc_active && n >= 2 && (t = cc_thread())) {
-        st_frame *f = st_top(t);
-        if (f->code != args[0])
-            f = cc_resync(t, args[0], NULL);
-        if (f)
-            st_count(f->node, offset_of(args[1]));
+    st_frame *f;
+    if (n >= 2 && (f = frame_for(args[0])))
+        st_count(f->node, offset_of(args[1]));
+    Py_RETURN_NONE;
+}
+
+/* JUMP and BRANCH: (code, from, to). */
+static PyObject *on_jump(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    st_frame *f;
+    if (n >= 3 && (f = frame_for(args[0]))) {
+        st_exit(f->node, offset_of(args[1]));
+        st_count(f->node, offset_of(args[2]));
     }
+    Py_RETURN_NONE;
+}
+
+static int opcode_at(const st_record *r, long off)
+{
+    return off >= 0 && (unsigned long)off < 2ul * r->ncounters ? r->bytes[off] : -1;
+}
+
+static long owner_offset(const st_record *r, long off)
+{
+    if (off < 0 || (unsigned long)off >= 2ul * r->ncounters)
+        return -1;
+    return 2 * (long)bm_owner(ci_ops(), r->bytes, r->ncounters, (uint32_t)off / 2);
+}
+
+/* Where a RAISE really happened.  The event offset is off for an exception
+ * coming out of a callee (3.12: in the CALL's caches; 3.13: the unit
+ * before the CALL); the traceback entry the interpreter has just added for
+ * this frame has the right one. */
+static long raise_offset(PyObject *code, PyObject *exc, long off)
+{
+    PyObject *tb = PyExceptionInstance_Check(exc) ? PyException_GetTraceback(exc) : NULL;
+    if (tb && PyTraceBack_Check(tb)) {
+        PyTracebackObject *t = (PyTracebackObject *)tb;
+        PyCodeObject *tc = t->tb_frame ? PyFrame_GetCode(t->tb_frame) : NULL;
+        if ((PyObject *)tc == code)
+            off = t->tb_lasti;
+        Py_XDECREF(tc);
+    }
+    Py_XDECREF(tb);
+    return off;
+}
+
+/* RAISE: (code, offset, exception). */
+static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    st_frame *f;
+    if (n < 3 || !(f = frame_for(args[0])))
+        Py_RETURN_NONE;
+    if (f->thrown) {
+        f->thrown = 0;  /* the exception thrown in, raised at the yield */
+        Py_RETURN_NONE;
+    }
+    const st_record *r = f->node->rec;
+    long off = owner_offset(r, offset_of(args[1]));
+    int op = opcode_at(r, off);
+    /* StopIteration ending a for loop or a yield from is absorbed by
+     * FOR_ITER / SEND: control goes on in this frame. */
+    if ((op == ci_ops()->for_iter || op == ci_ops()->send) &&
+        PyErr_GivenExceptionMatches(args[2], PyExc_StopIteration))
+        Py_RETURN_NONE;
+    oc_err_state saved = oc_err_save();
+    off = owner_offset(r, raise_offset(args[0], args[2], off));
+    PyErr_Clear();
+    oc_err_restore(saved);
+    st_exit(f->node, off);
+    Py_RETURN_NONE;
+}
+
+/* RERAISE and bare `raise`: the event offset is right, no traceback entry
+ * was added. */
+static PyObject *on_reraise(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    st_frame *f;
+    if (n >= 2 && (f = frame_for(args[0])))
+        st_exit(f->node, owner_offset(f->node->rec, offset_of(args[1])));
+    Py_RETURN_NONE;
+}
+
+/* EXCEPTION_HANDLED: the offset is the handler's. */
+static PyObject *on_handled(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    st_frame *f;
+    if (n >= 2 && (f = frame_for(args[0])))
+        st_count(f->node, offset_of(args[1]));
     Py_RETURN_NONE;
 }
 
@@ -53,6 +156,8 @@ static PyObject *enter(PyObject *const *args, Py_ssize_t n, int start, int resum
             f->node->rec->calls++;
         if (f && resumes)
             st_count(f->node, offset_of(args[1]));
+        if (f && !resumes)
+            f->thrown = 1;
     }
     Py_RETURN_NONE;
 }
@@ -75,24 +180,52 @@ static PyObject *on_throw(PyObject *self, PyObject *const *args, Py_ssize_t n)
     return enter(args, n, 0, 0);
 }
 
-static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t n)
+static PyObject *leave(PyObject *const *args, Py_ssize_t n, int exits)
 {
-    (void)self;
     st_thread *t;
-    if (cc_active && n >= 1 && (t = cc_thread()))
-        cc_leave(t, args[0], NULL);
+    if (!cc_active || n < 2 || !(t = cc_thread()))
+        Py_RETURN_NONE;
+    if (exits && flow_mode) {
+        st_frame *f = frame_for(args[0]);
+        if (f)
+            st_exit(f->node, offset_of(args[1]));
+    }
+    cc_leave(t, args[0], NULL);
     Py_RETURN_NONE;
 }
 
-#define CB(name, fn) {name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL, NULL}
-static PyMethodDef callbacks[] = {
-    CB("INSTRUCTION", on_instruction),
-    CB("PY_START", on_start),
-    CB("PY_RESUME", on_resume),
-    CB("PY_THROW", on_throw),
-    CB("PY_RETURN", on_leave),
-    CB("PY_YIELD", on_leave),
-    CB("PY_UNWIND", on_leave),
+/* PY_RETURN, PY_YIELD: the instruction is the frame's last. */
+static PyObject *on_return(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    return leave(args, n, 1);
+}
+
+/* PY_UNWIND: the RAISE or RERAISE before it recorded the exit. */
+static PyObject *on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    return leave(args, n, 0);
+}
+
+#define CB(name, fn, flow) {{name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL, NULL}, flow}
+/* flow: 1 flow mode only, 0 instruction mode only, 2 both */
+static struct {
+    PyMethodDef def;
+    int flow;
+} callbacks[] = {
+    CB("INSTRUCTION", on_instruction, 0),
+    CB("JUMP", on_jump, 1),
+    CB("BRANCH", on_jump, 1),
+    CB("RAISE", on_raise, 1),
+    CB("RERAISE", on_reraise, 1),
+    CB("EXCEPTION_HANDLED", on_handled, 1),
+    CB("PY_START", on_start, 2),
+    CB("PY_RESUME", on_resume, 2),
+    CB("PY_THROW", on_throw, 2),
+    CB("PY_RETURN", on_return, 2),
+    CB("PY_YIELD", on_return, 2),
+    CB("PY_UNWIND", on_unwind, 2),
 };
 
 static PyObject *monitoring(void)
@@ -137,8 +270,11 @@ int collector_start(st_store *s, const char *gate)
     if (!events || (tool_id = pick_tool(mon)) < 0)
         goto done;
     for (size_t i = 0; i < sizeof callbacks / sizeof *callbacks; i++) {
-        PyObject *ev = PyObject_GetAttrString(events, callbacks[i].ml_name);
-        PyObject *fn = ev ? PyCFunction_New(&callbacks[i], NULL) : NULL;
+        if (callbacks[i].flow != 2 && callbacks[i].flow != flow_mode)
+            continue;
+        PyMethodDef *def = &callbacks[i].def;
+        PyObject *ev = PyObject_GetAttrString(events, def->ml_name);
+        PyObject *fn = ev ? PyCFunction_New(def, NULL) : NULL;
         PyObject *r = fn ? PyObject_CallMethod(mon, "register_callback", "iOO",
                                                tool_id, ev, fn) : NULL;
         if (ev)
@@ -185,7 +321,18 @@ const char *collector_incomplete_reason(void)
 
 const char *collector_backend(void)
 {
-    return "sys.monitoring";
+    return flow_mode ? "sys.monitoring control flow" : "sys.monitoring INSTRUCTION";
+}
+
+int collector_set_instruction_events(int on)
+{
+    flow_mode = !on;
+    return 0;
+}
+
+uint32_t collector_counter_width(void)
+{
+    return flow_mode ? 2 : 1;
 }
 
 #endif

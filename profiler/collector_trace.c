@@ -187,7 +187,17 @@ const char *collector_incomplete_reason(void)
 
 const char *collector_backend(void)
 {
-    return "settrace";
+    return "settrace opcode events";
+}
+
+int collector_set_instruction_events(int on)
+{
+    return on ? 0 : -1;  /* the only way there is */
+}
+
+uint32_t collector_counter_width(void)
+{
+    return 1;
 }
 
 #endif

@@ -115,6 +115,7 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         p->hexversion = PY_VERSION_HEX;
         bad |= pf_set_string(&p->python_version, PY_VERSION) < 0;
         bad |= pf_set_string(&p->implementation, "cpython") < 0;
+        bad |= pf_set_string(&p->collector, collector_backend()) < 0;
         PyObject *exe = PySys_GetObject("executable");
         const char *s = exe && PyUnicode_Check(exe) ? PyUnicode_AsUTF8(exe) : NULL;
         bad |= pf_set_string(&p->executable, s ? s : "") < 0;
@@ -338,7 +339,9 @@ int host_run(const cli_run *o)
         error("cannot start python: %s", st.err_msg ? st.err_msg : "?");
         return OPPROF_EXIT_SOFTWARE;
     }
-    run.store = st_store_new(o->stacks);
+    if (o->instruction_events)
+        collector_set_instruction_events(1);
+    run.store = st_store_new(o->stacks, collector_counter_width());
     if (!run.store || ci_init() < 0 || install_hooks() < 0 ||
         on_exit(on_process_exit, NULL) != 0 || collector_start(run.store, run.gate[0] ? run.gate : NULL) < 0) {
         PyErr_Print();

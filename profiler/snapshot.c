@@ -8,9 +8,11 @@
  */
 #include "snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blockmap.h"
 #include "codeinfo.h"
 #include "pycompat.h"
 #include "scope.h"
@@ -148,13 +150,52 @@ static int fill_names(pf_function *f, PyObject *code, PyObject *quals,
     return rc;
 }
 
-/* Node counts with the prologue filled in, added into `sum`. */
-static void add_node(const st_node *n, uint64_t *sum)
+/* Scratch space big enough for any record, and what went wrong. */
+typedef struct snap_buf {
+    uint64_t *counts;        /* max ncounters */
+    uint64_t *ex;            /* 2 * max ncounters */
+    uint32_t inconsistent;   /* instructions whose flow counts did not add up */
+} snap_buf;
+
+static int buf_init(snap_buf *b, st_store *s)
+{
+    uint32_t most = 1;
+    for (size_t i = 0; i < st_record_count(s); i++)
+        if (st_record_at(s, i)->ncounters > most)
+            most = st_record_at(s, i)->ncounters;
+    b->counts = malloc(most * sizeof *b->counts);
+    b->ex = malloc(2 * (size_t)most * sizeof *b->ex);
+    b->inconsistent = 0;
+    return b->counts && b->ex ? 0 : -1;
+}
+
+static void buf_release(snap_buf *b)
+{
+    free(b->counts);
+    free(b->ex);
+}
+
+/* Per-instruction counts of one node into b->counts, prologue included. */
+static const uint64_t *node_counts(const st_node *n, snap_buf *b)
 {
     const st_record *r = n->rec;
-    uint64_t entries = r->entry >= 0 ? n->counts[r->entry >> 1] : 0;
-    for (uint32_t i = 0; i < r->ncounters; i++)
-        sum[i] += (r->entry >= 0 && i < (uint32_t)(r->entry >> 1)) ? entries : n->counts[i];
+    if (r->width == 2) {
+        memcpy(b->ex, n->counts, 2 * (size_t)r->ncounters * sizeof *b->ex);
+        b->inconsistent += bm_resolve(ci_ops(), r->bytes, r->ncounters, b->ex, b->counts);
+    } else {
+        memcpy(b->counts, n->counts, (size_t)r->ncounters * sizeof *b->counts);
+    }
+    if (r->entry >= 0)
+        for (uint32_t i = 0; i < (uint32_t)(r->entry >> 1); i++)
+            b->counts[i] = b->counts[r->entry >> 1];
+    return b->counts;
+}
+
+static void add_node(const st_node *n, uint64_t *sum, snap_buf *b)
+{
+    const uint64_t *c = node_counts(n, b);
+    for (uint32_t i = 0; i < n->rec->ncounters; i++)
+        sum[i] += c[i];
 }
 
 static int fill_code(pf_function *f, const st_record *r, const uint64_t *sum,
@@ -179,7 +220,7 @@ static int fill_code(pf_function *f, const st_record *r, const uint64_t *sum,
     return 0;
 }
 
-static int build_functions(st_store *s, pf_profile *p, const char *cwd)
+static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf *b)
 {
     int rc = -1;
     PyObject *quals = PyDict_New();
@@ -198,7 +239,7 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd)
     for (size_t i = 0; i < st_node_count(s); i++) {
         st_node *n = st_node_at(s, i);
         if (n->rec && n->counts)
-            add_node(n, sums[n->rec->index]);
+            add_node(n, sums[n->rec->index], b);
     }
     for (size_t i = 0; i < nrec; i++) {
         st_record *r = st_record_at(s, i);
@@ -224,11 +265,10 @@ done:
     return rc;
 }
 
-static int build_stack(pf_profile *p, const st_node *n, uint64_t *sum)
+static int build_stack(pf_profile *p, const st_node *n, snap_buf *b)
 {
     const st_record *r = n->rec;
-    memset(sum, 0, r->ncounters * sizeof *sum);
-    add_node(n, sum);
+    const uint64_t *sum = node_counts(n, b);
     uint64_t total = 0;
     size_t nops = 0;
     uint64_t by_op[256] = {0};
@@ -261,32 +301,19 @@ static int build_stack(pf_profile *p, const st_node *n, uint64_t *sum)
     return 0;
 }
 
-static int build_stacks(st_store *s, pf_profile *p)
+static int build_stacks(st_store *s, pf_profile *p, snap_buf *b)
 {
-    uint32_t most = 1;
-    for (size_t i = 0; i < st_record_count(s); i++)
-        if (st_record_at(s, i)->ncounters > most)
-            most = st_record_at(s, i)->ncounters;
-    uint64_t *sum = malloc(most * sizeof *sum);
-    if (!sum)
-        return -1;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < st_node_count(s); i++) {
         st_node *n = st_node_at(s, i);
-        if (n->rec && n->counts && n->parent)   /* flat nodes have no parent */
-            rc = build_stack(p, n, sum);
+        if (n->rec && n->counts && n->parent)   /* thread roots have no record */
+            rc = build_stack(p, n, b);
     }
-    free(sum);
     return rc;
 }
 
-int snap_build(st_store *s, pf_profile *p, const char *cwd)
+static int build_threads(st_store *s, pf_profile *p)
 {
-    p->stacks_enabled = st_store_with_stacks(s);
-    if (load_opnames(p) < 0 || build_functions(s, p, cwd) < 0) {
-        PyErr_Clear();
-        return -1;
-    }
     p->threads = calloc(st_thread_count(s) + 1, sizeof *p->threads);
     if (!p->threads)
         return -1;
@@ -295,5 +322,26 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
         if (pf_set_string(&p->threads[p->nthreads++], t->name ? t->name : "?") < 0)
             return -1;
     }
-    return p->stacks_enabled ? build_stacks(s, p) : 0;
+    return 0;
+}
+
+int snap_build(st_store *s, pf_profile *p, const char *cwd)
+{
+    snap_buf b;
+    int rc = -1;
+    p->stacks_enabled = st_store_with_stacks(s);
+    if (buf_init(&b, s) < 0 || load_opnames(p) < 0 || build_functions(s, p, cwd, &b) < 0 ||
+        build_threads(s, p) < 0 || (p->stacks_enabled && build_stacks(s, p, &b) < 0))
+        goto done;
+    rc = 0;
+    if (b.inconsistent) {
+        char why[128];
+        snprintf(why, sizeof why, "control-flow counts did not add up at %u instructions",
+                 b.inconsistent);
+        rc = pf_mark_incomplete(p, why);
+    }
+done:
+    PyErr_Clear();
+    buf_release(&b);
+    return rc;
 }

@@ -34,6 +34,7 @@ typedef struct table {
 
 struct st_store {
     int with_stacks;
+    uint32_t width;
     int oom;
     vec records, nodes, threads;
     table rec_table, node_table;
@@ -111,11 +112,13 @@ static uint64_t node_hash_of(void *item)
     return node_hash(n->parent, n->rec);
 }
 
-st_store *st_store_new(int with_stacks)
+st_store *st_store_new(int with_stacks, uint32_t width)
 {
     st_store *s = calloc(1, sizeof *s);
-    if (s)
+    if (s) {
         s->with_stacks = with_stacks;
+        s->width = width == 2 ? 2 : 1;
+    }
     return s;
 }
 
@@ -172,7 +175,7 @@ static st_node *node_new(st_store *s, st_node *parent, st_record *rec,
     n->rec = rec;
     n->thread = thread;
     if (rec && rec->ncounters) {
-        n->counts = calloc(rec->ncounters, sizeof *n->counts);
+        n->counts = calloc((size_t)rec->ncounters * rec->width, sizeof *n->counts);
         if (!n->counts) {
             free(n);
             return NULL;
@@ -253,6 +256,7 @@ st_record *st_record_get(st_store *s, const char *file, const char *name,
         goto oom;
     e->rec.index = (uint32_t)s->records.len;
     e->rec.ncounters = ncounters;
+    e->rec.width = s->width;
     e->rec.bytes = e->bytes;
     e->rec.entry = -1;
     if (vec_push(&s->records, e) < 0) {
@@ -262,9 +266,9 @@ st_record *st_record_get(st_store *s, const char *file, const char *name,
         free(e);
         goto oom;
     }
-    /* Listed but not in the table without its flat node: never handed out. */
-    e->rec.flat = node_new(s, NULL, &e->rec, 0);
-    if (!e->rec.flat)
+    /* With stacks every count lands in a per-path node instead.  A record
+     * whose flat node cannot be had stays listed but is never handed out. */
+    if (!s->with_stacks && !(e->rec.flat = node_new(s, NULL, &e->rec, 0)))
         goto oom;
     size_t j = h & (t->cap - 1);
     while (t->slots[j])
@@ -353,7 +357,7 @@ int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
     if (!node)
         goto oom;
     t->depth++;
-    t->stack[t->depth] = (st_frame){node, code, frame};
+    t->stack[t->depth] = (st_frame){node, code, frame, 0};
     return 0;
 oom:
     s->oom = 1;
@@ -377,6 +381,6 @@ void st_store_zero(st_store *s)
     for (size_t i = 0; i < s->nodes.len; i++) {
         st_node *n = s->nodes.items[i];
         if (n->counts)
-            memset(n->counts, 0, n->rec->ncounters * sizeof *n->counts);
+            memset(n->counts, 0, (size_t)n->rec->ncounters * n->rec->width * sizeof *n->counts);
     }
 }

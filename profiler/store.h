@@ -7,7 +7,8 @@
  * a code object freed during the run never loses its counts.  A node
  * (st_node) is a record in one call context: with stacks on, one node per
  * distinct (thread, call path); with stacks off, one node per record.  Every
- * node has one 64-bit counter per code unit, indexed by byte offset / 2.
+ * node has `width` 64-bit counters per code unit (byte offset / 2): width 1
+ * counts executions; width 2 counts entries and exits (blockmap.h).
  *
  * Ownership: the store owns every record, node and thread it hands out;
  * they live until st_store_release().  Callers serialize access (the GIL).
@@ -24,6 +25,7 @@ typedef struct st_node st_node;
 typedef struct st_record {
     uint32_t index;          /* dense, in order of first execution */
     uint32_t ncounters;      /* code units */
+    uint32_t width;          /* counters per code unit: 1 or 2 */
     uint64_t calls;          /* frame entries (not resumptions) */
     int32_t entry;           /* byte offset of the first RESUME, -1 if none */
     void *user;              /* owned by the caller (a code object) */
@@ -42,6 +44,7 @@ typedef struct st_frame {
     st_node *node;
     const void *code;        /* identity of the running code object */
     const void *frame;       /* identity of the frame, when the backend has one */
+    int thrown;              /* an exception was thrown in; its RAISE is not an exit */
 } st_frame;
 
 typedef struct st_thread {
@@ -55,8 +58,8 @@ typedef struct st_thread {
     uint32_t capacity;
 } st_thread;
 
-/* Returns NULL when out of memory. */
-st_store *st_store_new(int with_stacks);
+/* `width` is 1 or 2 counters per code unit.  NULL when out of memory. */
+st_store *st_store_new(int with_stacks, uint32_t width);
 void st_store_release(st_store *s);
 int st_store_with_stacks(const st_store *s);
 
@@ -90,12 +93,21 @@ static inline st_frame *st_top(st_thread *t)
     return &t->stack[t->depth];
 }
 
-/* Count one execution of the instruction at byte `offset` in `node`. */
+/* Width 1: one execution of the instruction at byte `offset`.
+ * Width 2: one entry of control at `offset`. */
 static inline void st_count(st_node *node, long offset)
 {
     unsigned long i = (unsigned long)offset >> 1;
     if (node->rec && offset >= 0 && i < node->rec->ncounters)
-        node->counts[i]++;
+        node->counts[i * node->rec->width]++;
+}
+
+/* Width 2 only: control left after the instruction at `offset`. */
+static inline void st_exit(st_node *node, long offset)
+{
+    unsigned long i = (unsigned long)offset >> 1;
+    if (node->rec && offset >= 0 && i < node->rec->ncounters)
+        node->counts[2 * i + 1]++;
 }
 
 /* Iteration for the snapshot.  Indices are dense from 0. */

@@ -38,6 +38,7 @@ void pf_profile_release(pf_profile *p)
     free(p->python_version);
     free(p->implementation);
     free(p->executable);
+    free(p->collector);
     free(p->incomplete_reason);
     free_strings(p->argv, p->argc);
     free_strings(p->opnames, p->nopnames);

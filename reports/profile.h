@@ -70,6 +70,7 @@ typedef struct pf_profile {
     char *implementation;
     unsigned long hexversion;
     char *executable;
+    char *collector;         /* how the counts were obtained */
     char **argv;
     size_t argc;
     int exit_status;

@@ -136,6 +136,8 @@ int pf_json_write(const pf_profile *p, FILE *out)
         jw_key(&w, "incomplete_reason");
         jw_string(&w, p->incomplete_reason);
     }
+    jw_key(&w, "collector");
+    jw_string(&w, p->collector ? p->collector : "");
     jw_key(&w, "stacks_enabled");
     jw_bool(&w, p->stacks_enabled);
     jw_key(&w, "totals");

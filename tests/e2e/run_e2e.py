@@ -138,6 +138,18 @@ def test_case(name, args, stdin):
           str(prof["exit_status"]))
     if QUICK:
         return prof
+    if PYVER >= (3, 12):
+        alt = os.path.join(TMP, name + ".instr.json")
+        r = opprof(["run", "-q", "--instruction-events", "-o", alt] + args, stdin=stdin)
+        strings = name == "command"
+        a = profile_counts(prof, strings)
+        b = profile_counts(load(alt), strings) if os.path.exists(alt) else {"missing": r.stderr}
+        diff = [f"{k[1]}@{k[3]} {a.get(k)} {b.get(k)}" for k in set(a) | set(b)
+                if a.get(k) != b.get(k)]
+        check(f"{name}: control-flow counts equal INSTRUCTION-event counts ({len(a)})",
+              not diff and a, "; ".join(diff[:8]))
+        check(f"{name}: control-flow counts consistent", not prof["incomplete"],
+              prof.get("incomplete_reason", ""))
     r = run([PYTHON, os.path.join(HERE, "reference.py"), ref] + args, stdin=stdin)
     if r.returncode != py.returncode or not os.path.exists(ref):
         check(f"{name}: reference ran", False, r.stderr[-500:])
