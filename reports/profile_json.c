@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -193,9 +194,12 @@ int pf_json_check_writable(const char *path)
     close(fd);
     unlink(tmp);
     free(tmp);
-    /* an existing directory or read-only file at `path` would defeat rename */
-    if (access(path, F_OK) == 0 && access(path, W_OK) != 0)
+    /* a directory at `path` would defeat the rename at the end */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        errno = EISDIR;
         return -1;
+    }
     return 0;
 }
 
