@@ -60,11 +60,28 @@ int ci_init(void)
     int rc = map && PyDict_Check(map) ? load_caches(mod, map) : -1;
     if (rc == 0) {
         ops.extended_arg = opnum(map, "EXTENDED_ARG");
-        ops.send = opnum(map, "SEND");
-        ops.yield_value = opnum(map, "YIELD_VALUE");
         ops.resume = opnum(map, "RESUME");
-        ops.jump_backward_no_interrupt = opnum(map, "JUMP_BACKWARD_NO_INTERRUPT");
         ops.for_iter = opnum(map, "FOR_ITER");
+        ops.send = opnum(map, "SEND");
+        static const struct {
+            const char *name;
+            enum bm_kind kind;
+        } kinds[] = {
+            {"POP_JUMP_IF_FALSE", BM_BRANCH}, {"POP_JUMP_IF_TRUE", BM_BRANCH},
+            {"POP_JUMP_IF_NONE", BM_BRANCH}, {"POP_JUMP_IF_NOT_NONE", BM_BRANCH},
+            {"FOR_ITER", BM_BRANCH},
+            {"JUMP_FORWARD", BM_JUMP_FWD}, {"JUMP_BACKWARD", BM_JUMP_BACK},
+            {"JUMP_BACKWARD_NO_INTERRUPT", BM_JUMP_SILENT_BACK},
+            {"SEND", BM_SEND},
+            {"RETURN_VALUE", BM_RETURN}, {"RETURN_CONST", BM_RETURN},
+            {"YIELD_VALUE", BM_STOP}, {"RAISE_VARARGS", BM_STOP},
+            {"RERAISE", BM_STOP}, {"RETURN_GENERATOR", BM_STOP},
+        };
+        for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+            int op = opnum(map, kinds[i].name);
+            if (op >= 0 && op < 256)
+                ops.kind[op] = (uint8_t)kinds[i].kind;
+        }
     }
     Py_XDECREF(map);
     Py_XDECREF(mod);
@@ -111,6 +128,8 @@ static st_record *create(st_store *s, PyObject *code)
         Py_INCREF(code);
         rec->user = code;
         rec->entry = first_resume((const unsigned char *)PyBytes_AS_STRING(bytes), n);
+        rec->jumps_reported = rec->width == 2 &&
+                              bm_needs_jump_events(&ops, rec->bytes, rec->ncounters);
     }
     if (rec && oc_set_extra(code, extra_index, rec) < 0)
         PyErr_Clear();  /* only the cache is lost */
@@ -123,9 +142,10 @@ done:
     return rec;
 }
 
-st_record *ci_record(st_store *s, PyObject *code)
+st_record *ci_record(st_store *s, PyObject *code, int *fresh)
 {
     void *p = oc_get_extra(code, extra_index);
+    *fresh = p == NULL;
     if (p)
         return p;
     return create(s, code);

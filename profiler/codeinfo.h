@@ -19,8 +19,9 @@
 int ci_init(void);
 
 /* The record for `code`, created on first sight; NULL when out of memory
- * (the store's sticky flag is then set; no exception is left pending). */
-st_record *ci_record(st_store *s, PyObject *code);
+ * (the store's sticky flag is then set; no exception is left pending).
+ * *fresh tells whether this code object was new to opprof. */
+st_record *ci_record(st_store *s, PyObject *code, int *fresh);
 
 /* This interpreter's opcode numbers and inline cache sizes. */
 const bm_ops *ci_ops(void);

@@ -93,9 +93,20 @@ static int name_from_threading(st_thread *t)
     return found;
 }
 
+void (*cc_new_code)(PyObject *code, st_record *rec);
+
+st_record *cc_record(PyObject *code)
+{
+    int fresh;
+    st_record *rec = ci_record(cc_store, code, &fresh);
+    if (rec && fresh && cc_new_code)
+        cc_new_code(code, rec);
+    return rec;
+}
+
 st_frame *cc_enter(st_thread *t, PyObject *code, const void *frame)
 {
-    st_record *rec = ci_record(cc_store, code);
+    st_record *rec = cc_record(code);
     if (!rec || st_push(cc_store, t, rec, code, frame) < 0)
         return NULL;
     if (!t->name && t->name_lookups < NAME_LOOKUPS) {

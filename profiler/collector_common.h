@@ -22,6 +22,12 @@ static inline st_thread *cc_thread(void)
     return cc_tls ? cc_tls : cc_thread_create();
 }
 
+/* Called with each code object the first time it runs, if set. */
+extern void (*cc_new_code)(PyObject *code, st_record *rec);
+
+/* The record of `code`, calling cc_new_code the first time; NULL on OOM. */
+st_record *cc_record(PyObject *code);
+
 /* Pushes `code` and gives the thread a name while it has none. */
 st_frame *cc_enter(st_thread *t, PyObject *code, const void *frame);
 

@@ -22,14 +22,37 @@
 #include "codeinfo.h"
 #include "collector_common.h"
 
+#include <string.h>
+
 /* Not PROFILER_ID (2): cProfile uses it, and a script that profiles
  * itself must keep working. */
 static const int tool_candidates[] = {4, 3, 5, 1, 0};
 static int tool_id = -1;
 static int flow_mode = 1;
+static int with_stacks = 1;
+static long jump_event;
+static PyObject *set_local_events;  /* sys.monitoring.set_local_events */
+
+/* JUMP events for one code object whose loops no other event interrupts
+ * (blockmap.h); every other code object resolves its jumps statically. */
+static void jumps_on(PyObject *code, st_record *rec)
+{
+    if (!flow_mode || !rec->jumps_reported || !set_local_events)
+        return;
+    oc_err_state saved = oc_err_save();
+    PyObject *r = PyObject_CallFunction(set_local_events, "iOl", tool_id, code, jump_event);
+    if (!r) {
+        /* counts of this code may come out inconsistent; the snapshot says so */
+        PyErr_Clear();
+    }
+    Py_XDECREF(r);
+    oc_err_restore(saved);
+}
 
 static long offset_of(PyObject *o)
 {
+    if (PyLong_CheckExact(o) && PyUnstable_Long_IsCompact((PyLongObject *)o))
+        return (long)PyUnstable_Long_CompactValue((PyLongObject *)o);
     long v = PyLong_AsLong(o);
     if (v == -1 && PyErr_Occurred()) {
         PyErr_Clear();
@@ -38,22 +61,32 @@ static long offset_of(PyObject *o)
     return v;
 }
 
-/* The frame of `code` on this thread, repaired if events were missed. */
-static st_frame *frame_for(PyObject *code)
+/* Where events of `code` count: with stacks, the node of its frame on
+ * this thread's stack (repaired if events were missed); without, its
+ * record's one node, and no stack is kept at all. */
+static st_node *node_for(PyObject *code)
 {
-    st_thread *t;
-    if (!cc_active || !(t = cc_thread()))
+    if (!cc_active)
+        return NULL;
+    if (!with_stacks) {
+        st_record *r = cc_record(code);
+        return r ? r->flat : NULL;
+    }
+    st_thread *t = cc_thread();
+    if (!t)
         return NULL;
     st_frame *f = st_top(t);
-    return f->code == code ? f : cc_resync(t, code, NULL);
+    if (f->code != code && !(f = cc_resync(t, code, NULL)))
+        return NULL;
+    return f->node;
 }
 
 static PyObject *on_instruction(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    st_frame *f;
-    if (n >= 2 && (f = frame_for(args[0])))
-        st_count(f->node, offset_of(args[1]));
+    st_node *node;
+    if (n >= 2 && (node = node_for(args[0])))
+        st_count(node, offset_of(args[1]));
     Py_RETURN_NONE;
 }
 
@@ -61,10 +94,10 @@ static PyObject *on_instruction(PyObject *self, PyObject *const *args, Py_ssize_
 static PyObject *on_jump(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    st_frame *f;
-    if (n >= 3 && (f = frame_for(args[0]))) {
-        st_exit(f->node, offset_of(args[1]));
-        st_count(f->node, offset_of(args[2]));
+    st_node *node;
+    if (n >= 3 && (node = node_for(args[0]))) {
+        st_exit(node, offset_of(args[1]));
+        st_count(node, offset_of(args[2]));
     }
     Py_RETURN_NONE;
 }
@@ -103,14 +136,15 @@ static long raise_offset(PyObject *code, PyObject *exc, long off)
 static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    st_frame *f;
-    if (n < 3 || !(f = frame_for(args[0])))
+    st_node *node;
+    st_thread *t;
+    if (n < 3 || !(node = node_for(args[0])) || !(t = cc_thread()))
         Py_RETURN_NONE;
-    if (f->thrown) {
-        f->thrown = 0;  /* the exception thrown in, raised at the yield */
+    if (t->thrown_code == args[0]) {
+        t->thrown_code = NULL;  /* the exception thrown in, raised at the yield */
         Py_RETURN_NONE;
     }
-    const st_record *r = f->node->rec;
+    const st_record *r = node->rec;
     long off = owner_offset(r, offset_of(args[1]));
     int op = opcode_at(r, off);
     /* StopIteration ending a for loop or a yield from is absorbed by
@@ -122,7 +156,7 @@ static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t n)
     off = owner_offset(r, raise_offset(args[0], args[2], off));
     PyErr_Clear();
     oc_err_restore(saved);
-    st_exit(f->node, off);
+    st_exit(node, off);
     Py_RETURN_NONE;
 }
 
@@ -131,9 +165,9 @@ static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t n)
 static PyObject *on_reraise(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    st_frame *f;
-    if (n >= 2 && (f = frame_for(args[0])))
-        st_exit(f->node, owner_offset(f->node->rec, offset_of(args[1])));
+    st_node *node;
+    if (n >= 2 && (node = node_for(args[0])))
+        st_exit(node, owner_offset(node->rec, offset_of(args[1])));
     Py_RETURN_NONE;
 }
 
@@ -141,24 +175,33 @@ static PyObject *on_reraise(PyObject *self, PyObject *const *args, Py_ssize_t n)
 static PyObject *on_handled(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    st_frame *f;
-    if (n >= 2 && (f = frame_for(args[0])))
-        st_count(f->node, offset_of(args[1]));
+    st_node *node;
+    if (n >= 2 && (node = node_for(args[0])))
+        st_count(node, offset_of(args[1]));
     Py_RETURN_NONE;
 }
 
 static PyObject *enter(PyObject *const *args, Py_ssize_t n, int start, int resumes)
 {
     st_thread *t;
-    if (n >= 2 && cc_counting(args[0]) && (t = cc_thread())) {
+    if (n < 2 || !cc_counting(args[0]) || !(t = cc_thread()))
+        Py_RETURN_NONE;
+    st_node *node = NULL;
+    if (with_stacks) {
         st_frame *f = cc_enter(t, args[0], NULL);
-        if (f && start)
-            f->node->rec->calls++;
-        if (f && resumes)
-            st_count(f->node, offset_of(args[1]));
-        if (f && !resumes)
-            f->thrown = 1;
+        node = f ? f->node : NULL;
+    } else {
+        st_record *r = cc_record(args[0]);
+        node = r ? r->flat : NULL;
     }
+    if (!node)
+        Py_RETURN_NONE;
+    if (start)
+        node->rec->calls++;
+    if (resumes)
+        st_count(node, offset_of(args[1]));
+    else
+        t->thrown_code = args[0];
     Py_RETURN_NONE;
 }
 
@@ -180,52 +223,50 @@ static PyObject *on_throw(PyObject *self, PyObject *const *args, Py_ssize_t n)
     return enter(args, n, 0, 0);
 }
 
-static PyObject *leave(PyObject *const *args, Py_ssize_t n, int exits)
+/* PY_RETURN, PY_UNWIND: pop.  A return's exit needs no event: every
+ * RETURN_VALUE leaves (blockmap.c); an unwind's was a RAISE or RERAISE. */
+static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
+    (void)self;
     st_thread *t;
-    if (!cc_active || n < 2 || !(t = cc_thread()))
-        Py_RETURN_NONE;
-    if (exits && flow_mode) {
-        st_frame *f = frame_for(args[0]);
-        if (f)
-            st_exit(f->node, offset_of(args[1]));
-    }
-    cc_leave(t, args[0], NULL);
+    if (cc_active && n >= 2 && (t = cc_thread()))
+        cc_leave(t, args[0], NULL);
     Py_RETURN_NONE;
 }
 
-/* PY_RETURN, PY_YIELD: the instruction is the frame's last. */
-static PyObject *on_return(PyObject *self, PyObject *const *args, Py_ssize_t n)
+/* PY_YIELD: a yield's exit is recorded, because SEND's hidden jump is
+ * computed from the yields of the YIELD_VALUE after it (blockmap.c). */
+static PyObject *on_yield(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    return leave(args, n, 1);
+    st_node *node;
+    if (n >= 2 && flow_mode && (node = node_for(args[0])))
+        st_exit(node, offset_of(args[1]));
+    if (with_stacks)
+        on_leave(self, args, n);
+    Py_RETURN_NONE;
 }
 
-/* PY_UNWIND: the RAISE or RERAISE before it recorded the exit. */
-static PyObject *on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t n)
-{
-    (void)self;
-    return leave(args, n, 0);
-}
-
-#define CB(name, fn, flow) {{name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL, NULL}, flow}
-/* flow: 1 flow mode only, 0 instruction mode only, 2 both */
+#define CB(name, fn, flow, stacks) \
+    {{name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL, NULL}, flow, stacks}
+/* flow: 1 flow mode only, 0 instruction mode only, 2 both;
+ * stacks: needed only to keep the stack mirror */
 static struct {
     PyMethodDef def;
-    int flow;
+    int flow, stacks;
 } callbacks[] = {
-    CB("INSTRUCTION", on_instruction, 0),
-    CB("JUMP", on_jump, 1),
-    CB("BRANCH", on_jump, 1),
-    CB("RAISE", on_raise, 1),
-    CB("RERAISE", on_reraise, 1),
-    CB("EXCEPTION_HANDLED", on_handled, 1),
-    CB("PY_START", on_start, 2),
-    CB("PY_RESUME", on_resume, 2),
-    CB("PY_THROW", on_throw, 2),
-    CB("PY_RETURN", on_return, 2),
-    CB("PY_YIELD", on_return, 2),
-    CB("PY_UNWIND", on_unwind, 2),
+    CB("INSTRUCTION", on_instruction, 0, 0),
+    CB("JUMP", on_jump, 1, 0),     /* local events only: see jumps_on() */
+    CB("BRANCH", on_jump, 1, 0),
+    CB("RAISE", on_raise, 1, 0),
+    CB("RERAISE", on_reraise, 1, 0),
+    CB("EXCEPTION_HANDLED", on_handled, 1, 0),
+    CB("PY_START", on_start, 2, 0),
+    CB("PY_RESUME", on_resume, 2, 0),
+    CB("PY_THROW", on_throw, 2, 0),
+    CB("PY_YIELD", on_yield, 2, 0),
+    CB("PY_RETURN", on_leave, 2, 1),
+    CB("PY_UNWIND", on_leave, 2, 1),
 };
 
 static PyObject *monitoring(void)
@@ -263,6 +304,7 @@ int collector_start(st_store *s, const char *gate)
         return -1;
     int waiting = cc_waiting, active = cc_active;
     cc_end();  /* until the callbacks are in place */
+    with_stacks = st_store_with_stacks(s);
     PyObject *mon = monitoring();
     PyObject *events = mon ? PyObject_GetAttrString(mon, "events") : NULL;
     long mask = 0;
@@ -270,21 +312,28 @@ int collector_start(st_store *s, const char *gate)
     if (!events || (tool_id = pick_tool(mon)) < 0)
         goto done;
     for (size_t i = 0; i < sizeof callbacks / sizeof *callbacks; i++) {
-        if (callbacks[i].flow != 2 && callbacks[i].flow != flow_mode)
+        if ((callbacks[i].flow != 2 && callbacks[i].flow != flow_mode) ||
+            (callbacks[i].stacks && !with_stacks))
             continue;
         PyMethodDef *def = &callbacks[i].def;
         PyObject *ev = PyObject_GetAttrString(events, def->ml_name);
         PyObject *fn = ev ? PyCFunction_New(def, NULL) : NULL;
         PyObject *r = fn ? PyObject_CallMethod(mon, "register_callback", "iOO",
                                                tool_id, ev, fn) : NULL;
-        if (ev)
+        if (ev && strcmp(def->ml_name, "JUMP") != 0)
             mask |= PyLong_AsLong(ev);
+        if (ev && strcmp(def->ml_name, "JUMP") == 0)
+            jump_event = PyLong_AsLong(ev);
         Py_XDECREF(r);
         Py_XDECREF(fn);
         Py_XDECREF(ev);
         if (!r)
             goto done;
     }
+    set_local_events = PyObject_GetAttrString(mon, "set_local_events");
+    if (!set_local_events)
+        goto done;
+    cc_new_code = jumps_on;
     cc_waiting = waiting;
     cc_active = active;
     PyObject *r = PyObject_CallMethod(mon, "set_events", "il", tool_id, mask);

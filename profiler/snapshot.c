@@ -181,7 +181,8 @@ static const uint64_t *node_counts(const st_node *n, snap_buf *b)
     const st_record *r = n->rec;
     if (r->width == 2) {
         memcpy(b->ex, n->counts, 2 * (size_t)r->ncounters * sizeof *b->ex);
-        b->inconsistent += bm_resolve(ci_ops(), r->bytes, r->ncounters, b->ex, b->counts);
+        b->inconsistent += bm_resolve(ci_ops(), r->bytes, r->ncounters, r->jumps_reported,
+                                      b->ex, b->counts);
     } else {
         memcpy(b->counts, n->counts, (size_t)r->ncounters * sizeof *b->counts);
     }

@@ -357,7 +357,7 @@ int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
     if (!node)
         goto oom;
     t->depth++;
-    t->stack[t->depth] = (st_frame){node, code, frame, 0};
+    t->stack[t->depth] = (st_frame){node, code, frame};
     return 0;
 oom:
     s->oom = 1;

@@ -28,6 +28,7 @@ typedef struct st_record {
     uint32_t width;          /* counters per code unit: 1 or 2 */
     uint64_t calls;          /* frame entries (not resumptions) */
     int32_t entry;           /* byte offset of the first RESUME, -1 if none */
+    int jumps_reported;      /* width 2: JUMP events are on for its code */
     void *user;              /* owned by the caller (a code object) */
     const unsigned char *bytes; /* the key's bytecode, owned by the store */
     st_node *flat;           /* the stacks-off node */
@@ -44,7 +45,6 @@ typedef struct st_frame {
     st_node *node;
     const void *code;        /* identity of the running code object */
     const void *frame;       /* identity of the frame, when the backend has one */
-    int thrown;              /* an exception was thrown in; its RAISE is not an exit */
 } st_frame;
 
 typedef struct st_thread {
@@ -56,6 +56,8 @@ typedef struct st_thread {
     st_frame *stack;         /* stack[0] is the root */
     uint32_t depth;          /* frames above the root */
     uint32_t capacity;
+    const void *thrown_code; /* gen.throw() just re-entered this code: the
+                                RAISE that follows is not an exit */
 } st_thread;
 
 /* `width` is 1 or 2 counters per code unit.  NULL when out of memory. */

@@ -23,7 +23,7 @@ TMP = tempfile.mkdtemp(prefix="opprof-bench-")
 
 WORKLOADS = [
     ("loop/float (nbody)", ["nbody.py", "100000"]),
-    ("call-heavy", ["calls.py", "300000"]),
+    ("call-heavy", ["calls.py", "1000000"]),
     ("module vs function loop", ["scope_loop.py", "3000000"]),
 ]
 

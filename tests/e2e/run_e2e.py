@@ -111,6 +111,7 @@ CASES = [
     ("async", ["async_fixture.py"], ""),
     ("threads", ["threads.py"], ""),
     ("exec", ["exec_string.py"], ""),
+    ("jumps", ["jumps.py"], ""),
     ("sys_exit", ["sys_exit.py"], ""),
     ("exit_msg", ["exit_msg.py"], ""),
     ("uncaught", ["uncaught.py"], ""),
@@ -138,18 +139,22 @@ def test_case(name, args, stdin):
           str(prof["exit_status"]))
     if QUICK:
         return prof
+    strings = name == "command"
+    a = profile_counts(prof, strings)
+    # every way of counting must give the same numbers as the default
+    modes = [["--no-stacks"]]
     if PYVER >= (3, 12):
-        alt = os.path.join(TMP, name + ".instr.json")
-        r = opprof(["run", "-q", "--instruction-events", "-o", alt] + args, stdin=stdin)
-        strings = name == "command"
-        a = profile_counts(prof, strings)
+        modes += [["--instruction-events"], ["--instruction-events", "--no-stacks"]]
+    for extra in modes:
+        alt = os.path.join(TMP, name + "".join(extra) + ".json")
+        r = opprof(["run", "-q"] + extra + ["-o", alt] + args, stdin=stdin)
         b = profile_counts(load(alt), strings) if os.path.exists(alt) else {"missing": r.stderr}
         diff = [f"{k[1]}@{k[3]} {a.get(k)} {b.get(k)}" for k in set(a) | set(b)
                 if a.get(k) != b.get(k)]
-        check(f"{name}: control-flow counts equal INSTRUCTION-event counts ({len(a)})",
+        check(f"{name}: {' '.join(extra)} gives the same counts ({len(a)})",
               not diff and a, "; ".join(diff[:8]))
-        check(f"{name}: control-flow counts consistent", not prof["incomplete"],
-              prof.get("incomplete_reason", ""))
+    check(f"{name}: counts consistent", not prof["incomplete"],
+          prof.get("incomplete_reason", ""))
     r = run([PYTHON, os.path.join(HERE, "reference.py"), ref] + args, stdin=stdin)
     if r.returncode != py.returncode or not os.path.exists(ref):
         check(f"{name}: reference ran", False, r.stderr[-500:])

@@ -393,7 +393,6 @@ static void test_stacks_on_shared_paths(void **state)
     st_node *na = fa->node;
     assert_ptr_equal(fa->code, &codes[0]);
     assert_ptr_equal(fa->frame, &frames[0]);
-    assert_int_equal(fa->thrown, 0);
     assert_ptr_equal(na->rec, a);
     assert_ptr_equal(na->parent, t->root);
     assert_int_equal(na->thread, t->index);
@@ -439,11 +438,8 @@ static void test_stacks_on_shared_paths(void **state)
     assert_int_equal(nab->counts[1], 1);
     assert_int_equal(st_node_count(s), base_nodes + 2);
 
-    /* a pushed frame starts with nothing thrown in */
-    st_top(t)->thrown = 1;
-    st_pop(t);
-    assert_int_equal(st_push(s, t, b, &codes[1], &frames[1]), 0);
-    assert_int_equal(st_top(t)->thrown, 0);
+    /* a new thread has nothing thrown in */
+    assert_null(t->thrown_code);
 
     /* root -> a -> c: a sibling of b under a */
     st_pop(t);
@@ -563,7 +559,6 @@ static void test_stacks_off_flat(void **state)
     assert_ptr_equal(st_top(t0)->node, a->flat);
     assert_ptr_equal(st_top(t0)->code, &codes[0]);
     assert_ptr_equal(st_top(t0)->frame, &frames[0]);
-    assert_int_equal(st_top(t0)->thrown, 0);
     assert_int_equal(st_push(s, t0, b, &codes[1], &frames[1]), 0);
     assert_ptr_equal(st_top(t0)->node, b->flat);
     assert_int_equal(st_push(s, t0, a, &codes[0], &frames[2]), 0);  /* recursion */
