@@ -5,6 +5,7 @@
 #   make demo | bench | valgrind | clean;  make SANITIZE=address,undefined test
 
 CC      ?= cc
+comma   := ,
 SANITIZE ?=
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
@@ -18,7 +19,7 @@ ifeq ($(PYTHON_CONFIG),)
   PY_LDFLAGS  := $(shell pkg-config --libs python3-embed)
   PY_VER      := $(shell pkg-config --modversion python3-embed)
   PY_PREFIX   := $(shell pkg-config --variable=prefix python3-embed)
-  BUILDDIR    ?= build
+  BUILD_TAG   :=
 else
   ifeq ($(wildcard $(PYTHON_CONFIG)),)
     $(error PYTHON_CONFIG=$(PYTHON_CONFIG) does not exist)
@@ -27,18 +28,22 @@ else
   PY_LDFLAGS  := $(shell $(PYTHON_CONFIG) --ldflags --embed)
   PY_VER      := $(patsubst -lpython%,%,$(filter -lpython%,$(PY_LDFLAGS)))
   PY_PREFIX   := $(shell $(PYTHON_CONFIG) --prefix)
-  BUILDDIR    ?= build/py$(PY_VER)
+  BUILD_TAG   := /py$(PY_VER)
 endif
 ifneq ($(filter %t,$(PY_VER)),)
   $(error Python $(PY_VER) is a free-threaded build: opprof's counters are not atomic, use a regular build)
 endif
-comma := ,
 PYTHON_EXE := $(PY_PREFIX)/bin/python$(PY_VER)
 PY_RPATH   := $(patsubst -L%,-Wl$(comma)-rpath$(comma)%,$(filter -L%,$(PY_LDFLAGS)))
 
 ifneq ($(SANITIZE),)
   SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+  # CPython frees little at exit by design: leak reports would be its own
+  export ASAN_OPTIONS ?= detect_leaks=0
+  export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+  BUILD_TAG := $(BUILD_TAG)/san-$(subst $(comma),-,$(SANITIZE))
 endif
+BUILDDIR ?= build$(BUILD_TAG)
 
 CPPFLAGS += -MMD -MP
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)

@@ -520,8 +520,9 @@ static char *profile_text(const pf_profile *p, size_t *len)
 
 static void assert_contains(const char *text, const char *fragment)
 {
+    assert_non_null(text);
     if (!strstr(text, fragment))
-        fail_msg("missing %s\nin %s", fragment, text);
+        fail_msg("missing %s\nin %s", fragment, text ? text : "");
 }
 
 static void test_profile_empty(void **state)
