@@ -249,6 +249,38 @@ static char *absolute_output(const char *path, const char *cwd)
     return s;
 }
 
+/* PyConfig_Read(), with what CPython's parser writes to stderr when it
+ * refuses the command line (its message plus a usage text) caught, so
+ * that opprof can say it in one line: the first line goes to `why`. */
+static PyStatus read_config(PyConfig *config, char *why, size_t n)
+{
+    FILE *tmp = tmpfile();
+    int saved = tmp ? dup(2) : -1;
+    if (saved >= 0) {
+        fflush(stderr);
+        dup2(fileno(tmp), 2);
+    }
+    PyStatus st = PyConfig_Read(config);
+    if (saved < 0)
+        return st;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    if (PyStatus_IsExit(st) && st.exitcode != 0) {
+        if (fgets(why, (int)n, tmp))
+            why[strcspn(why, "\n")] = 0;
+    } else {
+        /* not a refusal: pass on anything it said */
+        char buf[512];
+        size_t k;
+        while ((k = fread(buf, 1, sizeof buf, tmp)) > 0)
+            fwrite(buf, 1, k, stderr);
+    }
+    fclose(tmp);
+    return st;
+}
+
 /* Reads python's command line into `config`; returns -1 on success, else
  * the exit status to use. */
 static int configure(PyConfig *config, const cli_run *o)
@@ -276,13 +308,13 @@ static int configure(PyConfig *config, const cli_run *o)
     if (!PyStatus_Exception(st))
         st = PyConfig_SetBytesArgv(config, o->py_argc + 1, argv);
     free(argv);
+    char refusal[256] = "";
     if (!PyStatus_Exception(st))
-        st = PyConfig_Read(config);
+        st = read_config(config, refusal, sizeof refusal);
     if (PyStatus_IsExit(st)) {
-        /* CPython's parser printed --help/--version, or why it refused */
-        if (st.exitcode == 0)
+        if (st.exitcode == 0)  /* python -h / --version printed to stdout */
             return 0;
-        error("python's command line was refused (see above)");
+        error("python's command line was refused: %s", refusal[0] ? refusal : "?");
         return OPPROF_EXIT_USAGE;
     }
     if (PyStatus_Exception(st)) {
