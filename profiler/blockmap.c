@@ -64,7 +64,7 @@ static uint32_t target_of(const bm_ops *ops, const unsigned char *bytes, uint32_
         return after + arg < n ? after + arg : UINT32_MAX;
     case BM_JUMP_BACK:
     case BM_JUMP_SILENT_BACK:
-        return arg <= after ? after - arg : UINT32_MAX;
+        return arg <= after && after - arg < n ? after - arg : UINT32_MAX;
     default:
         return UINT32_MAX;
     }
@@ -156,9 +156,16 @@ static uint32_t walk(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
             continue;
         }
         if (silent_jump(ops, bytes, i, jumps_reported)) {
+            /* an exception can be raised at the jump itself (the eval
+             * breaker: a signal handler, KeyboardInterrupt) */
+            int64_t jumped = running - (int64_t)ex[2 * i + 1];
             uint32_t t = target_of(ops, bytes, n, i);
+            if (jumped < 0) {
+                bad++;
+                jumped = 0;
+            }
             if (t > i && t < n)
-                ex[2 * t] += (uint64_t)running;  /* backward: bm_resolve() */
+                ex[2 * t] += (uint64_t)jumped;  /* backward: bm_resolve() */
             running = 0;
             continue;
         }
@@ -222,8 +229,10 @@ uint32_t bm_resolve(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
         bad = walk(ops, bytes, n, jumps_reported, work, out);
         settled = 1;
         for (size_t k = 0; k < nj; k++) {
-            if (out[jumps[k].at] != jumps[k].flow) {
-                jumps[k].flow = out[jumps[k].at];
+            uint64_t count = out[jumps[k].at], raised = ex[2 * jumps[k].at + 1];
+            uint64_t flow = count > raised ? count - raised : 0;
+            if (flow != jumps[k].flow) {
+                jumps[k].flow = flow;
                 settled = 0;
             }
         }

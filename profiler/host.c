@@ -112,7 +112,7 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
     int bad = !p;
     if (p) {
         p->wall_ns = now_ns() - run.start_ns;
-        p->hexversion = PY_VERSION_HEX;
+        p->hexversion = OPPROF_PY_HEXVERSION;
         bad |= pf_set_string(&p->python_version, PY_VERSION) < 0;
         bad |= pf_set_string(&p->implementation, "cpython") < 0;
         bad |= pf_set_string(&p->collector, collector_backend()) < 0;

@@ -19,6 +19,9 @@
 #error "opprof refuses free-threaded CPython (3.13t): its counters are plain, not atomic"
 #endif
 
+/* The hexversion the profile records. */
+#define OPPROF_PY_HEXVERSION ((unsigned long)PY_VERSION_HEX)
+
 /* Which collector backend is built: sys.monitoring exists from 3.12 on. */
 #if PY_VERSION_HEX >= 0x030C0000
 #define OPPROF_PY_MONITORING 1
@@ -115,7 +118,9 @@ static inline void oc_err_restore(oc_err_state e) { PyErr_Restore(e.type, e.valu
 static inline int oc_frame_offset(PyFrameObject *f)
 {
 #if PY_VERSION_HEX >= 0x030B0000
-    return PyFrame_GetLasti(f);
+    /* PyFrame_GetLasti() without the call: this runs for every instruction */
+    int lasti = _PyInterpreterFrame_LASTI(f->f_frame);
+    return lasti < 0 ? -1 : lasti * (int)sizeof(_Py_CODEUNIT);
 #else
     return f->f_lasti < 0 ? -1 : f->f_lasti * 2;
 #endif
