@@ -81,7 +81,9 @@ static st_node *node_for(PyObject *code)
     return f->node;
 }
 
-static PyObject *on_instruction(PyObject *self, PyObject *const *args, Py_ssize_t n)
+/* INSTRUCTION (an execution) and EXCEPTION_HANDLED (control arrives at
+ * the handler): (code, offset, ...). */
+static PyObject *on_arrive(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
     st_node *node;
@@ -171,16 +173,6 @@ static PyObject *on_reraise(PyObject *self, PyObject *const *args, Py_ssize_t n)
     Py_RETURN_NONE;
 }
 
-/* EXCEPTION_HANDLED: the offset is the handler's. */
-static PyObject *on_handled(PyObject *self, PyObject *const *args, Py_ssize_t n)
-{
-    (void)self;
-    st_node *node;
-    if (n >= 2 && (node = node_for(args[0])))
-        st_count(node, offset_of(args[1]));
-    Py_RETURN_NONE;
-}
-
 static PyObject *enter(PyObject *const *args, Py_ssize_t n, int start, int resumes)
 {
     st_thread *t;
@@ -255,12 +247,12 @@ static struct {
     PyMethodDef def;
     int flow, stacks;
 } callbacks[] = {
-    CB("INSTRUCTION", on_instruction, 0, 0),
+    CB("INSTRUCTION", on_arrive, 0, 0),
     CB("JUMP", on_jump, 1, 0),     /* local events only: see jumps_on() */
     CB("BRANCH", on_jump, 1, 0),
     CB("RAISE", on_raise, 1, 0),
     CB("RERAISE", on_reraise, 1, 0),
-    CB("EXCEPTION_HANDLED", on_handled, 1, 0),
+    CB("EXCEPTION_HANDLED", on_arrive, 1, 0),
     CB("PY_START", on_start, 2, 0),
     CB("PY_RESUME", on_resume, 2, 0),
     CB("PY_THROW", on_throw, 2, 0),

@@ -61,18 +61,19 @@ static inline Py_ssize_t oc_request_extra_index(void)
 #endif
 }
 
+/* codeobject.c's private holder of co_extra (_PyCodeObjectExtra), the same
+ * from 3.7 to 3.13.  Read directly because the lookup runs on every event
+ * without stacks; PyUnstable_Code_GetExtra() costs a call and checks. */
+typedef struct {
+    Py_ssize_t ce_size;
+    void *ce_extras[1];
+} oc_code_extra;
+
+/* `code` must be a code object. */
 static inline void *oc_get_extra(PyObject *code, Py_ssize_t index)
 {
-    void *p = NULL;
-#if PY_VERSION_HEX >= 0x030C0000
-    if (PyUnstable_Code_GetExtra(code, index, &p) < 0) {
-#else
-    if (_PyCode_GetExtra(code, index, &p) < 0) {
-#endif
-        PyErr_Clear();
-        return NULL;
-    }
-    return p;
+    const oc_code_extra *e = (const oc_code_extra *)((PyCodeObject *)code)->co_extra;
+    return e && index >= 0 && index < e->ce_size ? e->ce_extras[index] : NULL;
 }
 
 static inline int oc_set_extra(PyObject *code, Py_ssize_t index, void *p)

@@ -101,6 +101,16 @@ static int table_reserve(table *t, uint64_t (*hash_of)(void *))
     return 0;
 }
 
+/* Puts `item` in the first free slot for `h`; the caller reserved room. */
+static void table_insert(table *t, uint64_t h, void *item)
+{
+    size_t j = h & (t->cap - 1);
+    while (t->slots[j])
+        j = (j + 1) & (t->cap - 1);
+    t->slots[j] = item;
+    t->used++;
+}
+
 static uint64_t rec_hash_of(void *item)
 {
     return ((rec_entry *)item)->hash;
@@ -132,6 +142,16 @@ int st_store_oom(const st_store *s)
     return s->oom;
 }
 
+static void entry_free(rec_entry *e)
+{
+    if (!e)
+        return;
+    free(e->file);
+    free(e->name);
+    free(e->bytes);
+    free(e);
+}
+
 static void node_free(st_node *n)
 {
     free(n->counts);
@@ -142,13 +162,8 @@ void st_store_release(st_store *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->records.len; i++) {
-        rec_entry *e = s->records.items[i];
-        free(e->file);
-        free(e->name);
-        free(e->bytes);
-        free(e);
-    }
+    for (size_t i = 0; i < s->records.len; i++)
+        entry_free(s->records.items[i]);
     for (size_t i = 0; i < s->nodes.len; i++)
         node_free(s->nodes.items[i]);
     for (size_t i = 0; i < s->threads.len; i++) {
@@ -219,10 +234,7 @@ static rec_entry *entry_new(uint64_t h, const char *file, const char *name,
     e->name = dup(name);
     e->bytes = malloc(nbytes ? nbytes : 1);
     if (!e->file || !e->name || !e->bytes) {
-        free(e->file);
-        free(e->name);
-        free(e->bytes);
-        free(e);
+        entry_free(e);
         return NULL;
     }
     if (nbytes)
@@ -260,21 +272,14 @@ st_record *st_record_get(st_store *s, const char *file, const char *name,
     e->rec.bytes = e->bytes;
     e->rec.entry = -1;
     if (vec_push(&s->records, e) < 0) {
-        free(e->file);
-        free(e->name);
-        free(e->bytes);
-        free(e);
+        entry_free(e);
         goto oom;
     }
     /* With stacks every count lands in a per-path node instead.  A record
      * whose flat node cannot be had stays listed but is never handed out. */
     if (!s->with_stacks && !(e->rec.flat = node_new(s, NULL, &e->rec, 0)))
         goto oom;
-    size_t j = h & (t->cap - 1);
-    while (t->slots[j])
-        j = (j + 1) & (t->cap - 1);
-    t->slots[j] = e;
-    t->used++;
+    table_insert(t, h, e);
     *created = 1;
     return &e->rec;
 oom:
@@ -333,11 +338,7 @@ static st_node *child_of(st_store *s, st_node *parent, st_record *rec)
     st_node *n = node_new(s, parent, rec, parent->thread);
     if (!n)
         return NULL;
-    size_t j = h & (t->cap - 1);
-    while (t->slots[j])
-        j = (j + 1) & (t->cap - 1);
-    t->slots[j] = n;
-    t->used++;
+    table_insert(t, h, n);
     return n;
 }
 
