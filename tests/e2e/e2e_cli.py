@@ -97,3 +97,44 @@ def run_all(t):
                 venv in r.stdout, r.stdout + r.stderr)
     else:
         t.check("venv: created", False, r.stderr)
+
+
+def run_interplay(t):
+    """The script's own tracing and profiling next to opprof's."""
+    tmp = t.TMP
+    out = os.path.join(tmp, "cprof.json")
+    code = "import cProfile\ncProfile.run('sum(range(100))', sort='calls')\nprint('done')\n"
+    py = t.run([t.PYTHON, "-c", code])
+    op = t.opprof(["run", "-q", "-o", out, "-c", code])
+    t.check("a script using cProfile runs as under python", op.returncode == 0 and
+            op.stdout.splitlines()[-1:] == ["done"] and py.stdout.count("\n") ==
+            op.stdout.count("\n"), op.stderr)
+    if t.PYVER >= (3, 12):
+        t.check("cProfile in the script leaves opprof's counts whole",
+                os.path.exists(out) and not t.load(out)["incomplete"], op.stderr)
+    else:
+        out = os.path.join(tmp, "settrace.json")
+        code = "import sys\nsys.settrace(lambda *a: None)\nx = sum(range(10))\nprint(x)\n"
+        op = t.opprof(["run", "-q", "-o", out, "-c", code])
+        warned = [l for l in op.stderr.splitlines() if l.startswith("opprof: warning:")]
+        prof = t.load(out) if os.path.exists(out) else {}
+        t.check("a script replacing the trace function: one warning, profile incomplete",
+                op.stdout == "45\n" and len(warned) == 1 and prof.get("incomplete") is True
+                and "settrace" in prof.get("incomplete_reason", ""), op.stderr)
+
+    # a virtual environment of another Python version: one warning, ignored
+    other = [v for v in ("3.10", "3.11", "3.12", "3.13") if v != "%d.%d" % t.PYVER]
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    exe = next((os.path.join(root, "versions", d, "bin", "python" + v)
+                for v in other for d in sorted(os.listdir(os.path.join(root, "versions")))
+                if d.startswith(v + ".") and os.path.exists(os.path.join(root, "versions", d, "bin",
+                                                                       "python" + v))),
+               None) if os.path.isdir(os.path.join(root, "versions")) else None
+    if exe:
+        venv = os.path.join(tmp, "venv-other")
+        r = t.run([exe, "-m", "venv", "--without-pip", venv])
+        env = {"VIRTUAL_ENV": venv}
+        op = t.opprof(["run", "-q", "-o", os.path.join(tmp, "vo.json"), "-c", "print(1)"], env=env)
+        warned = [l for l in op.stderr.splitlines() if "virtual environment" in l]
+        t.check("a venv of another version: one warning line, run goes on",
+                r.returncode == 0 and op.stdout == "1\n" and len(warned) == 1, op.stderr)
