@@ -134,8 +134,7 @@ static void put_string(jw *w, const char *str, size_t n)
         } else {
             size_t len = utf8_len(s + i, n - i);
             if (len == 0) {
-                snprintf(buf, sizeof buf, "\\udc%02x", c);
-                put(w, buf, 6);
+                put(w, "\\ufffd", 6);
                 i++;
             } else {
                 put(w, (const char *)s + i, len);
@@ -144,6 +143,18 @@ static void put_string(jw *w, const char *str, size_t n)
         }
     }
     put(w, "\"", 1);
+}
+
+int jw_is_utf8(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_len(s + i, n - i);
+        if (len == 0)
+            return 0;
+        i += len;
+    }
+    return 1;
 }
 
 void jw_key(jw *w, const char *key)

@@ -4,8 +4,9 @@
  * Commas and nesting are tracked for the caller.  Strings are bytes: valid
  * UTF-8 passes through, control characters are escaped, and any byte that
  * is not part of valid UTF-8 (a Linux file name can hold any byte but NUL
- * and '/') is written as \udcXX, the surrogateescape convention that
- * Python's os.fsdecode() uses, so the original bytes can be recovered.
+ * and '/') is written as U+FFFD: strict JSON readers (jansson among them)
+ * refuse the lone surrogates of Python's surrogateescape.  Callers that
+ * must keep such bytes write them a second time, in hex (jw_is_utf8()).
  *
  * Errors are sticky: calls after a failure do nothing, and jw_finish()
  * reports whether everything was written.  The writer does not own `out`.
@@ -32,6 +33,9 @@ void jw_begin_object(jw *w);
 void jw_end_object(jw *w);
 void jw_begin_array(jw *w);
 void jw_end_array(jw *w);
+/* Whether the n bytes at s are valid UTF-8. */
+int jw_is_utf8(const char *s, size_t n);
+
 void jw_key(jw *w, const char *key);
 void jw_string(jw *w, const char *s);
 void jw_string_n(jw *w, const char *s, size_t n);

@@ -40,6 +40,15 @@ static void write_function(jw *w, const pf_profile *p, const pf_function *f,
     jw_uint(w, f->id);
     jw_key(w, "file");
     jw_string(w, f->file);
+    if (!jw_is_utf8(f->file, strlen(f->file))) {
+        /* the exact bytes of a file name that is not UTF-8 */
+        char *hex = malloc(2 * strlen(f->file) + 1);
+        for (size_t i = 0; hex && f->file[i]; i++)
+            snprintf(hex + 2 * i, 3, "%02x", (unsigned char)f->file[i]);
+        jw_key(w, "file_hex");
+        jw_string(w, hex ? hex : "");
+        free(hex);
+    }
     jw_key(w, "name");
     jw_string(w, f->name);
     jw_key(w, "qualname");

@@ -264,8 +264,8 @@ static void test_string_n_length(void **state)
     check_string_n("abcdef", 3, "\"abc\"");
     check_string_n("abc", 0, "\"\"");
     /* a valid sequence cut by n is invalid within the n bytes */
-    check_string_n("\xe2\x82\xac", 2, "\"\\udce2\\udc82\"");
-    check_string_n("x\xc3\xa9", 2, "\"x\\udcc3\"");
+    check_string_n("\xe2\x82\xac", 2, "\"\\ufffd\\ufffd\"");
+    check_string_n("x\xc3\xa9", 2, "\"x\\ufffd\"");
 }
 
 static void test_valid_utf8_passes(void **state)
@@ -295,25 +295,25 @@ static void test_valid_utf8_passes(void **state)
 static void test_invalid_utf8_escaped(void **state)
 {
     (void)state;
-    check_string("\xff", "\"\\udcff\"");
-    check_string("\xfe", "\"\\udcfe\"");
-    check_string("\x80", "\"\\udc80\"");                       /* lone continuation */
-    check_string("\xe2\x82", "\"\\udce2\\udc82\"");           /* truncated */
-    check_string("\xe2\x82" "A", "\"\\udce2\\udc82A\"");      /* truncated, then ASCII */
-    check_string("\xc3" "A", "\"\\udcc3A\"");
-    check_string("\xc0\xaf", "\"\\udcc0\\udcaf\"");           /* overlong '/' */
-    check_string("\xc1\xbf", "\"\\udcc1\\udcbf\"");           /* overlong */
-    check_string("\xe0\x80\xaf", "\"\\udce0\\udc80\\udcaf\"");   /* overlong 3-byte */
-    check_string("\xe0\x9f\xbf", "\"\\udce0\\udc9f\\udcbf\"");   /* overlong U+07FF */
-    check_string("\xf0\x80\x80\xaf", "\"\\udcf0\\udc80\\udc80\\udcaf\""); /* overlong 4 */
-    check_string("\xf0\x8f\xbf\xbf", "\"\\udcf0\\udc8f\\udcbf\\udcbf\""); /* overlong FFFF */
-    check_string("\xed\xa0\x80", "\"\\udced\\udca0\\udc80\"");   /* surrogate D800 */
-    check_string("\xed\xbf\xbf", "\"\\udced\\udcbf\\udcbf\"");   /* surrogate DFFF */
-    check_string("\xf4\x90\x80\x80", "\"\\udcf4\\udc90\\udc80\\udc80\""); /* > U+10FFFF */
-    check_string("\xf5\x80\x80\x80", "\"\\udcf5\\udc80\\udc80\\udc80\""); /* bad lead */
+    check_string("\xff", "\"\\ufffd\"");
+    check_string("\xfe", "\"\\ufffd\"");
+    check_string("\x80", "\"\\ufffd\"");                       /* lone continuation */
+    check_string("\xe2\x82", "\"\\ufffd\\ufffd\"");           /* truncated */
+    check_string("\xe2\x82" "A", "\"\\ufffd\\ufffdA\"");      /* truncated, then ASCII */
+    check_string("\xc3" "A", "\"\\ufffdA\"");
+    check_string("\xc0\xaf", "\"\\ufffd\\ufffd\"");           /* overlong '/' */
+    check_string("\xc1\xbf", "\"\\ufffd\\ufffd\"");           /* overlong */
+    check_string("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"");   /* overlong 3-byte */
+    check_string("\xe0\x9f\xbf", "\"\\ufffd\\ufffd\\ufffd\"");   /* overlong U+07FF */
+    check_string("\xf0\x80\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* overlong 4 */
+    check_string("\xf0\x8f\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* overlong FFFF */
+    check_string("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");   /* surrogate D800 */
+    check_string("\xed\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\"");   /* surrogate DFFF */
+    check_string("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* > U+10FFFF */
+    check_string("\xf5\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* bad lead */
     /* a bad byte does not swallow the valid text around it */
-    check_string("a\xff" "b\xc3\xa9\xff", "\"a\\udcffb\xc3\xa9\\udcff\"");
-    check_string("\xe2\x82\xe2\x82\xac", "\"\\udce2\\udc82\xe2\x82\xac\"");
+    check_string("a\xff" "b\xc3\xa9\xff", "\"a\\ufffdb\xc3\xa9\\ufffd\"");
+    check_string("\xe2\x82\xe2\x82\xac", "\"\\ufffd\\ufffd\xe2\x82\xac\"");
 }
 
 static void test_keys_escaped(void **state)
@@ -326,7 +326,7 @@ static void test_keys_escaped(void **state)
     jw_uint(&d.w, 1);
     jw_end_object(&d.w);
     assert_int_equal(doc_finish(&d), 0);
-    assert_string_equal(d.buf, "{\"k\\\"\\n\\udcff\":1}\n");
+    assert_string_equal(d.buf, "{\"k\\\"\\n\\ufffd\":1}\n");
     doc_free(&d);
 }
 
@@ -411,7 +411,7 @@ static const char *const OPNAMES[] = {"RESUME", "LOAD_FAST", "RETURN_VALUE", NUL
 #define NOPNAMES (sizeof OPNAMES / sizeof *OPNAMES)
 
 #define WEIRD_FILE "dir/we\"ird\nna\xffme.py"
-#define WEIRD_FILE_JSON "dir/we\\\"ird\\nna\\udcffme.py"
+#define WEIRD_FILE_JSON "dir/we\\\"ird\\nna\\ufffdme.py"
 
 static pf_profile *sample_profile(void)
 {
@@ -562,7 +562,7 @@ static void test_profile_fragments(void **state)
     assert_contains(text,
         "\"python\":{\"version\":\"3.12.1\",\"implementation\":\"cpython\","
         "\"hexversion\":51118576,\"executable\":\"/usr/bin/python3.12\"}");
-    assert_contains(text, "\"argv\":[\"s.py\",\"a b\",\"\\udcff\"]");
+    assert_contains(text, "\"argv\":[\"s.py\",\"a b\",\"\\ufffd\"]");
     assert_contains(text, "\"exit_status\":3");
     assert_contains(text, ",\"incomplete\":false,");
     assert_contains(text, ",\"collector\":\"test \\\"collector\\\"\",");
@@ -573,6 +573,7 @@ static void test_profile_fragments(void **state)
     /* function 0: escaped file name, opcodes summed by name, most first */
     assert_contains(text,
         "\"functions\":[{\"id\":0,\"file\":\"" WEIRD_FILE_JSON "\","
+        "\"file_hex\":\"6469722f7765226972640a6e61ff6d652e7079\","
         "\"name\":\"f\",\"qualname\":\"C.f\",\"firstlineno\":10,"
         "\"scope\":\"function\",\"calls\":2,\"instructions\":14,"
         "\"opcodes\":{\"LOAD_FAST\":{\"count\":10},\"RESUME\":{\"count\":2},"
