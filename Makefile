@@ -48,11 +48,13 @@ BUILDDIR ?= build$(BUILD_TAG)
 CPPFLAGS += -MMD -MP
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 
-PROFILER_SRC := profiler/main.c profiler/cli.c profiler/host.c profiler/store.c \
+PROFILER_SRC := profiler/main.c profiler/cli.c profiler/commands.c profiler/host.c profiler/store.c \
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c \
                 profiler/collector_common.c profiler/collector_trace.c \
                 profiler/collector_monitor.c
-REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c reports/summary.c
+REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c reports/summary.c \
+                reports/profile_read.c reports/diff.c reports/merge.c \
+                reports/diff_text.c reports/diff_markdown.c reports/diff_json.c
 
 OBJ := $(patsubst %.c,$(BUILDDIR)/obj/%.o,$(PROFILER_SRC) $(REPORTS_SRC))
 OPPROF := $(BUILDDIR)/opprof
@@ -60,8 +62,11 @@ OPPROF := $(BUILDDIR)/opprof
 .PHONY: all test unit e2e demo bench valgrind clean check-pycompat
 all: $(OPPROF)
 
+JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
+JANSSON_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+
 $(OPPROF): $(OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PY_LDFLAGS) $(PY_RPATH) $(SANFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PY_LDFLAGS) $(PY_RPATH) $(JANSSON_LIBS) -lm $(SANFLAGS)
 
 # profiler/ needs libpython's headers; reports/ must build without them.
 $(BUILDDIR)/obj/profiler/%.o: profiler/%.c
@@ -70,16 +75,18 @@ $(BUILDDIR)/obj/profiler/%.o: profiler/%.c
 	  -DOPPROF_PYTHON_EXE='"$(PYTHON_EXE)"' -DOPPROF_PY_VERSION='"$(PY_VER)"' -c -o $@ $<
 $(BUILDDIR)/obj/reports/%.o: reports/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	@pkg-config --exists jansson || { echo "jansson not found: run scripts/install-deps.sh (apt-get install libjansson-dev)" >&2; exit 1; }
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(JANSSON_CFLAGS) -c -o $@ $<
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw cli blockmap
+UNITS := store scope jsonw cli blockmap diff_render
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/profile.c
 unit_src_jsonw := reports/jsonw.c reports/profile.c reports/profile_json.c
-unit_src_cli   := profiler/cli.c
+unit_src_cli   := profiler/cli.c reports/diff.c reports/profile.c
 unit_src_blockmap := profiler/blockmap.c
+unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 
 .SECONDEXPANSION:

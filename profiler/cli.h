@@ -3,28 +3,56 @@
  *
  * `run` takes opprof's options first; from the first argument it does not
  * know (an option of python's, or the script) on, everything is python's
- * command line, handed unchanged to CPython's own parser.
+ * command line, handed unchanged to CPython's own parser.  The limits of
+ * `diff` are accepted by `run --compare` too, from one table.
  */
 #ifndef OPPROF_CLI_H
 #define OPPROF_CLI_H
 
 #include <stddef.h>
 
+#include "../reports/diff.h"
+
+typedef struct cli_gate {
+    df_options opts;
+    const char *format;      /* "text" unless --format */
+} cli_gate;
+
 typedef struct cli_run {
     const char *output;      /* "-" for stdout; default "opprof.json" */
     int quiet;
     int stacks;
     int instruction_events;  /* one event per instruction (3.12+: slower) */
+    const char *root;        /* --root: NULL for the script's folder */
+    const char *compare;     /* --compare BASELINE: diff after the run */
+    cli_gate gate;
     int help;
     int py_argc;             /* python's arguments, borrowed from argv */
     char **py_argv;
 } cli_run;
 
-/* Parses argv of `opprof run ...` (argv[0] is "run").  0, or -1 with a
- * one-line message in err. */
-int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen);
+typedef struct cli_diff {
+    const char *base, *new_;
+    cli_gate gate;
+    int help;
+} cli_diff;
 
-extern const char cli_run_usage[];
+typedef struct cli_merge {
+    const char *output;
+    char **inputs;           /* the array is owned (free()), the strings borrowed */
+    int ninputs;
+    int help;
+} cli_merge;
+
+/* Each parses argv of its command (argv[0] is the command's name): 0, or
+ * -1 with a one-line message in err. */
+int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen);
+int cli_parse_diff(int argc, char **argv, cli_diff *o, char *err, size_t errlen);
+int cli_parse_merge(int argc, char **argv, cli_merge *o, char *err, size_t errlen);
+
 extern const char cli_main_usage[];
+extern const char cli_run_usage[];
+extern const char cli_diff_usage[];
+extern const char cli_merge_usage[];
 
 #endif

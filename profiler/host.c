@@ -24,9 +24,11 @@
 #include <unistd.h>
 
 #include "../reports/profile_json.h"
+#include "../reports/profile_read.h"
 #include "../reports/summary.h"
 #include "codeinfo.h"
 #include "collector.h"
+#include "commands.h"
 #include "exitcode.h"
 #include "pycompat.h"
 #include "snapshot.h"
@@ -40,8 +42,11 @@ static struct {
     char *output;            /* absolute path, or "-"; NULL once disabled */
     char cwd[PATH_MAX];
     char gate[PATH_MAX];     /* file whose first code starts counting */
+    char root[PATH_MAX];     /* paths in the profile are matched relative to it */
+    char hash_seed[32];
     st_store *store;
     pf_profile *profile;     /* set by the atexit snapshot */
+    pf_profile *baseline;    /* --compare */
     int written;
     uint64_t start_ns;
 } run;
@@ -65,6 +70,32 @@ static int error(const char *fmt, ...)
     return -1;
 }
 
+/* --compare: the diff goes to stderr (stdout is the script's); the
+ * script's own failure outranks a regression, and stderr says which. */
+static int compare(int status)
+{
+    char err[512];
+    const char *name = strcmp(run.output, "-") == 0 ? "this run" : run.output;
+    int verdict = cmd_compare(run.baseline, run.profile, run.opts->compare, name,
+                              &run.opts->gate, stderr, err, sizeof err);
+    if (verdict < 0) {
+        error("cannot compare with %s: %s", run.opts->compare, err);
+        return status ? status : OPPROF_EXIT_DATAERR;
+    }
+    if (status) {
+        error("the script exited with status %d: that is the exit status "
+              "(the comparison does not gate a failed run)", status);
+        return status;
+    }
+    if (verdict == DF_REGRESSION) {
+        error("regression against %s: exit %d", run.opts->compare, OPPROF_EXIT_REGRESSION);
+        return OPPROF_EXIT_REGRESSION;
+    }
+    error("%s against %s", verdict == DF_WARNING ? "over a soft limit (warning only)"
+                                                 : "no regression", run.opts->compare);
+    return 0;
+}
+
 /* Writes the profile, once, with the script's exit status; returns the
  * status the process should exit with. */
 static int finish(int status)
@@ -84,7 +115,7 @@ static int finish(int status)
     }
     if (!run.opts->quiet && strcmp(run.output, "-") != 0)
         fprintf(stderr, "opprof: profile written to %s\n", run.output);
-    return status;
+    return run.baseline ? compare(status) : status;
 }
 
 static void on_process_exit(int status, void *arg)
@@ -114,6 +145,13 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         p->wall_ns = now_ns() - run.start_ns;
         p->hexversion = OPPROF_PY_HEXVERSION;
         bad |= pf_set_string(&p->python_version, PY_VERSION) < 0;
+        bad |= pf_set_string(&p->python_build, Py_GetVersion()) < 0;
+        p->specialization = OPPROF_PY_SPECIALIZES;
+        PyObject *prefix = PySys_GetObject("base_prefix");
+        const char *ps = prefix && PyUnicode_Check(prefix) ? PyUnicode_AsUTF8(prefix) : NULL;
+        bad |= pf_set_string(&p->python_prefix, ps ? ps : "") < 0;
+        bad |= pf_set_string(&p->root, run.root) < 0;
+        bad |= pf_set_string(&p->hash_seed, run.hash_seed) < 0;
         bad |= pf_set_string(&p->implementation, "cpython") < 0;
         bad |= pf_set_string(&p->collector, collector_backend()) < 0;
         PyObject *exe = PySys_GetObject("executable");
@@ -325,6 +363,11 @@ static int configure(PyConfig *config, const cli_run *o)
         error("run needs a script, -m module or -c code (see opprof run --help)");
         return OPPROF_EXIT_USAGE;
     }
+    if (config->use_hash_seed)
+        snprintf(run.hash_seed, sizeof run.hash_seed, "%lu", config->hash_seed);
+    else
+        strcpy(run.hash_seed, "random");
+    snprintf(run.root, sizeof run.root, "%s", run.cwd);
     run.gate[0] = 0;
     if (config->run_command)
         strcpy(run.gate, "<string>");
@@ -340,6 +383,18 @@ static int configure(PyConfig *config, const cli_run *o)
         /* a directory or zip runs its __main__.py: no single file to wait for */
         if (S_ISREG(sb.st_mode) && !is_zip(path))
             snprintf(run.gate, sizeof run.gate, "%s", path);
+        /* the folder python puts first on sys.path: the project's root */
+        char *slash = strrchr(path, '/');
+        if (S_ISDIR(sb.st_mode))
+            snprintf(run.root, sizeof run.root, "%s", path);
+        else if (slash && slash != path)
+            snprintf(run.root, sizeof run.root, "%.*s", (int)(slash - path), path);
+    }
+    if (o->root) {
+        char *abs = absolute_output(o->root, run.cwd);
+        if (abs)
+            snprintf(run.root, sizeof run.root, "%s", abs);
+        free(abs);
     }
     return -1;
 }
@@ -357,6 +412,15 @@ int host_run(const cli_run *o)
         return OPPROF_EXIT_CANTCREAT;
     }
 
+    char err[512];
+    if (o->compare && cmd_check_format(o->gate.format, err, sizeof err) < 0) {
+        error("%s", err);
+        return OPPROF_EXIT_USAGE;
+    }
+    if (o->compare && pf_read_file(o->compare, &run.baseline, err, sizeof err) < 0) {
+        error("bad baseline: %s", err);
+        return OPPROF_EXIT_DATAERR;
+    }
     PyConfig config;
     int rc = configure(&config, o);
     if (rc >= 0) {
@@ -370,6 +434,14 @@ int host_run(const cli_run *o)
             return st.exitcode;
         error("cannot start python: %s", st.err_msg ? st.err_msg : "?");
         return OPPROF_EXIT_SOFTWARE;
+    }
+    if (run.baseline && !o->gate.opts.allow_mismatch &&
+        (run.baseline->hexversion != OPPROF_PY_HEXVERSION ||
+         strcmp(run.baseline->python_build ? run.baseline->python_build : "", Py_GetVersion()))) {
+        error("bad baseline: %s comes from another interpreter (%s); "
+              "--allow-interpreter-mismatch compares anyway", o->compare,
+              run.baseline->python_version ? run.baseline->python_version : "?");
+        return OPPROF_EXIT_DATAERR;
     }
     if (o->instruction_events)
         collector_set_instruction_events(1);
@@ -385,5 +457,6 @@ int host_run(const cli_run *o)
     status = finish(status);
     free(run.output);
     pf_profile_release(run.profile);
+    pf_profile_release(run.baseline);
     return status;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "exitcode.h"
 #include "host.h"
 
@@ -35,6 +36,8 @@ static const struct {
     int (*fn)(int, char **);
 } commands[] = {
     {"run", cmd_run},
+    {"diff", cmd_diff},
+    {"merge", cmd_merge},
 };
 
 int main(int argc, char **argv)

@@ -22,6 +22,9 @@
 /* The hexversion the profile records. */
 #define OPPROF_PY_HEXVERSION ((unsigned long)PY_VERSION_HEX)
 
+/* The adaptive interpreter (specialization) exists from 3.11 on. */
+#define OPPROF_PY_SPECIALIZES (PY_VERSION_HEX >= 0x030B0000)
+
 /* Which collector backend is built: sys.monitoring exists from 3.12 on. */
 #if PY_VERSION_HEX >= 0x030C0000
 #define OPPROF_PY_MONITORING 1

@@ -16,6 +16,43 @@ const char *pf_scope_name(pf_scope s)
     return (unsigned)s < PF_SCOPE_COUNT ? scope_names[s] : "unknown";
 }
 
+pf_scope pf_scope_from_name(const char *name)
+{
+    for (int s = 0; s < PF_SCOPE_COUNT; s++)
+        if (strcmp(scope_names[s], name) == 0)
+            return (pf_scope)s;
+    return PF_SCOPE_COUNT;
+}
+
+static int same_string(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+int pf_same_interpreter(const pf_profile *a, const pf_profile *b)
+{
+    return a->hexversion == b->hexversion && a->specialization == b->specialization &&
+           same_string(a->implementation, b->implementation) &&
+           same_string(a->python_build, b->python_build);
+}
+
+int pf_opname_index(pf_profile *p, const char *name)
+{
+    for (size_t i = 0; i < p->nopnames; i++)
+        if (p->opnames[i] && strcmp(p->opnames[i], name) == 0)
+            return (int)i;
+    if (p->nopnames >= UINT16_MAX)
+        return -1;
+    char **v = realloc(p->opnames, (p->nopnames + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    p->opnames = v;
+    p->opnames[p->nopnames] = NULL;
+    if (pf_set_string(&p->opnames[p->nopnames], name) < 0)
+        return -1;
+    return (int)p->nopnames++;
+}
+
 pf_profile *pf_profile_new(void)
 {
     pf_profile *p = calloc(1, sizeof *p);
@@ -36,6 +73,10 @@ void pf_profile_release(pf_profile *p)
     if (!p)
         return;
     free(p->python_version);
+    free(p->python_build);
+    free(p->python_prefix);
+    free(p->root);
+    free(p->hash_seed);
     free(p->implementation);
     free(p->executable);
     free(p->collector);

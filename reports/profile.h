@@ -30,6 +30,8 @@ typedef enum pf_scope {
 } pf_scope;
 
 const char *pf_scope_name(pf_scope s);
+/* The scope called `name`; PF_SCOPE_COUNT when there is none. */
+pf_scope pf_scope_from_name(const char *name);
 
 typedef struct pf_instr {
     uint32_t offset;
@@ -69,7 +71,12 @@ typedef struct pf_profile {
     char *python_version;    /* "3.12.1" */
     char *implementation;
     unsigned long hexversion;
+    char *python_build;      /* sys.version: build date and compiler */
+    char *python_prefix;     /* sys.base_prefix: the stdlib lives under it */
+    int specialization;      /* the adaptive interpreter specializes (3.11+) */
     char *executable;
+    char *root;              /* the script's folder (cwd for -m/-c), or --root */
+    char *hash_seed;         /* PYTHONHASHSEED in force, or "random" */
     char *collector;         /* how the counts were obtained */
     char **argv;
     size_t argc;
@@ -101,6 +108,13 @@ int pf_mark_incomplete(pf_profile *p, const char *reason);
  * The pointer is valid until the next pf_add_function(). */
 pf_function *pf_add_function(pf_profile *p);
 pf_stack *pf_add_stack(pf_profile *p);
+
+/* The index of opcode name `name` in p->opnames, added if new; -1 on OOM. */
+int pf_opname_index(pf_profile *p, const char *name);
+
+/* Whether two profiles come from the same interpreter build: version,
+ * build string, implementation and specialization. */
+int pf_same_interpreter(const pf_profile *a, const pf_profile *b);
 
 /* Sums counts by opcode: out[op] for op < p->nopnames.  `out` has
  * p->nopnames entries and is zeroed first. */

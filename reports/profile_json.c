@@ -130,9 +130,19 @@ int pf_json_write(const pf_profile *p, FILE *out)
     jw_string(&w, p->implementation ? p->implementation : "cpython");
     jw_key(&w, "hexversion");
     jw_uint(&w, p->hexversion);
+    jw_key(&w, "build");
+    jw_string(&w, p->python_build ? p->python_build : "");
+    jw_key(&w, "specialization");
+    jw_bool(&w, p->specialization);
+    jw_key(&w, "prefix");
+    jw_string(&w, p->python_prefix ? p->python_prefix : "");
     jw_key(&w, "executable");
     jw_string(&w, p->executable ? p->executable : "");
     jw_end_object(&w);
+    jw_key(&w, "root");
+    jw_string(&w, p->root ? p->root : "");
+    jw_key(&w, "hash_seed");
+    jw_string(&w, p->hash_seed ? p->hash_seed : "random");
     jw_key(&w, "argv");
     jw_begin_array(&w);
     for (size_t i = 0; i < p->argc; i++)

@@ -5,4 +5,5 @@ SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    build-essential pkg-config python3-dev libcmocka-dev libunwind-dev valgrind
+    build-essential pkg-config python3-dev libcmocka-dev libunwind-dev libjansson-dev \
+    libxml2-utils valgrind

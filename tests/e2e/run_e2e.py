@@ -242,6 +242,8 @@ def main():
     import e2e_cli
     e2e_cli.run_all(sys.modules[__name__])
     e2e_cli.run_interplay(sys.modules[__name__])
+    import e2e_diff
+    e2e_diff.run_all(sys.modules[__name__])
     print(f"e2e: {compared} instructions compared with the reference")
     print(f"e2e: {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -422,6 +422,11 @@ static pf_profile *sample_profile(void)
     assert_int_equal(pf_set_string(&p->implementation, "cpython"), 0);
     assert_int_equal(pf_set_string(&p->executable, "/usr/bin/python3.12"), 0);
     assert_int_equal(pf_set_string(&p->collector, "test \"collector\""), 0);
+    assert_int_equal(pf_set_string(&p->python_build, "3.12.1 (main) [GCC 12]"), 0);
+    assert_int_equal(pf_set_string(&p->python_prefix, "/usr"), 0);
+    assert_int_equal(pf_set_string(&p->root, "/src/proj"), 0);
+    assert_int_equal(pf_set_string(&p->hash_seed, "0"), 0);
+    p->specialization = 1;
     p->hexversion = 0x030c01f0;
     const char *const argv[] = {"s.py", "a b", "\xff"};
     assert_int_equal(pf_set_argv(p, argv, 3), 0);
@@ -535,7 +540,8 @@ static void test_profile_empty(void **state)
     const char *start =
         "{\"schema\":\"opprof-profile\",\"version\":1,"
         "\"python\":{\"version\":\"\",\"implementation\":\"cpython\","
-        "\"hexversion\":0,\"executable\":\"\"},"
+        "\"hexversion\":0,\"build\":\"\",\"specialization\":false,\"prefix\":\"\","
+        "\"executable\":\"\"},\"root\":\"\",\"hash_seed\":\"random\","
         "\"argv\":[],\"exit_status\":0,\"incomplete\":false,";
     assert_true(strncmp(text, start, strlen(start)) == 0);
     assert_contains(text, ",\"collector\":\"\",");
@@ -561,7 +567,9 @@ static void test_profile_fragments(void **state)
     assert_int_equal(text[strlen(text) - 1], '\n');
     assert_contains(text,
         "\"python\":{\"version\":\"3.12.1\",\"implementation\":\"cpython\","
-        "\"hexversion\":51118576,\"executable\":\"/usr/bin/python3.12\"}");
+        "\"hexversion\":51118576,\"build\":\"3.12.1 (main) [GCC 12]\","
+        "\"specialization\":true,\"prefix\":\"/usr\","
+        "\"executable\":\"/usr/bin/python3.12\"},\"root\":\"/src/proj\",\"hash_seed\":\"0\",");
     assert_contains(text, "\"argv\":[\"s.py\",\"a b\",\"\\ufffd\"]");
     assert_contains(text, "\"exit_status\":3");
     assert_contains(text, ",\"incomplete\":false,");

@@ -1,0 +1,217 @@
+/*
+ * merge.c - profile + profile.
+ */
+#include "merge.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *opname(const pf_profile *p, uint16_t op)
+{
+    return op < p->nopnames && p->opnames[op] ? p->opnames[op] : "?";
+}
+
+/* Whether g (in out) and f (in p) can be one function. */
+static int same_function(const pf_profile *out, const pf_function *g, const pf_profile *p,
+                         const pf_function *f)
+{
+    if (g->firstlineno != f->firstlineno || g->scope != f->scope ||
+        strcmp(g->file, f->file) || strcmp(g->qualname, f->qualname) || strcmp(g->name, f->name))
+        return 0;
+    for (size_t i = 0, j = 0; i < g->ncode && j < f->ncode;) {
+        if (g->code[i].offset < f->code[j].offset)
+            i++;
+        else if (g->code[i].offset > f->code[j].offset)
+            j++;
+        else if (strcmp(opname(out, g->code[i].op), opname(p, f->code[j].op)))
+            return 0;
+        else
+            i++, j++;
+    }
+    return 1;
+}
+
+/* Adds f's instructions into g (union by offset). */
+static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const pf_function *f)
+{
+    pf_instr *v = malloc((g->ncode + f->ncode + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    size_t n = 0, i = 0, j = 0;
+    while (i < g->ncode || j < f->ncode) {
+        if (j == f->ncode || (i < g->ncode && g->code[i].offset < f->code[j].offset)) {
+            v[n++] = g->code[i++];
+            continue;
+        }
+        int op = pf_opname_index(out, opname(p, f->code[j].op));
+        if (op < 0) {
+            free(v);
+            return -1;
+        }
+        pf_instr in = f->code[j++];
+        in.op = (uint16_t)op;
+        if (i < g->ncode && g->code[i].offset == in.offset)
+            in.count += g->code[i++].count;
+        v[n++] = in;
+    }
+    free(g->code);
+    g->code = v;
+    g->ncode = n;
+    g->calls += f->calls;
+    g->instructions += f->instructions;
+    return 0;
+}
+
+static int merge_function(pf_profile *out, const pf_profile *p, const pf_function *f,
+                          uint32_t *id)
+{
+    for (size_t k = 0; k < out->nfunctions; k++) {
+        if (same_function(out, &out->functions[k], p, f)) {
+            *id = (uint32_t)k;
+            return add_code(out, &out->functions[k], p, f);
+        }
+    }
+    pf_function *g = pf_add_function(out);
+    if (!g)
+        return -1;
+    *id = g->id;
+    g->firstlineno = f->firstlineno;
+    g->scope = f->scope;
+    if (pf_set_string(&g->file, f->file) < 0 || pf_set_string(&g->name, f->name) < 0 ||
+        pf_set_string(&g->qualname, f->qualname) < 0)
+        return -1;
+    return add_code(out, g, p, f);
+}
+
+static int thread_of(pf_profile *out, const char *name)
+{
+    for (size_t i = 0; i < out->nthreads; i++)
+        if (strcmp(out->threads[i], name) == 0)
+            return (int)i;
+    char **v = realloc(out->threads, (out->nthreads + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    out->threads = v;
+    out->threads[out->nthreads] = NULL;
+    if (pf_set_string(&out->threads[out->nthreads], name) < 0)
+        return -1;
+    return (int)out->nthreads++;
+}
+
+static int add_ops(pf_profile *out, pf_stack *t, const pf_profile *p, const pf_stack *s)
+{
+    for (size_t i = 0; i < s->nops; i++) {
+        int op = pf_opname_index(out, opname(p, s->ops[i].op));
+        if (op < 0)
+            return -1;
+        size_t k = 0;
+        while (k < t->nops && t->ops[k].op != op)
+            k++;
+        if (k == t->nops) {
+            pf_opcount *v = realloc(t->ops, (t->nops + 1) * sizeof *v);
+            if (!v)
+                return -1;
+            t->ops = v;
+            t->ops[t->nops++] = (pf_opcount){(uint16_t)op, 0};
+        }
+        t->ops[k].count += s->ops[i].count;
+    }
+    return 0;
+}
+
+static int merge_stack(pf_profile *out, const pf_profile *p, const pf_stack *s,
+                       const uint32_t *ids)
+{
+    int thread = thread_of(out, s->thread < p->nthreads ? p->threads[s->thread] : "?");
+    if (thread < 0)
+        return -1;
+    pf_stack *t = NULL;
+    for (size_t k = 0; k < out->nstacks && !t; k++) {
+        pf_stack *c = &out->stacks[k];
+        int same = c->thread == (uint32_t)thread && c->nframes == s->nframes;
+        for (size_t i = 0; same && i < s->nframes; i++)
+            same = c->frames[i] == ids[s->frames[i]];
+        if (same)
+            t = c;
+    }
+    if (!t) {
+        if (!(t = pf_add_stack(out)) || !(t->frames = calloc(s->nframes + 1, sizeof *t->frames)))
+            return -1;
+        t->thread = (uint32_t)thread;
+        for (size_t i = 0; i < s->nframes; i++)
+            t->frames[t->nframes++] = ids[s->frames[i]];
+    }
+    t->instructions += s->instructions;
+    return add_ops(out, t, p, s);
+}
+
+static int copy_header(pf_profile *out, const pf_profile *p)
+{
+    out->hexversion = p->hexversion;
+    out->specialization = p->specialization;
+    out->stacks_enabled = p->stacks_enabled;
+    out->exit_status = p->exit_status;
+    struct { char **dst; const char *src; } s[] = {
+        {&out->python_version, p->python_version}, {&out->implementation, p->implementation},
+        {&out->python_build, p->python_build}, {&out->python_prefix, p->python_prefix},
+        {&out->executable, p->executable}, {&out->root, p->root},
+        {&out->hash_seed, p->hash_seed}, {&out->collector, p->collector},
+    };
+    for (size_t i = 0; i < sizeof s / sizeof *s; i++)
+        if (s[i].src && pf_set_string(s[i].dst, s[i].src) < 0)
+            return -1;
+    return pf_set_argv(out, (const char *const *)p->argv, p->argc);
+}
+
+static int merge_one(pf_profile *out, const pf_profile *p)
+{
+    uint32_t *ids = calloc(p->nfunctions + 1, sizeof *ids);
+    if (!ids)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < p->nfunctions; i++)
+        rc = merge_function(out, p, &p->functions[i], &ids[i]);
+    for (size_t i = 0; rc == 0 && i < p->nstacks; i++)
+        rc = merge_stack(out, p, &p->stacks[i], ids);
+    free(ids);
+    if (rc < 0)
+        return -1;
+    out->instructions += p->instructions;
+    out->wall_ns += p->wall_ns;
+    out->stacks_enabled &= p->stacks_enabled;
+    if (!out->exit_status)
+        out->exit_status = p->exit_status;
+    if (p->incomplete)
+        return pf_mark_incomplete(out, p->incomplete_reason ? p->incomplete_reason : "?");
+    return 0;
+}
+
+int pf_merge(pf_profile *const *in, size_t n, pf_profile **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (n == 0) {
+        snprintf(err, errlen, "nothing to merge");
+        return -1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (!pf_same_interpreter(in[0], in[i])) {
+            snprintf(err, errlen, "profile %zu comes from another interpreter (%s, not %s): "
+                     "merging would mix different bytecode", i + 1,
+                     in[i]->python_version ? in[i]->python_version : "?",
+                     in[0]->python_version ? in[0]->python_version : "?");
+            return -1;
+        }
+    }
+    pf_profile *p = pf_profile_new();
+    int rc = p ? copy_header(p, in[0]) : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = merge_one(p, in[i]);
+    if (rc < 0) {
+        pf_profile_release(p);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    *out = p;
+    return 0;
+}

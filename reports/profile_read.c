@@ -1,0 +1,301 @@
+/*
+ * profile_read.c - JSON -> model.  Everything the writer writes is read
+ * back; unknown fields are ignored (version 1 may grow), missing required
+ * ones are an error.
+ */
+#include "profile_read.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct rd {
+    pf_profile *p;
+    char *err;
+    size_t errlen;
+} rd;
+
+static int fail(rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(rd *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, r->errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int get_string(rd *r, json_t *obj, const char *key, char **dst, int required)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v && !required)
+        return 0;
+    if (!json_is_string(v))
+        return fail(r, "field \"%s\" is missing or not a string", key);
+    if (pf_set_string(dst, json_string_value(v)) < 0)
+        return fail(r, "out of memory");
+    return 0;
+}
+
+static int get_uint(rd *r, json_t *obj, const char *key, uint64_t *dst, int required)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v && !required)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return fail(r, "field \"%s\" is missing or not a count", key);
+    *dst = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+static int get_int(rd *r, json_t *obj, const char *key, int *dst)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_integer(v))
+        return fail(r, "field \"%s\" is missing or not an integer", key);
+    *dst = (int)json_integer_value(v);
+    return 0;
+}
+
+static int read_python(rd *r, json_t *py)
+{
+    pf_profile *p = r->p;
+    uint64_t hex = 0;
+    if (!json_is_object(py))
+        return fail(r, "field \"python\" is missing");
+    if (get_string(r, py, "version", &p->python_version, 1) < 0 ||
+        get_string(r, py, "implementation", &p->implementation, 1) < 0 ||
+        get_uint(r, py, "hexversion", &hex, 1) < 0 ||
+        get_string(r, py, "build", &p->python_build, 0) < 0 ||
+        get_string(r, py, "prefix", &p->python_prefix, 0) < 0 ||
+        get_string(r, py, "executable", &p->executable, 0) < 0)
+        return -1;
+    p->hexversion = (unsigned long)hex;
+    p->specialization = json_is_true(json_object_get(py, "specialization"));
+    return 0;
+}
+
+static int read_code(rd *r, pf_function *f, json_t *code)
+{
+    if (!json_is_array(code))
+        return fail(r, "function %u: \"code\" is not an array", f->id);
+    size_t n = json_array_size(code);
+    f->code = calloc(n ? n : 1, sizeof *f->code);
+    if (!f->code)
+        return fail(r, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *in = json_array_get(code, i);
+        json_t *name = json_object_get(in, "opname");
+        json_t *line = json_object_get(in, "line");
+        uint64_t off = 0, count = 0;
+        if (!json_is_object(in) || !json_is_string(name) ||
+            get_uint(r, in, "offset", &off, 1) < 0 || get_uint(r, in, "count", &count, 1) < 0)
+            return r->err[0] ? -1 : fail(r, "function %u: bad instruction %zu", f->id, i);
+        int op = pf_opname_index(r->p, json_string_value(name));
+        if (op < 0)
+            return fail(r, "out of memory");
+        f->code[f->ncode++] = (pf_instr){(uint32_t)off, (uint16_t)op,
+                                         json_is_integer(line) ? (int)json_integer_value(line) : -1,
+                                         count};
+    }
+    return 0;
+}
+
+static int read_functions(rd *r, json_t *fns)
+{
+    if (!json_is_array(fns))
+        return fail(r, "field \"functions\" is missing or not an array");
+    for (size_t i = 0; i < json_array_size(fns); i++) {
+        json_t *fo = json_array_get(fns, i);
+        pf_function *f = pf_add_function(r->p);
+        if (!f)
+            return fail(r, "out of memory");
+        uint64_t id = 0;
+        char *scope = NULL;
+        if (!json_is_object(fo))
+            return fail(r, "function %zu is not an object", i);
+        if (get_uint(r, fo, "id", &id, 1) < 0 || get_string(r, fo, "file", &f->file, 1) < 0 ||
+            get_string(r, fo, "name", &f->name, 1) < 0 ||
+            get_string(r, fo, "qualname", &f->qualname, 1) < 0 ||
+            get_int(r, fo, "firstlineno", &f->firstlineno) < 0 ||
+            get_uint(r, fo, "calls", &f->calls, 1) < 0 ||
+            get_uint(r, fo, "instructions", &f->instructions, 1) < 0 ||
+            get_string(r, fo, "scope", &scope, 1) < 0)
+            return -1;
+        f->scope = pf_scope_from_name(scope);
+        free(scope);
+        if (id != i)
+            return fail(r, "function %zu has id %llu: ids must be array indices", i,
+                        (unsigned long long)id);
+        if (f->scope == PF_SCOPE_COUNT)
+            return fail(r, "function %zu: unknown scope", i);
+        if (read_code(r, f, json_object_get(fo, "code")) < 0)
+            return -1;
+        r->p->instructions += f->instructions;
+    }
+    return 0;
+}
+
+static int thread_index(rd *r, const char *name)
+{
+    pf_profile *p = r->p;
+    for (size_t i = 0; i < p->nthreads; i++)
+        if (strcmp(p->threads[i], name) == 0)
+            return (int)i;
+    char **v = realloc(p->threads, (p->nthreads + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    p->threads = v;
+    p->threads[p->nthreads] = NULL;
+    if (pf_set_string(&p->threads[p->nthreads], name) < 0)
+        return -1;
+    return (int)p->nthreads++;
+}
+
+static int read_opcounts(rd *r, pf_stack *s, json_t *ops)
+{
+    s->ops = calloc(json_object_size(ops) + 1, sizeof *s->ops);
+    if (!s->ops)
+        return fail(r, "out of memory");
+    const char *name;
+    json_t *v;
+    json_object_foreach(ops, name, v) {
+        uint64_t count = 0;
+        int op = pf_opname_index(r->p, name);
+        if (op < 0)
+            return fail(r, "out of memory");
+        if (get_uint(r, v, "count", &count, 1) < 0)
+            return -1;
+        s->ops[s->nops++] = (pf_opcount){(uint16_t)op, count};
+    }
+    return 0;
+}
+
+static int read_stacks(rd *r, json_t *stacks)
+{
+    if (!stacks)
+        return 0;
+    if (!json_is_array(stacks))
+        return fail(r, "field \"stacks\" is not an array");
+    for (size_t i = 0; i < json_array_size(stacks); i++) {
+        json_t *so = json_array_get(stacks, i);
+        json_t *frames = json_object_get(so, "frames");
+        json_t *thread = json_object_get(so, "thread");
+        pf_stack *s = pf_add_stack(r->p);
+        if (!s)
+            return fail(r, "out of memory");
+        if (!json_is_array(frames) || !json_is_string(thread))
+            return fail(r, "stack %zu has no frames or thread", i);
+        int t = thread_index(r, json_string_value(thread));
+        if (t < 0)
+            return fail(r, "out of memory");
+        s->thread = (uint32_t)t;
+        s->frames = calloc(json_array_size(frames) + 1, sizeof *s->frames);
+        if (!s->frames)
+            return fail(r, "out of memory");
+        for (size_t k = 0; k < json_array_size(frames); k++) {
+            json_t *id = json_array_get(frames, k);
+            if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+                (size_t)json_integer_value(id) >= r->p->nfunctions)
+                return fail(r, "stack %zu refers to a function that does not exist", i);
+            s->frames[s->nframes++] = (uint32_t)json_integer_value(id);
+        }
+        if (get_uint(r, so, "instructions", &s->instructions, 1) < 0 ||
+            read_opcounts(r, s, json_object_get(so, "opcodes")) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int read_argv(rd *r, json_t *argv)
+{
+    if (!json_is_array(argv))
+        return fail(r, "field \"argv\" is missing or not an array");
+    size_t n = json_array_size(argv);
+    const char **v = calloc(n + 1, sizeof *v);
+    if (!v)
+        return fail(r, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        v[i] = json_string_value(json_array_get(argv, i));
+        if (!v[i]) {
+            free(v);
+            return fail(r, "field \"argv\" holds something that is not a string");
+        }
+    }
+    int rc = pf_set_argv(r->p, v, n);
+    free(v);
+    return rc < 0 ? fail(r, "out of memory") : 0;
+}
+
+static int read_profile(rd *r, json_t *root)
+{
+    pf_profile *p = r->p;
+    json_t *schema = json_object_get(root, "schema");
+    json_t *version = json_object_get(root, "version");
+    json_t *totals = json_object_get(root, "totals");
+    if (!json_is_object(root) || !json_is_string(schema) ||
+        strcmp(json_string_value(schema), PF_SCHEMA) != 0)
+        return fail(r, "not an opprof profile (no \"schema\": \"%s\")", PF_SCHEMA);
+    if (!json_is_integer(version) || json_integer_value(version) != PF_VERSION)
+        return fail(r, "unsupported profile version %lld (this opprof reads version %d)",
+                    json_is_integer(version) ? (long long)json_integer_value(version) : -1LL,
+                    PF_VERSION);
+    if (read_python(r, json_object_get(root, "python")) < 0 ||
+        read_argv(r, json_object_get(root, "argv")) < 0 ||
+        get_int(r, root, "exit_status", &p->exit_status) < 0 ||
+        get_string(r, root, "incomplete_reason", &p->incomplete_reason, 0) < 0 ||
+        get_string(r, root, "collector", &p->collector, 0) < 0 ||
+        get_string(r, root, "root", &p->root, 0) < 0 ||
+        get_string(r, root, "hash_seed", &p->hash_seed, 0) < 0)
+        return -1;
+    p->incomplete = json_is_true(json_object_get(root, "incomplete"));
+    p->stacks_enabled = json_is_true(json_object_get(root, "stacks_enabled"));
+    if (!json_is_object(totals) || get_uint(r, totals, "wall_ns", &p->wall_ns, 0) < 0)
+        return fail(r, "field \"totals\" is missing");
+    if (read_functions(r, json_object_get(root, "functions")) < 0 ||
+        read_stacks(r, json_object_get(root, "stacks")) < 0)
+        return -1;
+    uint64_t total = 0;
+    if (get_uint(r, totals, "instructions", &total, 1) < 0)
+        return -1;
+    if (total != p->instructions)
+        return fail(r, "totals.instructions (%llu) is not the sum over functions (%llu)",
+                    (unsigned long long)total, (unsigned long long)p->instructions);
+    return 0;
+}
+
+int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen)
+{
+    rd r = {pf_profile_new(), err, errlen};
+    json_error_t je;
+    err[0] = 0;
+    *out = NULL;
+    if (!r.p)
+        return fail(&r, "out of memory");
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fail(&r, "%s: %s", path, strerror(errno));
+        pf_profile_release(r.p);
+        return -1;
+    }
+    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+    if (f != stdin)
+        fclose(f);
+    int rc;
+    if (!root)
+        rc = fail(&r, "%s: not valid JSON (line %d: %s)", path, je.line, je.text);
+    else if ((rc = read_profile(&r, root)) < 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", err);
+        fail(&r, "%s: %s", path, why);
+    }
+    json_decref(root);
+    if (rc < 0) {
+        pf_profile_release(r.p);
+        return -1;
+    }
+    *out = r.p;
+    return 0;
+}

@@ -1,0 +1,19 @@
+/*
+ * profile_read.h - reads a profile JSON file (schema opprof-profile v1)
+ * back into the model, with jansson (Debian's libjansson: a maintained,
+ * strict parser; a hand-written one would be one more thing to fuzz).
+ */
+#ifndef OPPROF_PROFILE_READ_H
+#define OPPROF_PROFILE_READ_H
+
+#include <stddef.h>
+
+#include "profile.h"
+
+/* Reads `path` ("-" = standard input).  On success *out owns a new
+ * profile and 0 is returned; on failure -1, and `err` holds one line
+ * saying what is wrong (not found, not JSON, not an opprof profile, an
+ * unknown version, a malformed field). */
+int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen);
+
+#endif
