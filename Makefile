@@ -93,7 +93,7 @@ UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 $(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*)
 	@mkdir -p $(dir $@)
 	@pkg-config --exists cmocka || { echo "cmocka not found: run scripts/install-deps.sh (apt-get install libcmocka-dev)" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_FLAGS) $(SANFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_FLAGS) $(JANSSON_LIBS) -lm $(SANFLAGS)
 
 test: $(OPPROF) $(UNIT_BINS) check-pycompat
 	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \

@@ -37,19 +37,10 @@
 
 #include "jsonw.h"
 
-/* jsonw writes no fractions yet.  After jw_key() the separator and the key
- * are out, so the digits go straight to the stream and the key is marked
- * as used.  This goes when jsonw gets a jw_double(). */
 static void key_double(jw *w, const char *key, double v)
 {
     jw_key(w, key);
-    if (!isfinite(v)) {
-        jw_null(w);
-        return;
-    }
-    if (!w->error && fprintf(w->out, "%.6g", v) < 0)
-        w->error = 1;
-    w->after_key = 0;
+    jw_double(w, v);
 }
 
 static void key_int(jw *w, const char *key, int64_t v)

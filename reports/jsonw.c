@@ -4,6 +4,7 @@
 #include "jsonw.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 void jw_init(jw *w, FILE *out, int pretty)
@@ -189,6 +190,18 @@ void jw_int(jw *w, int64_t v)
     char buf[32];
     before_item(w);
     int n = snprintf(buf, sizeof buf, "%" PRId64, v);
+    put(w, buf, (size_t)n);
+}
+
+void jw_double(jw *w, double v)
+{
+    char buf[40];
+    if (!isfinite(v)) {
+        jw_null(w);  /* JSON has no infinity or NaN */
+        return;
+    }
+    before_item(w);
+    int n = snprintf(buf, sizeof buf, "%.6g", v);
     put(w, buf, (size_t)n);
 }
 

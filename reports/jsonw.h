@@ -41,6 +41,8 @@ void jw_string(jw *w, const char *s);
 void jw_string_n(jw *w, const char *s, size_t n);
 void jw_uint(jw *w, uint64_t v);
 void jw_int(jw *w, int64_t v);
+/* Six significant digits; null for infinities and NaN. */
+void jw_double(jw *w, double v);
 void jw_bool(jw *w, int v);
 void jw_null(jw *w);
 /* 0 when the document is complete and every write succeeded, else -1. */

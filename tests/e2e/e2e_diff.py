@@ -61,6 +61,16 @@ def run_all(t):
     t.check("diff: --function-threshold gates one function", r.returncode == 3, r.stdout[-300:])
     r = t.opprof(["diff", b, a1])
     t.check("diff: an improvement never fails", r.returncode == 0, r.stdout[-300:])
+    gated = []
+    for extra in ([], ["--include-imports"]):
+        r = t.opprof(["diff", "--format", "json"] + extra + [a1, a2])
+        d = json.loads(r.stdout) if r.stdout.startswith("{") else {}
+        gated.append(d.get("total", {}).get("before", 0))
+        imports = [f for f in d.get("functions", []) if f["file"].startswith("<frozen importlib")]
+        t.check(f"diff: import machinery {'gated' if extra else 'not gated'} "
+                f"{' '.join(extra)}", imports and all(f["gated"] == bool(extra) for f in imports),
+                str(imports[:1]))
+    t.check("diff: --include-imports adds to the gated total", gated[1] > gated[0], str(gated))
 
     for fmt in ("markdown", "github", "junit"):
         r = t.opprof(["diff", "--format", fmt, "--threshold", "2%", a1, b])
