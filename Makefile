@@ -51,7 +51,7 @@ ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 PROFILER_SRC := profiler/main.c profiler/cli.c profiler/commands.c profiler/host.c profiler/store.c \
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c \
                 profiler/collector_common.c profiler/collector_trace.c \
-                profiler/collector_monitor.c
+                profiler/collector_monitor.c profiler/sampler.c
 REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c reports/summary.c \
                 reports/profile_read.c reports/diff.c reports/merge.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c

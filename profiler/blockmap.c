@@ -81,6 +81,18 @@ uint32_t bm_owner(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits
     return owner;
 }
 
+void bm_fold(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
+             const uint64_t *in, uint64_t *out)
+{
+    memset(out, 0, n * sizeof *out);
+    for (uint32_t i = 0; i < n;) {
+        uint32_t next = next_instr(ops, bytes, i);
+        for (uint32_t u = i; u < next && u < n; u++)
+            out[i] += in[u];
+        i = next;
+    }
+}
+
 /* Whether the jump at unit i passes control on without any event. */
 static int silent_jump(const bm_ops *ops, const unsigned char *bytes, uint32_t i,
                        int jumps_reported)

@@ -44,6 +44,12 @@ typedef struct bm_ops {
 uint32_t bm_owner(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
                   uint32_t unit);
 
+/* Adds what `in` holds for each code unit to the instruction that unit
+ * belongs to, in `out` (a sample taken while a 3.12 frame stands at a
+ * CALL's inline cache belongs to the CALL).  out is zeroed first. */
+void bm_fold(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
+             const uint64_t *in, uint64_t *out);
+
 /* Whether some loop in the code can go round with no event at all, so
  * that its jumps must be reported by JUMP events to be counted. */
 int bm_needs_jump_events(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits);

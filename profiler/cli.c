@@ -38,6 +38,8 @@ const char cli_run_usage[] =
     "  -o, --output FILE  write the profile to FILE (default opprof.json; - for stdout)\n"
     "  -q, --quiet        no summary on stderr at exit\n"
     "  --no-stacks        do not record call stacks (faster)\n"
+    "  --no-time          exact counts only: no CPU-time sampling\n"
+    "  --rate HZ          CPU-time samples a second per thread (default 1000)\n"
     "  --root DIR         files are matched across profiles relative to DIR\n"
     "                     (default: the script's folder; the current one for -m/-c)\n"
     "  --instruction-events  count with one event per instruction instead of\n"
@@ -64,7 +66,7 @@ const char cli_merge_usage[] =
 
 enum opt_id {
     OPT_OUTPUT, OPT_QUIET, OPT_NO_STACKS, OPT_INSTRUCTION_EVENTS, OPT_ROOT, OPT_COMPARE,
-    OPT_HELP, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
+    OPT_HELP, OPT_NO_TIME, OPT_RATE, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
     OPT_MIN_INSTRUCTIONS, OPT_INCLUDE_IMPORTS, OPT_ALLOW_MISMATCH, OPT_FORMAT, OPT_TOP,
 };
 
@@ -92,6 +94,8 @@ static const option run_options[] = {
     {NULL, "--instruction-events", OPT_INSTRUCTION_EVENTS, 0},
     {NULL, "--root", OPT_ROOT, 1},
     {NULL, "--compare", OPT_COMPARE, 1},
+    {NULL, "--no-time", OPT_NO_TIME, 0},
+    {NULL, "--rate", OPT_RATE, 1},
     {"-h", "--help", OPT_HELP, 0},
     GATE_OPTIONS,
     {NULL, NULL, 0, 0},
@@ -252,6 +256,18 @@ static int apply_run(void *p, const option *opt, const char *arg, const char *va
     case OPT_INSTRUCTION_EVENTS: o->instruction_events = 1; return 0;
     case OPT_ROOT: o->root = value; return 0;
     case OPT_COMPARE: o->compare = value; return 0;
+    case OPT_NO_TIME: o->time = 0; return 0;
+    case OPT_RATE: {
+        char *end;
+        unsigned long v = strtoul(value, &end, 10);
+        if (end == value || *end || v < 1 || v > 100000) {
+            snprintf(err, errlen, "bad value for %s: '%s' (1 to 100000 samples a second)", arg,
+                     value);
+            return -1;
+        }
+        o->rate_hz = (unsigned)v;
+        return 0;
+    }
     case OPT_HELP: o->help = 1; return 0;
     default: return gate_option(&o->gate, opt->id, arg, value, err, errlen);
     }
@@ -262,6 +278,8 @@ int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen)
     memset(o, 0, sizeof *o);
     o->output = "opprof.json";
     o->stacks = 1;
+    o->time = 1;
+    o->rate_hz = 1000;
     gate_init(&o->gate);
     int n;
     int i = parse(argc, argv, run_options, 1, apply_run, o, NULL, &n, err, errlen);

@@ -24,6 +24,8 @@ typedef struct cli_run {
     int stacks;
     int instruction_events;  /* one event per instruction (3.12+: slower) */
     const char *root;        /* --root: NULL for the script's folder */
+    int time;                /* sample CPU time per instruction (not --no-time) */
+    unsigned rate_hz;        /* --rate */
     const char *compare;     /* --compare BASELINE: diff after the run */
     cli_gate gate;
     int help;

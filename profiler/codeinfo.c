@@ -90,6 +90,11 @@ int ci_init(void)
     return PyErr_Occurred() ? -1 : rc;
 }
 
+Py_ssize_t ci_extra_index(void)
+{
+    return extra_index;
+}
+
 const bm_ops *ci_ops(void)
 {
     return &ops;

@@ -23,6 +23,9 @@ int ci_init(void);
  * *fresh tells whether this code object was new to opprof. */
 st_record *ci_record(st_store *s, PyObject *code, int *fresh);
 
+/* The code-object extra slot holding the record (for the sampler). */
+Py_ssize_t ci_extra_index(void);
+
 /* This interpreter's opcode numbers and inline cache sizes. */
 const bm_ops *ci_ops(void);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codeinfo.h"
+#include "sampler.h"
 
 st_store *cc_store;
 int cc_active;
@@ -68,7 +69,9 @@ st_thread *cc_thread_create(void)
         return NULL;
     if (ident == main_ident)
         st_thread_set_name(t, "MainThread");
+    t->pyts = PyThreadState_Get();
     cc_tls = t;
+    sm_thread_start(t);  /* without its timer the thread's time is not sampled */
     return t;
 }
 
@@ -167,4 +170,5 @@ void collector_after_fork_child(void)
      * from the child, and their frames never report again. */
     if (cc_store)
         st_store_zero(cc_store);
+    sm_after_fork(cc_tls);
 }

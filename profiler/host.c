@@ -31,6 +31,7 @@
 #include "commands.h"
 #include "exitcode.h"
 #include "pycompat.h"
+#include "sampler.h"
 #include "snapshot.h"
 
 #ifndef OPPROF_PYTHON_EXE
@@ -137,6 +138,7 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
     (void)unused;
     if (run.profile || !run.store)
         Py_RETURN_NONE;
+    sm_stop();  /* first: the snapshot itself is not the script's time */
     collector_stop();
     collector_name_threads(run.store);
     pf_profile *p = pf_profile_new();
@@ -160,6 +162,17 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         bad |= pf_set_argv(p, (const char *const *)run.opts->py_argv,
                            (size_t)run.opts->py_argc) < 0;
         bad |= snap_build(run.store, p, run.cwd) < 0;
+        if (p->timed) {
+            sm_stats st;
+            sm_get_stats(&st);
+            p->rate_hz = st.rate_hz;
+            p->samples = st.samples;
+            p->sampled_ns = st.sampled_ns;
+            p->overhead_ns = st.overhead_ns;
+            p->unattributed_ns = st.unattributed_ns;
+            bad |= pf_set_string(&p->timing_method, "sampling") < 0;
+            bad |= pf_set_string(&p->timing_clock, sm_clock_name()) < 0;
+        }
         const char *why = collector_incomplete_reason();
         if (why)
             bad |= pf_mark_incomplete(p, why) < 0;
@@ -446,6 +459,10 @@ int host_run(const cli_run *o)
     if (o->instruction_events)
         collector_set_instruction_events(1);
     run.store = st_store_new(o->stacks, collector_counter_width());
+    if (run.store && o->time && sm_start(run.store, o->rate_hz) < 0) {
+        error("cannot start the CPU-time sampler: %s", strerror(errno));
+        return OPPROF_EXIT_SOFTWARE;
+    }
     if (!run.store || ci_init() < 0 || install_hooks() < 0 ||
         on_exit(on_process_exit, NULL) != 0 || collector_start(run.store, run.gate[0] ? run.gate : NULL) < 0) {
         PyErr_Print();

@@ -41,10 +41,10 @@
 /* The last exception for KeyboardInterrupt detection at exit. */
 #define OPPROF_PY_LAST_EXC_NAME (PY_VERSION_HEX >= 0x030C0000 ? "last_exc" : "last_value")
 
-#if !OPPROF_PY_MONITORING
 #if PY_VERSION_HEX >= 0x030B0000
-/* 3.11 moved the frame struct into the internal headers: we need to set
- * f_trace_opcodes on every frame without an attribute lookup per call. */
+/* 3.11 moved the frame structs into the internal headers: the trace
+ * backend sets f_trace_opcodes without an attribute lookup per call, and
+ * the sampler reads the running instruction from a signal handler. */
 #ifndef Py_BUILD_CORE
 #define Py_BUILD_CORE 1
 #endif
@@ -52,7 +52,6 @@
 #undef Py_BUILD_CORE
 #else
 #include <frameobject.h>
-#endif
 #endif
 
 static inline Py_ssize_t oc_request_extra_index(void)
@@ -115,6 +114,42 @@ static inline oc_err_state oc_err_save(void)
 }
 static inline void oc_err_restore(oc_err_state e) { PyErr_Restore(e.type, e.value, e.tb); }
 #endif
+
+/* The instruction the thread `ts` is running: its code object and byte
+ * offset.  Called from a signal handler that interrupted that thread, so
+ * it only reads, and checks what it reads; -1 when there is no Python
+ * frame or it is being set up. */
+static inline int oc_sample_position(PyThreadState *ts, PyObject **code, long *offset)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    _PyInterpreterFrame *f = ts->current_frame;
+    while (f && f->owner == FRAME_OWNED_BY_CSTACK)
+        f = f->previous;
+    if (!f || !f->f_executable || !PyCode_Check(f->f_executable) || !f->instr_ptr)
+        return -1;
+    *code = f->f_executable;
+    *offset = (long)(f->instr_ptr - _PyCode_CODE((PyCodeObject *)*code)) * 2;
+#elif PY_VERSION_HEX >= 0x030B0000
+    _PyInterpreterFrame *f = ts->cframe ? ts->cframe->current_frame : NULL;
+#if PY_VERSION_HEX >= 0x030C0000
+    while (f && f->owner == FRAME_OWNED_BY_CSTACK)
+        f = f->previous;
+#endif
+    if (!f || !f->f_code || !f->prev_instr)
+        return -1;
+    *code = (PyObject *)f->f_code;
+    /* 3.12 points at the CALL's last cache unit while a callee is entered:
+     * the snapshot folds cache units into their instruction */
+    *offset = (long)(f->prev_instr - _PyCode_CODE(f->f_code)) * 2;
+#else
+    PyFrameObject *f = ts->frame;
+    if (!f || f->f_lasti < 0)
+        return -1;
+    *code = (PyObject *)f->f_code;
+    *offset = (long)f->f_lasti * 2;
+#endif
+    return 0;
+}
 
 #if !OPPROF_PY_MONITORING
 /* Byte offset of the instruction a trace event is about; negative before

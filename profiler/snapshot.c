@@ -150,9 +150,29 @@ static int fill_names(pf_function *f, PyObject *code, PyObject *quals,
     return rc;
 }
 
+/* Per code unit, what a node or a whole record measured. */
+typedef struct unit_sums {
+    uint64_t *count, *time, *samples;
+} unit_sums;
+
+static int sums_alloc(unit_sums *u, uint32_t n)
+{
+    u->count = calloc(n ? n : 1, sizeof *u->count);
+    u->time = calloc(n ? n : 1, sizeof *u->time);
+    u->samples = calloc(n ? n : 1, sizeof *u->samples);
+    return u->count && u->time && u->samples ? 0 : -1;
+}
+
+static void sums_free(unit_sums *u)
+{
+    free(u->count);
+    free(u->time);
+    free(u->samples);
+}
+
 /* Scratch space big enough for any record, and what went wrong. */
 typedef struct snap_buf {
-    uint64_t *counts;        /* max ncounters */
+    unit_sums node;          /* one node's, max ncounters each */
     uint64_t *ex;            /* 2 * max ncounters */
     uint32_t inconsistent;   /* instructions whose flow counts did not add up */
 } snap_buf;
@@ -163,60 +183,70 @@ static int buf_init(snap_buf *b, st_store *s)
     for (size_t i = 0; i < st_record_count(s); i++)
         if (st_record_at(s, i)->ncounters > most)
             most = st_record_at(s, i)->ncounters;
-    b->counts = malloc(most * sizeof *b->counts);
     b->ex = malloc(2 * (size_t)most * sizeof *b->ex);
     b->inconsistent = 0;
-    return b->counts && b->ex ? 0 : -1;
+    return sums_alloc(&b->node, most) == 0 && b->ex ? 0 : -1;
 }
 
 static void buf_release(snap_buf *b)
 {
-    free(b->counts);
+    sums_free(&b->node);
     free(b->ex);
 }
 
-/* Per-instruction counts of one node into b->counts, prologue included. */
-static const uint64_t *node_counts(const st_node *n, snap_buf *b)
+/* One node's per-instruction counts (prologue included) and times
+ * (folded into their instruction) into b->node. */
+static const unit_sums *node_sums(const st_node *n, snap_buf *b)
 {
     const st_record *r = n->rec;
+    uint64_t *c = b->node.count;
     if (r->width == 2) {
         memcpy(b->ex, n->counts, 2 * (size_t)r->ncounters * sizeof *b->ex);
         b->inconsistent += bm_resolve(ci_ops(), r->bytes, r->ncounters, r->jumps_reported,
-                                      b->ex, b->counts);
+                                      b->ex, c);
     } else {
-        memcpy(b->counts, n->counts, (size_t)r->ncounters * sizeof *b->counts);
+        memcpy(c, n->counts, (size_t)r->ncounters * sizeof *c);
     }
     if (r->entry >= 0)
         for (uint32_t i = 0; i < (uint32_t)(r->entry >> 1); i++)
-            b->counts[i] = b->counts[r->entry >> 1];
-    return b->counts;
+            c[i] = c[r->entry >> 1];
+    if (n->times) {
+        bm_fold(ci_ops(), r->bytes, r->ncounters, n->times, b->node.time);
+        bm_fold(ci_ops(), r->bytes, r->ncounters, n->samples, b->node.samples);
+    } else {
+        memset(b->node.time, 0, r->ncounters * sizeof *b->node.time);
+        memset(b->node.samples, 0, r->ncounters * sizeof *b->node.samples);
+    }
+    return &b->node;
 }
 
-static void add_node(const st_node *n, uint64_t *sum, snap_buf *b)
+static void add_node(const st_node *n, unit_sums *sum, snap_buf *b)
 {
-    const uint64_t *c = node_counts(n, b);
-    for (uint32_t i = 0; i < n->rec->ncounters; i++)
-        sum[i] += c[i];
+    const unit_sums *u = node_sums(n, b);
+    for (uint32_t i = 0; i < n->rec->ncounters; i++) {
+        sum->count[i] += u->count[i];
+        sum->time[i] += u->time[i];
+        sum->samples[i] += u->samples[i];
+    }
 }
 
-static int fill_code(pf_function *f, const st_record *r, const uint64_t *sum,
+/* Instructions that ran or got time, by offset. */
+static int fill_code(pf_function *f, const st_record *r, const unit_sums *sum,
                      const int *line)
 {
     size_t k = 0;
     for (uint32_t i = 0; i < r->ncounters; i++)
-        k += sum[i] != 0;
+        k += sum->count[i] || sum->time[i];
     f->code = calloc(k ? k : 1, sizeof *f->code);
     if (!f->code)
         return -1;
     for (uint32_t i = 0; i < r->ncounters; i++) {
-        if (!sum[i])
+        if (!sum->count[i] && !sum->time[i])
             continue;
-        pf_instr *in = &f->code[f->ncode++];
-        in->offset = 2 * i;
-        in->op = r->bytes[2 * i];
-        in->line = line[i];
-        in->count = sum[i];
-        f->instructions += sum[i];
+        f->code[f->ncode++] = (pf_instr){2 * i, r->bytes[2 * i], line[i], sum->count[i],
+                                         sum->time[i], sum->samples[i]};
+        f->instructions += sum->count[i];
+        f->time_ns += sum->time[i];
     }
     return 0;
 }
@@ -228,19 +258,16 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf
     if (!quals)
         return -1;
     size_t nrec = st_record_count(s);
-    uint64_t **sums = calloc(nrec ? nrec : 1, sizeof *sums);
+    unit_sums *sums = calloc(nrec ? nrec : 1, sizeof *sums);
     if (!sums)
         goto done;
-    for (size_t i = 0; i < nrec; i++) {
-        st_record *r = st_record_at(s, i);
-        sums[i] = calloc(r->ncounters ? r->ncounters : 1, sizeof **sums);
-        if (!sums[i])
+    for (size_t i = 0; i < nrec; i++)
+        if (sums_alloc(&sums[i], st_record_at(s, i)->ncounters) < 0)
             goto done;
-    }
     for (size_t i = 0; i < st_node_count(s); i++) {
         st_node *n = st_node_at(s, i);
         if (n->rec && n->counts)
-            add_node(n, sums[n->rec->index], b);
+            add_node(n, &sums[n->rec->index], b);
     }
     for (size_t i = 0; i < nrec; i++) {
         st_record *r = st_record_at(s, i);
@@ -248,18 +275,20 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf
         if (!f || !r->user)
             goto done;
         f->calls = r->calls;
+        f->cumulative_ns = r->cumulative_ns;
         int *line = lines_of(r->user, r->ncounters);
         int bad = !line || fill_names(f, r->user, quals, cwd) < 0 ||
-                  fill_code(f, r, sums[i], line) < 0;
+                  fill_code(f, r, &sums[i], line) < 0;
         free(line);
         if (bad)
             goto done;
         p->instructions += f->instructions;
+        p->time_ns += f->time_ns;
     }
     rc = 0;
 done:
     for (size_t i = 0; sums && i < nrec; i++)
-        free(sums[i]);
+        sums_free(&sums[i]);
     free(sums);
     Py_DECREF(quals);
     PyErr_Clear();
@@ -269,36 +298,41 @@ done:
 static int build_stack(pf_profile *p, const st_node *n, snap_buf *b)
 {
     const st_record *r = n->rec;
-    const uint64_t *sum = node_counts(n, b);
-    uint64_t total = 0;
+    const unit_sums *u = node_sums(n, b);
+    uint64_t total = 0, time = 0;
     size_t nops = 0;
-    uint64_t by_op[256] = {0};
+    pf_opcount by_op[256];
+    memset(by_op, 0, sizeof by_op);
     for (uint32_t i = 0; i < r->ncounters; i++) {
-        if (!sum[i])
+        if (!u->count[i] && !u->time[i])
             continue;
-        total += sum[i];
-        nops += by_op[r->bytes[2 * i]] == 0;
-        by_op[r->bytes[2 * i]] += sum[i];
+        unsigned op = r->bytes[2 * i];
+        total += u->count[i];
+        time += u->time[i];
+        nops += !by_op[op].count && !by_op[op].time_ns;
+        by_op[op].count += u->count[i];
+        by_op[op].time_ns += u->time[i];
     }
-    if (!total)
+    if (!total && !time)
         return 0;
     pf_stack *st = pf_add_stack(p);
     if (!st)
         return -1;
     st->thread = n->thread;
     st->instructions = total;
+    st->time_ns = time;
     for (const st_node *a = n; a->rec; a = a->parent)
         st->nframes++;
     st->frames = malloc(st->nframes * sizeof *st->frames);
-    st->ops = malloc(nops * sizeof *st->ops);
+    st->ops = malloc((nops ? nops : 1) * sizeof *st->ops);
     if (!st->frames || !st->ops)
         return -1;
     size_t k = st->nframes;
     for (const st_node *a = n; a->rec; a = a->parent)
         st->frames[--k] = a->rec->index;
     for (unsigned op = 0; op < 256; op++)
-        if (by_op[op])
-            st->ops[st->nops++] = (pf_opcount){(uint16_t)op, by_op[op]};
+        if (by_op[op].count || by_op[op].time_ns)
+            st->ops[st->nops++] = (pf_opcount){(uint16_t)op, by_op[op].count, by_op[op].time_ns};
     return 0;
 }
 
@@ -331,6 +365,7 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
     snap_buf b;
     int rc = -1;
     p->stacks_enabled = st_store_with_stacks(s);
+    p->timed = st_store_timed(s);
     if (buf_init(&b, s) < 0 || load_opnames(p) < 0 || build_functions(s, p, cwd, &b) < 0 ||
         build_threads(s, p) < 0 || (p->stacks_enabled && build_stacks(s, p, &b) < 0))
         goto done;

@@ -8,6 +8,7 @@
  */
 #include "store.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,7 @@ typedef struct table {
 
 struct st_store {
     int with_stacks;
+    int with_times;
     uint32_t width;
     int oom;
     vec records, nodes, threads;
@@ -137,6 +139,16 @@ int st_store_with_stacks(const st_store *s)
     return s->with_stacks;
 }
 
+void st_store_enable_times(st_store *s)
+{
+    s->with_times = 1;
+}
+
+int st_store_timed(const st_store *s)
+{
+    return s->with_times;
+}
+
 int st_store_oom(const st_store *s)
 {
     return s->oom;
@@ -155,6 +167,8 @@ static void entry_free(rec_entry *e)
 static void node_free(st_node *n)
 {
     free(n->counts);
+    free(n->times);
+    free(n->samples);
     free(n);
 }
 
@@ -191,8 +205,12 @@ static st_node *node_new(st_store *s, st_node *parent, st_record *rec,
     n->thread = thread;
     if (rec && rec->ncounters) {
         n->counts = calloc((size_t)rec->ncounters * rec->width, sizeof *n->counts);
-        if (!n->counts) {
-            free(n);
+        if (s->with_times) {
+            n->times = calloc(rec->ncounters, sizeof *n->times);
+            n->samples = calloc(rec->ncounters, sizeof *n->samples);
+        }
+        if (!n->counts || (s->with_times && (!n->times || !n->samples))) {
+            node_free(n);
             return NULL;
         }
     }
@@ -346,19 +364,27 @@ int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
             const void *frame)
 {
     if (t->depth + 1 >= t->capacity) {
+        /* a sampling signal must not read the array while it moves */
+        t->busy = 1;
+        atomic_signal_fence(memory_order_seq_cst);
         uint32_t cap = t->capacity * 2;
         st_frame *stack = realloc(t->stack, cap * sizeof *stack);
+        if (stack) {
+            t->stack = stack;
+            t->capacity = cap;
+        }
+        atomic_signal_fence(memory_order_seq_cst);
+        t->busy = 0;
         if (!stack)
             goto oom;
-        t->stack = stack;
-        t->capacity = cap;
     }
     st_node *node = s->with_stacks ? child_of(s, t->stack[t->depth].node, rec)
                                    : rec->flat;
     if (!node)
         goto oom;
+    t->stack[t->depth + 1] = (st_frame){node, code, frame};
+    atomic_signal_fence(memory_order_seq_cst);  /* the frame is whole before it shows */
     t->depth++;
-    t->stack[t->depth] = (st_frame){node, code, frame};
     return 0;
 oom:
     s->oom = 1;
@@ -377,11 +403,17 @@ st_thread *st_thread_at(const st_store *s, size_t i) { return s->threads.items[i
 
 void st_store_zero(st_store *s)
 {
-    for (size_t i = 0; i < s->records.len; i++)
+    for (size_t i = 0; i < s->records.len; i++) {
         st_record_at(s, i)->calls = 0;
+        st_record_at(s, i)->cumulative_ns = 0;
+    }
     for (size_t i = 0; i < s->nodes.len; i++) {
         st_node *n = s->nodes.items[i];
         if (n->counts)
             memset(n->counts, 0, (size_t)n->rec->ncounters * n->rec->width * sizeof *n->counts);
+        if (n->times) {
+            memset(n->times, 0, n->rec->ncounters * sizeof *n->times);
+            memset(n->samples, 0, n->rec->ncounters * sizeof *n->samples);
+        }
     }
 }

@@ -29,6 +29,8 @@ typedef struct st_record {
     uint64_t calls;          /* frame entries (not resumptions) */
     int32_t entry;           /* byte offset of the first RESUME, -1 if none */
     int jumps_reported;      /* width 2: JUMP events are on for its code */
+    uint64_t cumulative_ns;  /* sampled time with this code on the stack... */
+    uint64_t cumulative_mark;/* ...counted once per sample (recursion) */
     void *user;              /* owned by the caller (a code object) */
     const unsigned char *bytes; /* the key's bytecode, owned by the store */
     st_node *flat;           /* the stacks-off node */
@@ -38,7 +40,9 @@ struct st_node {
     st_node *parent;         /* NULL for a thread's root */
     st_record *rec;          /* NULL for a thread's root */
     uint32_t thread;         /* index of the thread whose tree this is */
-    uint64_t *counts;        /* rec->ncounters entries */
+    uint64_t *counts;        /* rec->ncounters * rec->width entries */
+    uint64_t *times;         /* sampled ns per code unit, when timed; else NULL */
+    uint64_t *samples;       /* samples per code unit, when timed */
 };
 
 typedef struct st_frame {
@@ -58,12 +62,19 @@ typedef struct st_thread {
     uint32_t capacity;
     const void *thrown_code; /* gen.throw() just re-entered this code: the
                                 RAISE that follows is not an exit */
+    void *pyts;              /* the thread's PyThreadState, for the sampler */
+    void *timer;             /* the sampler's, per thread */
+    volatile int busy;       /* the stack array is being moved: do not read */
 } st_thread;
 
 /* `width` is 1 or 2 counters per code unit.  NULL when out of memory. */
 st_store *st_store_new(int with_stacks, uint32_t width);
 void st_store_release(st_store *s);
 int st_store_with_stacks(const st_store *s);
+
+/* Nodes made from now on get time arrays.  Call before the first record. */
+void st_store_enable_times(st_store *s);
+int st_store_timed(const st_store *s);
 
 /* Sticky: set when any allocation failed; counts from then on are partial. */
 int st_store_oom(const st_store *s);

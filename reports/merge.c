@@ -51,8 +51,11 @@ static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const 
         }
         pf_instr in = f->code[j++];
         in.op = (uint16_t)op;
-        if (i < g->ncode && g->code[i].offset == in.offset)
-            in.count += g->code[i++].count;
+        if (i < g->ncode && g->code[i].offset == in.offset) {
+            in.count += g->code[i].count;
+            in.time_ns += g->code[i].time_ns;
+            in.samples += g->code[i++].samples;
+        }
         v[n++] = in;
     }
     free(g->code);
@@ -60,6 +63,8 @@ static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const 
     g->ncode = n;
     g->calls += f->calls;
     g->instructions += f->instructions;
+    g->time_ns += f->time_ns;
+    g->cumulative_ns += f->cumulative_ns;
     return 0;
 }
 
@@ -113,9 +118,10 @@ static int add_ops(pf_profile *out, pf_stack *t, const pf_profile *p, const pf_s
             if (!v)
                 return -1;
             t->ops = v;
-            t->ops[t->nops++] = (pf_opcount){(uint16_t)op, 0};
+            t->ops[t->nops++] = (pf_opcount){(uint16_t)op, 0, 0};
         }
         t->ops[k].count += s->ops[i].count;
+        t->ops[k].time_ns += s->ops[i].time_ns;
     }
     return 0;
 }
@@ -143,12 +149,15 @@ static int merge_stack(pf_profile *out, const pf_profile *p, const pf_stack *s,
             t->frames[t->nframes++] = ids[s->frames[i]];
     }
     t->instructions += s->instructions;
+    t->time_ns += s->time_ns;
     return add_ops(out, t, p, s);
 }
 
 static int copy_header(pf_profile *out, const pf_profile *p)
 {
     out->hexversion = p->hexversion;
+    out->timed = p->timed;
+    out->rate_hz = p->rate_hz;
     out->specialization = p->specialization;
     out->stacks_enabled = p->stacks_enabled;
     out->exit_status = p->exit_status;
@@ -157,6 +166,7 @@ static int copy_header(pf_profile *out, const pf_profile *p)
         {&out->python_build, p->python_build}, {&out->python_prefix, p->python_prefix},
         {&out->executable, p->executable}, {&out->root, p->root},
         {&out->hash_seed, p->hash_seed}, {&out->collector, p->collector},
+        {&out->timing_method, p->timing_method}, {&out->timing_clock, p->timing_clock},
     };
     for (size_t i = 0; i < sizeof s / sizeof *s; i++)
         if (s[i].src && pf_set_string(s[i].dst, s[i].src) < 0)
@@ -179,6 +189,12 @@ static int merge_one(pf_profile *out, const pf_profile *p)
         return -1;
     out->instructions += p->instructions;
     out->wall_ns += p->wall_ns;
+    out->time_ns += p->time_ns;
+    out->samples += p->samples;
+    out->sampled_ns += p->sampled_ns;
+    out->overhead_ns += p->overhead_ns;
+    out->unattributed_ns += p->unattributed_ns;
+    out->timed &= p->timed;  /* times of some runs only would mislead */
     out->stacks_enabled &= p->stacks_enabled;
     if (!out->exit_status)
         out->exit_status = p->exit_status;

@@ -80,6 +80,8 @@ void pf_profile_release(pf_profile *p)
     free(p->implementation);
     free(p->executable);
     free(p->collector);
+    free(p->timing_method);
+    free(p->timing_clock);
     free(p->incomplete_reason);
     free_strings(p->argv, p->argc);
     free_strings(p->opnames, p->nopnames);
@@ -169,13 +171,17 @@ pf_stack *pf_add_stack(pf_profile *p)
     return s;
 }
 
-void pf_function_opcodes(const pf_profile *p, const pf_function *f,
-                         uint64_t *out)
+void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *out)
 {
     memset(out, 0, p->nopnames * sizeof *out);
-    for (size_t i = 0; i < f->ncode; i++)
-        if (f->code[i].op < p->nopnames)
-            out[f->code[i].op] += f->code[i].count;
+    for (size_t i = 0; i < f->ncode; i++) {
+        const pf_instr *in = &f->code[i];
+        if (in->op < p->nopnames) {
+            out[in->op].op = in->op;
+            out[in->op].count += in->count;
+            out[in->op].time_ns += in->time_ns;
+        }
+    }
 }
 
 static const pf_profile *sort_profile;

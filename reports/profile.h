@@ -38,6 +38,8 @@ typedef struct pf_instr {
     uint16_t op;             /* index into pf_profile.opnames */
     int line;                /* -1 when the instruction has no line */
     uint64_t count;
+    uint64_t time_ns;        /* sampled self time (timed profiles) */
+    uint64_t samples;
 } pf_instr;
 
 typedef struct pf_function {
@@ -49,6 +51,8 @@ typedef struct pf_function {
     pf_scope scope;
     uint64_t calls;
     uint64_t instructions;   /* sum of code[].count */
+    uint64_t time_ns;        /* self: sum of code[].time_ns */
+    uint64_t cumulative_ns;  /* with callees, once per outermost activation */
     pf_instr *code;          /* executed instructions, by offset */
     size_t ncode;
 } pf_function;
@@ -56,6 +60,7 @@ typedef struct pf_function {
 typedef struct pf_opcount {
     uint16_t op;
     uint64_t count;
+    uint64_t time_ns;
 } pf_opcount;
 
 typedef struct pf_stack {
@@ -63,7 +68,8 @@ typedef struct pf_stack {
     uint32_t *frames;        /* function ids, root first */
     size_t nframes;
     uint64_t instructions;
-    pf_opcount *ops;         /* by op index, count > 0 only */
+    uint64_t time_ns;
+    pf_opcount *ops;         /* by op index, count or time > 0 only */
     size_t nops;
 } pf_stack;
 
@@ -86,6 +92,15 @@ typedef struct pf_profile {
     int stacks_enabled;
     uint64_t wall_ns;
     uint64_t instructions;   /* sum over functions */
+    int timed;               /* the time fields below and *_ns above are set */
+    uint64_t time_ns;        /* attributed sampled time, sum over functions */
+    char *timing_method;     /* "sampling" */
+    char *timing_clock;      /* what the sampler measured */
+    unsigned rate_hz;        /* asked sampling rate */
+    uint64_t samples;        /* delivered samples (weights: overruns) */
+    uint64_t sampled_ns;     /* all sampled time */
+    uint64_t overhead_ns;    /* samples in opprof's own code */
+    uint64_t unattributed_ns;/* samples with no Python instruction to credit */
     char **opnames;          /* opcode number -> base name */
     size_t nopnames;
     char **threads;
@@ -116,10 +131,9 @@ int pf_opname_index(pf_profile *p, const char *name);
  * build string, implementation and specialization. */
 int pf_same_interpreter(const pf_profile *a, const pf_profile *b);
 
-/* Sums counts by opcode: out[op] for op < p->nopnames.  `out` has
- * p->nopnames entries and is zeroed first. */
-void pf_function_opcodes(const pf_profile *p, const pf_function *f,
-                         uint64_t *out);
+/* Sums counts and times by opcode: out[op] for op < p->nopnames.  `out`
+ * has p->nopnames entries and is zeroed first. */
+void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *out);
 
 /* Function indices sorted by instructions, most first; caller frees.
  * NULL when out of memory. */

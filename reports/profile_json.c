@@ -12,28 +12,35 @@
 
 #include "jsonw.h"
 
-static void write_opcodes(jw *w, const pf_profile *p, uint64_t *by_op)
+/* by_op[op] for every opcode; most frequent first: easier to read.
+ * Consumes by_op (entries are zeroed as they are written). */
+static void write_opcodes(jw *w, const pf_profile *p, pf_opcount *by_op)
 {
     jw_begin_object(w);
-    for (;;) {                  /* most frequent first: easier to read */
+    for (;;) {
         size_t best = p->nopnames;
         for (size_t op = 0; op < p->nopnames; op++)
-            if (by_op[op] && (best == p->nopnames || by_op[op] > by_op[best]))
+            if ((by_op[op].count || by_op[op].time_ns) &&
+                (best == p->nopnames || by_op[op].count > by_op[best].count))
                 best = op;
         if (best == p->nopnames)
             break;
         jw_key(w, p->opnames[best] ? p->opnames[best] : "<unknown>");
         jw_begin_object(w);
         jw_key(w, "count");
-        jw_uint(w, by_op[best]);
+        jw_uint(w, by_op[best].count);
+        if (p->timed) {
+            jw_key(w, "time_ns");
+            jw_uint(w, by_op[best].time_ns);
+        }
         jw_end_object(w);
-        by_op[best] = 0;
+        by_op[best].count = by_op[best].time_ns = 0;
     }
     jw_end_object(w);
 }
 
 static void write_function(jw *w, const pf_profile *p, const pf_function *f,
-                           uint64_t *by_op)
+                           pf_opcount *by_op)
 {
     jw_begin_object(w);
     jw_key(w, "id");
@@ -61,6 +68,14 @@ static void write_function(jw *w, const pf_profile *p, const pf_function *f,
     jw_uint(w, f->calls);
     jw_key(w, "instructions");
     jw_uint(w, f->instructions);
+    if (p->timed) {
+        jw_key(w, "time_ns");
+        jw_uint(w, f->time_ns);
+        if (p->stacks_enabled) {  /* it takes the stack to know what is below */
+            jw_key(w, "cumulative_ns");
+            jw_uint(w, f->cumulative_ns);
+        }
+    }
     jw_key(w, "opcodes");
     pf_function_opcodes(p, f, by_op);
     write_opcodes(w, p, by_op);
@@ -81,6 +96,12 @@ static void write_function(jw *w, const pf_profile *p, const pf_function *f,
             jw_int(w, in->line);
         jw_key(w, "count");
         jw_uint(w, in->count);
+        if (p->timed) {
+            jw_key(w, "time_ns");
+            jw_uint(w, in->time_ns);
+            jw_key(w, "samples");
+            jw_uint(w, in->samples);
+        }
         jw_end_object(w);
     }
     jw_end_array(w);
@@ -88,7 +109,7 @@ static void write_function(jw *w, const pf_profile *p, const pf_function *f,
 }
 
 static void write_stack(jw *w, const pf_profile *p, const pf_stack *s,
-                        uint64_t *by_op)
+                        pf_opcount *by_op)
 {
     jw_begin_object(w);
     jw_key(w, "thread");
@@ -101,18 +122,25 @@ static void write_stack(jw *w, const pf_profile *p, const pf_stack *s,
     jw_end_array(w);
     jw_key(w, "instructions");
     jw_uint(w, s->instructions);
+    if (p->timed) {
+        jw_key(w, "time_ns");
+        jw_uint(w, s->time_ns);
+    }
     jw_key(w, "opcodes");
     memset(by_op, 0, p->nopnames * sizeof *by_op);
-    for (size_t i = 0; i < s->nops; i++)
-        if (s->ops[i].op < p->nopnames)
-            by_op[s->ops[i].op] += s->ops[i].count;
+    for (size_t i = 0; i < s->nops; i++) {
+        if (s->ops[i].op < p->nopnames) {
+            by_op[s->ops[i].op].count += s->ops[i].count;
+            by_op[s->ops[i].op].time_ns += s->ops[i].time_ns;
+        }
+    }
     write_opcodes(w, p, by_op);
     jw_end_object(w);
 }
 
 int pf_json_write(const pf_profile *p, FILE *out)
 {
-    uint64_t *by_op = calloc(p->nopnames ? p->nopnames : 1, sizeof *by_op);
+    pf_opcount *by_op = calloc(p->nopnames ? p->nopnames : 1, sizeof *by_op);
     if (!by_op)
         return -1;
     jw w;
@@ -166,7 +194,31 @@ int pf_json_write(const pf_profile *p, FILE *out)
     jw_uint(&w, p->instructions);
     jw_key(&w, "wall_ns");
     jw_uint(&w, p->wall_ns);
+    if (p->timed) {
+        jw_key(&w, "time_ns");
+        jw_uint(&w, p->time_ns);
+    }
     jw_end_object(&w);
+    if (p->timed) {
+        /* how the times were obtained, so a reader can judge them */
+        jw_key(&w, "timing");
+        jw_begin_object(&w);
+        jw_key(&w, "method");
+        jw_string(&w, p->timing_method ? p->timing_method : "");
+        jw_key(&w, "clock");
+        jw_string(&w, p->timing_clock ? p->timing_clock : "");
+        jw_key(&w, "rate_hz");
+        jw_uint(&w, p->rate_hz);
+        jw_key(&w, "samples");
+        jw_uint(&w, p->samples);
+        jw_key(&w, "sampled_ns");
+        jw_uint(&w, p->sampled_ns);
+        jw_key(&w, "overhead_ns");
+        jw_uint(&w, p->overhead_ns);
+        jw_key(&w, "unattributed_ns");
+        jw_uint(&w, p->unattributed_ns);
+        jw_end_object(&w);
+    }
     jw_key(&w, "functions");
     jw_begin_array(&w);
     for (size_t i = 0; i < p->nfunctions; i++)

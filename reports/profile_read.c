@@ -89,16 +89,17 @@ static int read_code(rd *r, pf_function *f, json_t *code)
         json_t *in = json_array_get(code, i);
         json_t *name = json_object_get(in, "opname");
         json_t *line = json_object_get(in, "line");
-        uint64_t off = 0, count = 0;
+        uint64_t off = 0, count = 0, t = 0, samples = 0;
         if (!json_is_object(in) || !json_is_string(name) ||
-            get_uint(r, in, "offset", &off, 1) < 0 || get_uint(r, in, "count", &count, 1) < 0)
+            get_uint(r, in, "offset", &off, 1) < 0 || get_uint(r, in, "count", &count, 1) < 0 ||
+            get_uint(r, in, "time_ns", &t, 0) < 0 || get_uint(r, in, "samples", &samples, 0) < 0)
             return r->err[0] ? -1 : fail(r, "function %u: bad instruction %zu", f->id, i);
         int op = pf_opname_index(r->p, json_string_value(name));
         if (op < 0)
             return fail(r, "out of memory");
         f->code[f->ncode++] = (pf_instr){(uint32_t)off, (uint16_t)op,
                                          json_is_integer(line) ? (int)json_integer_value(line) : -1,
-                                         count};
+                                         count, t, samples};
     }
     return 0;
 }
@@ -122,6 +123,8 @@ static int read_functions(rd *r, json_t *fns)
             get_int(r, fo, "firstlineno", &f->firstlineno) < 0 ||
             get_uint(r, fo, "calls", &f->calls, 1) < 0 ||
             get_uint(r, fo, "instructions", &f->instructions, 1) < 0 ||
+            get_uint(r, fo, "time_ns", &f->time_ns, 0) < 0 ||
+            get_uint(r, fo, "cumulative_ns", &f->cumulative_ns, 0) < 0 ||
             get_string(r, fo, "scope", &scope, 1) < 0)
             return -1;
         f->scope = pf_scope_from_name(scope);
@@ -162,13 +165,13 @@ static int read_opcounts(rd *r, pf_stack *s, json_t *ops)
     const char *name;
     json_t *v;
     json_object_foreach(ops, name, v) {
-        uint64_t count = 0;
+        uint64_t count = 0, t = 0;
         int op = pf_opname_index(r->p, name);
         if (op < 0)
             return fail(r, "out of memory");
-        if (get_uint(r, v, "count", &count, 1) < 0)
+        if (get_uint(r, v, "count", &count, 1) < 0 || get_uint(r, v, "time_ns", &t, 0) < 0)
             return -1;
-        s->ops[s->nops++] = (pf_opcount){(uint16_t)op, count};
+        s->ops[s->nops++] = (pf_opcount){(uint16_t)op, count, t};
     }
     return 0;
 }
@@ -203,6 +206,7 @@ static int read_stacks(rd *r, json_t *stacks)
             s->frames[s->nframes++] = (uint32_t)json_integer_value(id);
         }
         if (get_uint(r, so, "instructions", &s->instructions, 1) < 0 ||
+            get_uint(r, so, "time_ns", &s->time_ns, 0) < 0 ||
             read_opcounts(r, s, json_object_get(so, "opcodes")) < 0)
             return -1;
     }
@@ -227,6 +231,26 @@ static int read_argv(rd *r, json_t *argv)
     int rc = pf_set_argv(r->p, v, n);
     free(v);
     return rc < 0 ? fail(r, "out of memory") : 0;
+}
+
+static int read_timing(rd *r, json_t *t)
+{
+    pf_profile *p = r->p;
+    uint64_t rate = 0;
+    if (!t)
+        return 0;
+    if (!json_is_object(t))
+        return fail(r, "field \"timing\" is not an object");
+    p->timed = 1;
+    if (get_string(r, t, "method", &p->timing_method, 0) < 0 ||
+        get_string(r, t, "clock", &p->timing_clock, 0) < 0 ||
+        get_uint(r, t, "rate_hz", &rate, 0) < 0 || get_uint(r, t, "samples", &p->samples, 0) < 0 ||
+        get_uint(r, t, "sampled_ns", &p->sampled_ns, 0) < 0 ||
+        get_uint(r, t, "overhead_ns", &p->overhead_ns, 0) < 0 ||
+        get_uint(r, t, "unattributed_ns", &p->unattributed_ns, 0) < 0)
+        return -1;
+    p->rate_hz = (unsigned)rate;
+    return 0;
 }
 
 static int read_profile(rd *r, json_t *root)
@@ -254,6 +278,9 @@ static int read_profile(rd *r, json_t *root)
     p->stacks_enabled = json_is_true(json_object_get(root, "stacks_enabled"));
     if (!json_is_object(totals) || get_uint(r, totals, "wall_ns", &p->wall_ns, 0) < 0)
         return fail(r, "field \"totals\" is missing");
+    if (read_timing(r, json_object_get(root, "timing")) < 0 ||
+        get_uint(r, totals, "time_ns", &p->time_ns, 0) < 0)
+        return -1;
     if (read_functions(r, json_object_get(root, "functions")) < 0 ||
         read_stacks(r, json_object_get(root, "stacks")) < 0)
         return -1;

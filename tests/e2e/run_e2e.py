@@ -137,12 +137,13 @@ def test_case(name, args, stdin):
     prof = load(out)
     check(f"{name}: exit_status recorded", prof["exit_status"] == py.returncode,
           str(prof["exit_status"]))
+    check_times(name, prof)
     if QUICK:
         return prof
     strings = name == "command"
     a = profile_counts(prof, strings)
     # every way of counting must give the same numbers as the default
-    modes = [["--no-stacks"]]
+    modes = [["--no-stacks"], ["--no-time"]]
     if PYVER >= (3, 12):
         modes += [["--instruction-events"], ["--instruction-events", "--no-stacks"]]
     for extra in modes:
@@ -161,6 +162,27 @@ def test_case(name, args, stdin):
         return prof
     compare_counts(name, prof, ref, name == "command")
     return prof
+
+
+def check_times(name, prof):
+    """Sampled times: present, consistent sums, never negative."""
+    if not prof.get("timing"):
+        check(f"{name}: timed by default", False, "no timing object")
+        return
+    fns = prof["functions"]
+    ok = all(f["time_ns"] == sum(i.get("time_ns", 0) for i in f["code"]) for f in fns)
+    check(f"{name}: function time is the sum of its instructions", ok, "")
+    check(f"{name}: total time is the sum over functions",
+          prof["totals"]["time_ns"] == sum(f["time_ns"] for f in fns), "")
+    t = prof["timing"]
+    check(f"{name}: sampled time adds up", t["sampled_ns"] ==
+          prof["totals"]["time_ns"] + t["overhead_ns"] + t["unattributed_ns"], str(t))
+    if prof["stacks"]:
+        check(f"{name}: stack times add up", prof["totals"]["time_ns"] ==
+              sum(s.get("time_ns", 0) for s in prof["stacks"]), "")
+        check(f"{name}: cumulative >= self", all(f["cumulative_ns"] >= f["time_ns"] for f in fns),
+              str([(f["qualname"], f["time_ns"], f["cumulative_ns"]) for f in fns
+                   if f["cumulative_ns"] < f["time_ns"]][:3]))
 
 
 def fn(prof, name):

@@ -619,16 +619,20 @@ static void test_profile_opcodes_summed(void **state)
 {
     (void)state;
     pf_profile *p = sample_profile();
-    uint64_t by_op[NOPNAMES];
+    pf_opcount by_op[NOPNAMES];
     memset(by_op, 0xee, sizeof by_op);
+    p->functions[0].code[1].time_ns = 70;
+    p->functions[0].code[2].time_ns = 5;
     pf_function_opcodes(p, &p->functions[0], by_op);
-    assert_int_equal(by_op[0], 2);
-    assert_int_equal(by_op[1], 10);
-    assert_int_equal(by_op[2], 2);
-    assert_int_equal(by_op[3], 0);
+    assert_int_equal(by_op[0].count, 2);
+    assert_int_equal(by_op[1].count, 10);
+    assert_int_equal(by_op[1].time_ns, 75);   /* both LOAD_FASTs */
+    assert_int_equal(by_op[2].count, 2);
+    assert_int_equal(by_op[3].count, 0);
+    assert_int_equal(by_op[3].time_ns, 0);
     pf_function_opcodes(p, &p->functions[1], by_op);
-    assert_int_equal(by_op[0], 0);
-    assert_int_equal(by_op[3], 1);
+    assert_int_equal(by_op[0].count, 0);
+    assert_int_equal(by_op[3].count, 1);
     pf_profile_release(p);
 }
 

@@ -1,0 +1,201 @@
+/*
+ * sampler.c - the SIGPROF handler and per-thread timers.
+ *
+ * The handler runs on the interrupted thread, in the middle of anything:
+ * it takes no lock, allocates nothing, calls no Python API, only reads
+ * the interpreter's frame (checking what it reads) and adds to counters
+ * that were allocated beforehand.  Another thread's handler may add to a
+ * shared counter at the same time; the totals use atomics, the
+ * per-instruction counters accept the rare lost update.
+ */
+#include "sampler.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "codeinfo.h"
+#include "collector_common.h"
+#include "pycompat.h"
+
+/* opprof's own machine code, from the GNU linker */
+extern char __executable_start[], etext[];
+
+static st_store *store;
+static volatile sig_atomic_t active;
+static uint64_t period_ns;
+static unsigned rate;
+static int with_stacks;
+static struct sigaction previous;
+static _Atomic uint64_t n_samples, n_sampled, n_overhead, n_unattributed, mark;
+
+static uintptr_t pc_of(void *ucv)
+{
+    ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.pc;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+/* The node to credit: the frame of `code` near the top of the thread's
+ * stack mirror, or the record's own node without stacks. */
+static st_node *node_of(st_thread *t, PyObject *code)
+{
+    uint32_t d = t->depth;
+    for (uint32_t k = 0; k < 8 && d > 0; k++, d--)
+        if (t->stack[d].code == code)
+            return t->stack[d].node;
+    if (with_stacks)
+        return NULL;
+    st_record *r = oc_get_extra(code, ci_extra_index());
+    return r ? r->flat : NULL;
+}
+
+/* Cumulative time: each code on the stack once per sample, however many
+ * times it recurses. */
+static void add_cumulative(st_thread *t, uint64_t w)
+{
+    uint64_t m = atomic_fetch_add(&mark, 1) + 1;
+    for (uint32_t d = 1; d <= t->depth; d++) {
+        st_record *r = t->stack[d].node->rec;
+        if (r && r->cumulative_mark != m) {
+            r->cumulative_mark = m;
+            r->cumulative_ns += w;
+        }
+    }
+}
+
+static void on_sigprof(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    int saved_errno = errno;
+    st_thread *t = cc_tls;
+    if (!active || !t)
+        goto done;
+    uint64_t w = (uint64_t)(1 + (si->si_code == SI_TIMER && si->si_overrun > 0 ? si->si_overrun : 0)) *
+                 period_ns;
+    atomic_fetch_add(&n_samples, 1);
+    atomic_fetch_add(&n_sampled, w);
+    uintptr_t pc = pc_of(ucv);
+    if (t->busy || (pc >= (uintptr_t)__executable_start && pc < (uintptr_t)etext)) {
+        atomic_fetch_add(&n_overhead, w);
+        goto done;
+    }
+    PyObject *code;
+    long off;
+    st_node *node = NULL;
+    if (t->pyts && oc_sample_position(t->pyts, &code, &off) == 0)
+        node = node_of(t, code);
+    if (!node || !node->times || off < 0 || (unsigned long)off / 2 >= node->rec->ncounters) {
+        atomic_fetch_add(&n_unattributed, w);
+        goto done;
+    }
+    node->times[off / 2] += w;
+    node->samples[off / 2]++;
+    add_cumulative(t, w);
+done:
+    errno = saved_errno;
+}
+
+int sm_start(st_store *s, unsigned rate_hz)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigprof;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPROF, &sa, &previous) < 0)
+        return -1;
+    store = s;
+    rate = rate_hz ? rate_hz : 1000;
+    period_ns = 1000000000u / rate;
+    with_stacks = st_store_with_stacks(s);
+    st_store_enable_times(s);
+    active = 1;
+    return 0;
+}
+
+int sm_thread_start(st_thread *t)
+{
+    if (!active || t->timer)
+        return 0;
+    timer_t *id = malloc(sizeof *id);
+    if (!id)
+        return -1;
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGPROF;
+    sev._sigev_un._tid = gettid();  /* glibc has no sigev_notify_thread_id */
+    struct itimerspec its;
+    its.it_interval.tv_sec = 0;
+    its.it_interval.tv_nsec = (long)period_ns;
+    its.it_value = its.it_interval;
+    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, id) < 0) {
+        free(id);
+        return -1;
+    }
+    if (timer_settime(*id, 0, &its, NULL) < 0) {
+        timer_delete(*id);
+        free(id);
+        return -1;
+    }
+    t->timer = id;
+    return 0;
+}
+
+void sm_after_fork(st_thread *t)
+{
+    /* timers are not inherited; the parent's ids mean nothing here */
+    for (size_t i = 0; store && i < st_thread_count(store); i++) {
+        free(st_thread_at(store, i)->timer);
+        st_thread_at(store, i)->timer = NULL;
+    }
+    if (t)
+        sm_thread_start(t);
+}
+
+void sm_stop(void)
+{
+    if (!active)
+        return;
+    active = 0;
+    for (size_t i = 0; store && i < st_thread_count(store); i++) {
+        st_thread *t = st_thread_at(store, i);
+        if (t->timer) {
+            timer_delete(*(timer_t *)t->timer);  /* fails harmlessly for a dead thread */
+            free(t->timer);
+            t->timer = NULL;
+        }
+    }
+    sigaction(SIGPROF, &previous, NULL);
+}
+
+int sm_active(void)
+{
+    return active;
+}
+
+void sm_get_stats(sm_stats *out)
+{
+    out->rate_hz = rate;
+    out->samples = atomic_load(&n_samples);
+    out->sampled_ns = atomic_load(&n_sampled);
+    out->overhead_ns = atomic_load(&n_overhead);
+    out->unattributed_ns = atomic_load(&n_unattributed);
+}
+
+const char *sm_clock_name(void)
+{
+    return "per-thread CPU time (timer_create CLOCK_THREAD_CPUTIME_ID, SIGPROF)";
+}
