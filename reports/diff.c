@@ -120,13 +120,14 @@ static void free_sides(side *s, size_t n)
     free(s);
 }
 
-static int64_t value_of(const pf_function *f)
+static int64_t value_of(const pf_function *f, df_metric m)
 {
-    return f ? (int64_t)f->instructions : 0;
+    return !f ? 0 : m == DF_TIME ? (int64_t)f->time_ns : (int64_t)f->instructions;
 }
 
 /* Opcode counts of f by name: adds `sign * count` to the entries. */
-static int add_ops(df_function *d, const pf_profile *p, const pf_function *f, int after)
+static int add_ops(df_function *d, const pf_profile *p, const pf_function *f, int after,
+                   df_metric m)
 {
     for (size_t i = 0; f && i < f->ncode; i++) {
         const char *name = f->code[i].op < p->nopnames && p->opnames[f->code[i].op]
@@ -144,10 +145,11 @@ static int add_ops(df_function *d, const pf_profile *p, const pf_function *f, in
                 return -1;
             d->nops++;
         }
+        int64_t v = (int64_t)(m == DF_TIME ? f->code[i].time_ns : f->code[i].count);
         if (after)
-            d->ops[k].after += (int64_t)f->code[i].count;
+            d->ops[k].after += v;
         else
-            d->ops[k].before += (int64_t)f->code[i].count;
+            d->ops[k].before += v;
     }
     return 0;
 }
@@ -190,14 +192,14 @@ static int add_function(df_result *r, const side *b, const side *n)
     d->qualname = dupf("%s", s->f->qualname);
     d->key = dupf("%s:%s", s->file, s->f->qualname);
     d->line = s->f->firstlineno;
-    d->before = value_of(b ? b->f : NULL);
-    d->after = value_of(n ? n->f : NULL);
+    d->before = value_of(b ? b->f : NULL, r->opts.metric);
+    d->after = value_of(n ? n->f : NULL, r->opts.metric);
     d->status = !b ? DF_ADDED : !n ? DF_REMOVED : d->before == d->after ? DF_SAME : DF_CHANGED;
     d->pct = pct_of(d->before, d->after);
     d->gated = r->opts.include_imports || !is_import_machinery(s->f->file);
     if (!d->file || !d->qualname || !d->key ||
-        add_ops(d, b ? b->p : NULL, b ? b->f : NULL, 0) < 0 ||
-        add_ops(d, n ? n->p : NULL, n ? n->f : NULL, 1) < 0)
+        add_ops(d, b ? b->p : NULL, b ? b->f : NULL, 0, r->opts.metric) < 0 ||
+        add_ops(d, n ? n->p : NULL, n ? n->f : NULL, 1, r->opts.metric) < 0)
         return -1;
     qsort(d->ops, d->nops, sizeof *d->ops, by_abs_delta);
     while (d->nops && d->ops[d->nops - 1].after == d->ops[d->nops - 1].before)
@@ -268,9 +270,9 @@ int df_compare(const pf_profile *base, const pf_profile *new_, const char *base_
                  new_->python_version ? new_->python_version : "?");
         return -1;
     }
-    if (o->metric == DF_TIME) {
-        snprintf(err, errlen, "these profiles have no times: --metric time needs timed "
-                 "profiles; use --metric instructions");
+    if (o->metric == DF_TIME && (!base->timed || !new_->timed)) {
+        snprintf(err, errlen, "%s has no times (run without --no-time); "
+                 "use --metric instructions", !base->timed ? base_name : new_name);
         return -1;
     }
     df_result *r = calloc(1, sizeof *r);

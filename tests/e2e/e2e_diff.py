@@ -61,6 +61,15 @@ def run_all(t):
     t.check("diff: --function-threshold gates one function", r.returncode == 3, r.stdout[-300:])
     r = t.opprof(["diff", b, a1])
     t.check("diff: an improvement never fails", r.returncode == 0, r.stdout[-300:])
+    r = t.opprof(["diff", "--metric", "time", "--soft", "--format", "json", a1, b])
+    d = json.loads(r.stdout) if r.stdout.startswith("{") else {}
+    t.check("diff: --metric time compares sampled times, with a warning",
+            r.returncode == 0 and d.get("metric") == "time" and "noisy" not in r.stdout
+            and "time varies" in r.stderr, r.stderr)
+    untimed = profile("untimed.json", v1, ["--no-time"])
+    r = t.opprof(["diff", "--metric", "time", a1, untimed])
+    t.check("diff: --metric time refuses a profile without times (exit 2)",
+            r.returncode == 2 and "no times" in r.stderr, r.stderr)
     gated = []
     for extra in ([], ["--include-imports"]):
         r = t.opprof(["diff", "--format", "json"] + extra + [a1, a2])
