@@ -39,6 +39,8 @@ const char cli_run_usage[] =
     "  -q, --quiet        no summary on stderr at exit\n"
     "  --no-stacks        do not record call stacks (faster)\n"
     "  --no-time          exact counts only: no CPU-time sampling\n"
+    "  --time-only        sampled CPU time only, no counting hook: the least\n"
+    "                     perturbed times (no instruction counts)\n"
     "  --rate HZ          CPU-time samples a second per thread (default 1000)\n"
     "  --root DIR         files are matched across profiles relative to DIR\n"
     "                     (default: the script's folder; the current one for -m/-c)\n"
@@ -66,7 +68,7 @@ const char cli_merge_usage[] =
 
 enum opt_id {
     OPT_OUTPUT, OPT_QUIET, OPT_NO_STACKS, OPT_INSTRUCTION_EVENTS, OPT_ROOT, OPT_COMPARE,
-    OPT_HELP, OPT_NO_TIME, OPT_RATE, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
+    OPT_HELP, OPT_NO_TIME, OPT_TIME_ONLY, OPT_RATE, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
     OPT_MIN_INSTRUCTIONS, OPT_INCLUDE_IMPORTS, OPT_ALLOW_MISMATCH, OPT_FORMAT, OPT_TOP,
 };
 
@@ -95,6 +97,7 @@ static const option run_options[] = {
     {NULL, "--root", OPT_ROOT, 1},
     {NULL, "--compare", OPT_COMPARE, 1},
     {NULL, "--no-time", OPT_NO_TIME, 0},
+    {NULL, "--time-only", OPT_TIME_ONLY, 0},
     {NULL, "--rate", OPT_RATE, 1},
     {"-h", "--help", OPT_HELP, 0},
     GATE_OPTIONS,
@@ -257,6 +260,7 @@ static int apply_run(void *p, const option *opt, const char *arg, const char *va
     case OPT_ROOT: o->root = value; return 0;
     case OPT_COMPARE: o->compare = value; return 0;
     case OPT_NO_TIME: o->time = 0; return 0;
+    case OPT_TIME_ONLY: o->count = 0; return 0;
     case OPT_RATE: {
         char *end;
         unsigned long v = strtoul(value, &end, 10);
@@ -279,6 +283,7 @@ int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen)
     o->output = "opprof.json";
     o->stacks = 1;
     o->time = 1;
+    o->count = 1;
     o->rate_hz = 1000;
     gate_init(&o->gate);
     int n;
@@ -289,6 +294,14 @@ int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen)
     o->py_argv = argv + i;
     if (!o->help && o->py_argc == 0) {
         snprintf(err, errlen, "run needs a script, -m module or -c code (see opprof run --help)");
+        return -1;
+    }
+    if (!o->count && !o->time) {
+        snprintf(err, errlen, "--time-only and --no-time together leave nothing to measure");
+        return -1;
+    }
+    if (!o->count && o->compare && o->gate.opts.metric == DF_INSTRUCTIONS) {
+        snprintf(err, errlen, "--time-only has no counts to compare: add --metric time");
         return -1;
     }
     return 0;

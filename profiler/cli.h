@@ -25,6 +25,7 @@ typedef struct cli_run {
     int instruction_events;  /* one event per instruction (3.12+: slower) */
     const char *root;        /* --root: NULL for the script's folder */
     int time;                /* sample CPU time per instruction (not --no-time) */
+    int count;               /* count instructions (not --time-only) */
     unsigned rate_hz;        /* --rate */
     const char *compare;     /* --compare BASELINE: diff after the run */
     cli_gate gate;

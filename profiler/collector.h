@@ -36,6 +36,12 @@ const char *collector_backend(void);
  * collector_start(); 0, or -1 where that mode does not exist. */
 int collector_set_instruction_events(int on);
 
+/* Only frame entries and exits, no counting events: for --time-only, so
+ * that the program runs as little instrumented as can be while the
+ * sampler still knows each thread's code and stack.  Counts are then
+ * meaningless.  Call before collector_start(). */
+void collector_set_calls_only(void);
+
 /* Counters per code unit the store must have for this backend (1 or 2). */
 uint32_t collector_counter_width(void);
 

@@ -29,6 +29,7 @@
 static const int tool_candidates[] = {4, 3, 5, 1, 0};
 static int tool_id = -1;
 static int flow_mode = 1;
+static int calls_only;
 static int with_stacks = 1;
 static long jump_event;
 static PyObject *set_local_events;  /* sys.monitoring.set_local_events */
@@ -304,7 +305,7 @@ int collector_start(st_store *s, const char *gate)
     if (!events || (tool_id = pick_tool(mon)) < 0)
         goto done;
     for (size_t i = 0; i < sizeof callbacks / sizeof *callbacks; i++) {
-        if ((callbacks[i].flow != 2 && callbacks[i].flow != flow_mode) ||
+        if ((callbacks[i].flow != 2 && (calls_only || callbacks[i].flow != flow_mode)) ||
             (callbacks[i].stacks && !with_stacks))
             continue;
         PyMethodDef *def = &callbacks[i].def;
@@ -362,7 +363,15 @@ const char *collector_incomplete_reason(void)
 
 const char *collector_backend(void)
 {
-    return flow_mode ? "sys.monitoring control flow" : "sys.monitoring INSTRUCTION";
+    return calls_only  ? "sys.monitoring calls only (no counts)"
+           : flow_mode ? "sys.monitoring control flow"
+                       : "sys.monitoring INSTRUCTION";
+}
+
+void collector_set_calls_only(void)
+{
+    calls_only = 1;
+    flow_mode = 0;  /* nothing is counted, not even yields */
 }
 
 int collector_set_instruction_events(int on)
@@ -373,7 +382,7 @@ int collector_set_instruction_events(int on)
 
 uint32_t collector_counter_width(void)
 {
-    return flow_mode ? 2 : 1;
+    return flow_mode && !calls_only ? 2 : 1;
 }
 
 #endif

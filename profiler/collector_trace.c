@@ -17,6 +17,17 @@
 #include "collector_common.h"
 
 static const char *replaced_reason;
+static int calls_only;  /* a profile function instead: call/return events only */
+
+static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg);
+
+static void install(void)
+{
+    if (calls_only)
+        PyEval_SetProfile(trace, NULL);
+    else
+        PyEval_SetTrace(trace, NULL);
+}
 
 static int is_start(const st_record *rec, long offset)
 {
@@ -49,7 +60,8 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         break;
     }
     case PyTrace_CALL: {
-        oc_frame_trace_opcodes(frame);
+        if (!calls_only)
+            oc_frame_trace_opcodes(frame);
         st_frame *f = cc_enter(t, (PyObject *)oc_frame_code_borrowed(frame), frame);
         if (!f)
             break;
@@ -83,7 +95,7 @@ typedef struct {
 static PyObject *thread_start_call(PyObject *self, PyObject *args, PyObject *kw)
 {
     if (cc_active || cc_waiting)
-        PyEval_SetTrace(trace, NULL);
+        install();
     return PyObject_Call(((thread_start *)self)->func, args, kw);
 }
 
@@ -160,7 +172,7 @@ int collector_start(st_store *s, const char *gate)
         return -1;
     cc_waiting = waiting;
     cc_active = active;
-    PyEval_SetTrace(trace, NULL);
+    install();
     return 0;
 }
 
@@ -168,14 +180,17 @@ void collector_stop(void)
 {
     if (!cc_end())
         return;
-    if (oc_thread_tracefunc(PyThreadState_Get()) != trace && !replaced_reason) {
+    if (!calls_only && oc_thread_tracefunc(PyThreadState_Get()) != trace && !replaced_reason) {
         replaced_reason = "the script replaced opprof's trace function "
                           "(sys.settrace, e.g. pdb or coverage): counts after "
                           "that point are missing";
         fprintf(stderr, "opprof: warning: %s\n", replaced_reason);
     }
     oc_err_state saved = oc_err_save();
-    PyEval_SetTrace(NULL, NULL);
+    if (calls_only)
+        PyEval_SetProfile(NULL, NULL);
+    else
+        PyEval_SetTrace(NULL, NULL);
     oc_err_restore(saved);
 }
 
@@ -187,7 +202,12 @@ const char *collector_incomplete_reason(void)
 
 const char *collector_backend(void)
 {
-    return "settrace opcode events";
+    return calls_only ? "setprofile calls only (no counts)" : "settrace opcode events";
+}
+
+void collector_set_calls_only(void)
+{
+    calls_only = 1;
 }
 
 int collector_set_instruction_events(int on)

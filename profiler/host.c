@@ -156,6 +156,7 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         bad |= pf_set_string(&p->hash_seed, run.hash_seed) < 0;
         bad |= pf_set_string(&p->implementation, "cpython") < 0;
         bad |= pf_set_string(&p->collector, collector_backend()) < 0;
+        p->counted = run.opts->count;
         PyObject *exe = PySys_GetObject("executable");
         const char *s = exe && PyUnicode_Check(exe) ? PyUnicode_AsUTF8(exe) : NULL;
         bad |= pf_set_string(&p->executable, s ? s : "") < 0;
@@ -408,6 +409,9 @@ static int configure(PyConfig *config, const cli_run *o)
         if (abs)
             snprintf(run.root, sizeof run.root, "%s", abs);
         free(abs);
+        size_t n = strlen(run.root);
+        while (n > 1 && run.root[n - 1] == '/')
+            run.root[--n] = 0;
     }
     return -1;
 }
@@ -458,6 +462,8 @@ int host_run(const cli_run *o)
     }
     if (o->instruction_events)
         collector_set_instruction_events(1);
+    if (!o->count)
+        collector_set_calls_only();
     run.store = st_store_new(o->stacks, collector_counter_width());
     if (run.store && o->time && sm_start(run.store, o->rate_hz) < 0) {
         error("cannot start the CPU-time sampler: %s", strerror(errno));

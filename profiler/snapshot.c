@@ -175,6 +175,7 @@ typedef struct snap_buf {
     unit_sums node;          /* one node's, max ncounters each */
     uint64_t *ex;            /* 2 * max ncounters */
     uint32_t inconsistent;   /* instructions whose flow counts did not add up */
+    int counted;             /* not --time-only: counts mean something */
 } snap_buf;
 
 static int buf_init(snap_buf *b, st_store *s)
@@ -210,6 +211,8 @@ static const unit_sums *node_sums(const st_node *n, snap_buf *b)
     if (r->entry >= 0)
         for (uint32_t i = 0; i < (uint32_t)(r->entry >> 1); i++)
             c[i] = c[r->entry >> 1];
+    if (!b->counted)  /* only entries were seen: no counts at all beats wrong ones */
+        memset(c, 0, r->ncounters * sizeof *c);
     if (n->times) {
         bm_fold(ci_ops(), r->bytes, r->ncounters, n->times, b->node.time);
         bm_fold(ci_ops(), r->bytes, r->ncounters, n->samples, b->node.samples);
@@ -362,10 +365,11 @@ static int build_threads(st_store *s, pf_profile *p)
 
 int snap_build(st_store *s, pf_profile *p, const char *cwd)
 {
-    snap_buf b;
+    snap_buf b = {0};
     int rc = -1;
     p->stacks_enabled = st_store_with_stacks(s);
     p->timed = st_store_timed(s);
+    b.counted = p->counted;
     if (buf_init(&b, s) < 0 || load_opnames(p) < 0 || build_functions(s, p, cwd, &b) < 0 ||
         build_threads(s, p) < 0 || (p->stacks_enabled && build_stacks(s, p, &b) < 0))
         goto done;

@@ -115,11 +115,12 @@ static inline void st_count(st_node *node, long offset)
         node->counts[i * node->rec->width]++;
 }
 
-/* Width 2 only: control left after the instruction at `offset`. */
+/* Control left after the instruction at `offset` (width 2; nothing to
+ * record at width 1). */
 static inline void st_exit(st_node *node, long offset)
 {
     unsigned long i = (unsigned long)offset >> 1;
-    if (node->rec && offset >= 0 && i < node->rec->ncounters)
+    if (node->rec && node->rec->width == 2 && offset >= 0 && i < node->rec->ncounters)
         node->counts[2 * i + 1]++;
 }
 

@@ -47,14 +47,21 @@ static char *dupf(const char *fmt, ...)
 
 /* The file as it is matched: relative to the root, or to the interpreter's
  * prefix, else as recorded ("<string>", "<frozen ...>", elsewhere). */
+/* Length of `dir` without trailing slashes, if `file` is inside it; else 0. */
+static size_t inside(const char *file, const char *dir)
+{
+    size_t n = dir ? strlen(dir) : 0;
+    while (n > 0 && dir[n - 1] == '/')
+        n--;
+    return n > 0 && strncmp(file, dir, n) == 0 && file[n] == '/' ? n : 0;
+}
+
 static char *relative_file(const pf_profile *p, const char *file)
 {
     size_t n;
-    if (p->root && (n = strlen(p->root)) > 0 && strncmp(file, p->root, n) == 0 &&
-        file[n] == '/')
+    if ((n = inside(file, p->root)))
         return dupf("%s", file + n + 1);
-    if (p->python_prefix && (n = strlen(p->python_prefix)) > 0 &&
-        strncmp(file, p->python_prefix, n) == 0 && file[n] == '/')
+    if ((n = inside(file, p->python_prefix)))
         return dupf("<python>/%s", file + n + 1);
     return dupf("%s", file);
 }
@@ -106,7 +113,8 @@ static side *sides_of(const pf_profile *p)
             return NULL;
         }
     }
-    qsort(s, p->nfunctions, sizeof *s, side_cmp);
+    if (p->nfunctions)
+        qsort(s, p->nfunctions, sizeof *s, side_cmp);
     for (size_t i = 1; i < p->nfunctions; i++)
         if (same_key(&s[i], &s[i - 1]))
             s[i].rank = s[i - 1].rank + 1;
@@ -201,7 +209,8 @@ static int add_function(df_result *r, const side *b, const side *n)
         add_ops(d, b ? b->p : NULL, b ? b->f : NULL, 0, r->opts.metric) < 0 ||
         add_ops(d, n ? n->p : NULL, n ? n->f : NULL, 1, r->opts.metric) < 0)
         return -1;
-    qsort(d->ops, d->nops, sizeof *d->ops, by_abs_delta);
+    if (d->nops)
+        qsort(d->ops, d->nops, sizeof *d->ops, by_abs_delta);
     while (d->nops && d->ops[d->nops - 1].after == d->ops[d->nops - 1].before)
         free(d->ops[--d->nops].opname);  /* unchanged opcodes tell nothing */
     return 0;
@@ -270,6 +279,11 @@ int df_compare(const pf_profile *base, const pf_profile *new_, const char *base_
                  new_->python_version ? new_->python_version : "?");
         return -1;
     }
+    if (o->metric == DF_INSTRUCTIONS && (!base->counted || !new_->counted)) {
+        snprintf(err, errlen, "%s has no instruction counts (made with --time-only); "
+                 "use --metric time", !base->counted ? base_name : new_name);
+        return -1;
+    }
     if (o->metric == DF_TIME && (!base->timed || !new_->timed)) {
         snprintf(err, errlen, "%s has no times (run without --no-time); "
                  "use --metric instructions", !base->timed ? base_name : new_name);
@@ -300,7 +314,8 @@ int df_compare(const pf_profile *base, const pf_profile *new_, const char *base_
         i += c <= 0;
         j += c >= 0;
     }
-    qsort(r->functions, r->nfunctions, sizeof *r->functions, fn_by_abs_delta);
+    if (r->nfunctions)
+        qsort(r->functions, r->nfunctions, sizeof *r->functions, fn_by_abs_delta);
     gate(r);
     if (!pf_same_interpreter(base, new_) &&
         warn(r, dupf("the profiles come from different interpreters: %s vs %s",

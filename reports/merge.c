@@ -12,24 +12,11 @@ static const char *opname(const pf_profile *p, uint16_t op)
     return op < p->nopnames && p->opnames[op] ? p->opnames[op] : "?";
 }
 
-/* Whether g (in out) and f (in p) can be one function. */
-static int same_function(const pf_profile *out, const pf_function *g, const pf_profile *p,
-                         const pf_function *f)
+static int same_key(const pf_function *g, const pf_function *f)
 {
-    if (g->firstlineno != f->firstlineno || g->scope != f->scope ||
-        strcmp(g->file, f->file) || strcmp(g->qualname, f->qualname) || strcmp(g->name, f->name))
-        return 0;
-    for (size_t i = 0, j = 0; i < g->ncode && j < f->ncode;) {
-        if (g->code[i].offset < f->code[j].offset)
-            i++;
-        else if (g->code[i].offset > f->code[j].offset)
-            j++;
-        else if (strcmp(opname(out, g->code[i].op), opname(p, f->code[j].op)))
-            return 0;
-        else
-            i++, j++;
-    }
-    return 1;
+    return g->firstlineno == f->firstlineno && g->scope == f->scope &&
+           !strcmp(g->file, f->file) && !strcmp(g->qualname, f->qualname) &&
+           !strcmp(g->name, f->name);
 }
 
 /* Adds f's instructions into g (union by offset). */
@@ -52,6 +39,10 @@ static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const 
         pf_instr in = f->code[j++];
         in.op = (uint16_t)op;
         if (i < g->ncode && g->code[i].offset == in.offset) {
+            /* the same offset with another opcode (edited code, same first
+             * line): the name first seen stays, which keeps merging
+             * associative */
+            in.op = g->code[i].op;
             in.count += g->code[i].count;
             in.time_ns += g->code[i].time_ns;
             in.samples += g->code[i++].samples;
@@ -68,11 +59,17 @@ static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const 
     return 0;
 }
 
+/* The function in `out` that f is: the k-th function with f's key in
+ * p (k = *rank) is the k-th with that key in out, so two lambdas on one
+ * line stay two functions, and merging stays associative. */
 static int merge_function(pf_profile *out, const pf_profile *p, const pf_function *f,
                           uint32_t *id)
 {
+    size_t rank = 0;
+    for (size_t k = 0; k < f->id; k++)
+        rank += same_key(&p->functions[k], f);
     for (size_t k = 0; k < out->nfunctions; k++) {
-        if (same_function(out, &out->functions[k], p, f)) {
+        if (same_key(&out->functions[k], f) && rank-- == 0) {
             *id = (uint32_t)k;
             return add_code(out, &out->functions[k], p, f);
         }
@@ -157,6 +154,7 @@ static int copy_header(pf_profile *out, const pf_profile *p)
 {
     out->hexversion = p->hexversion;
     out->timed = p->timed;
+    out->counted = p->counted;
     out->rate_hz = p->rate_hz;
     out->specialization = p->specialization;
     out->stacks_enabled = p->stacks_enabled;
@@ -195,6 +193,7 @@ static int merge_one(pf_profile *out, const pf_profile *p)
     out->overhead_ns += p->overhead_ns;
     out->unattributed_ns += p->unattributed_ns;
     out->timed &= p->timed;  /* times of some runs only would mislead */
+    out->counted &= p->counted;
     out->stacks_enabled &= p->stacks_enabled;
     if (!out->exit_status)
         out->exit_status = p->exit_status;

@@ -1,8 +1,8 @@
 /*
  * merge.h - sums profiles of the same interpreter: for benchmarks split
- * across processes.  Counts, calls, wall time and stacks add up; a
- * function is the same when file, qualname, first line and the opcode at
- * every offset agree.  Associative: the order of first appearance is kept,
+ * across processes.  Counts, times, calls and stacks add up; functions
+ * are the same when file, name, qualname, first line and scope agree (the
+ * k-th of several such in one profile is the k-th in the other).  Associative: the order of first appearance is kept,
  * so merge(a, merge(b, c)) and merge(merge(a, b), c) are the same file.
  */
 #ifndef OPPROF_MERGE_H

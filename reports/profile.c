@@ -56,8 +56,10 @@ int pf_opname_index(pf_profile *p, const char *name)
 pf_profile *pf_profile_new(void)
 {
     pf_profile *p = calloc(1, sizeof *p);
-    if (p)
+    if (p) {
         p->stacks_enabled = 1;
+        p->counted = 1;
+    }
     return p;
 }
 
@@ -190,8 +192,10 @@ static int by_instructions(const void *a, const void *b)
 {
     const pf_function *fa = &sort_profile->functions[*(const size_t *)a];
     const pf_function *fb = &sort_profile->functions[*(const size_t *)b];
-    if (fa->instructions != fb->instructions)
-        return fa->instructions < fb->instructions ? 1 : -1;
+    uint64_t va = sort_profile->counted ? fa->instructions : fa->time_ns;
+    uint64_t vb = sort_profile->counted ? fb->instructions : fb->time_ns;
+    if (va != vb)
+        return va < vb ? 1 : -1;
     return fa->id < fb->id ? -1 : fa->id > fb->id;
 }
 

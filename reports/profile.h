@@ -92,6 +92,7 @@ typedef struct pf_profile {
     int stacks_enabled;
     uint64_t wall_ns;
     uint64_t instructions;   /* sum over functions */
+    int counted;             /* instruction counts are there (not --time-only) */
     int timed;               /* the time fields below and *_ns above are set */
     uint64_t time_ns;        /* attributed sampled time, sum over functions */
     char *timing_method;     /* "sampling" */
@@ -135,8 +136,8 @@ int pf_same_interpreter(const pf_profile *a, const pf_profile *b);
  * has p->nopnames entries and is zeroed first. */
 void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *out);
 
-/* Function indices sorted by instructions, most first; caller frees.
- * NULL when out of memory. */
+/* Function indices sorted by instructions (by self time when the profile
+ * has no counts), most first; caller frees.  NULL when out of memory. */
 size_t *pf_functions_by_instructions(const pf_profile *p);
 
 #endif

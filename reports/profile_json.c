@@ -21,8 +21,11 @@ static void write_opcodes(jw *w, const pf_profile *p, pf_opcount *by_op)
         size_t best = p->nopnames;
         for (size_t op = 0; op < p->nopnames; op++)
             if ((by_op[op].count || by_op[op].time_ns) &&
-                (best == p->nopnames || by_op[op].count > by_op[best].count))
-                best = op;
+                (best == p->nopnames || by_op[op].count > by_op[best].count ||
+                 (by_op[op].count == by_op[best].count &&
+                  strcmp(p->opnames[op] ? p->opnames[op] : "",
+                         p->opnames[best] ? p->opnames[best] : "") < 0)))
+                best = op;  /* ties by name: the order of the name table is no order */
         if (best == p->nopnames)
             break;
         jw_key(w, p->opnames[best] ? p->opnames[best] : "<unknown>");
@@ -186,6 +189,11 @@ int pf_json_write(const pf_profile *p, FILE *out)
     }
     jw_key(&w, "collector");
     jw_string(&w, p->collector ? p->collector : "");
+    if (!p->counted) {
+        /* --time-only: no counting hook ran; "count" fields are 0 */
+        jw_key(&w, "counted");
+        jw_bool(&w, 0);
+    }
     jw_key(&w, "stacks_enabled");
     jw_bool(&w, p->stacks_enabled);
     jw_key(&w, "totals");

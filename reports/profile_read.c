@@ -275,6 +275,7 @@ static int read_profile(rd *r, json_t *root)
         get_string(r, root, "hash_seed", &p->hash_seed, 0) < 0)
         return -1;
     p->incomplete = json_is_true(json_object_get(root, "incomplete"));
+    p->counted = !json_is_false(json_object_get(root, "counted"));
     p->stacks_enabled = json_is_true(json_object_get(root, "stacks_enabled"));
     if (!json_is_object(totals) || get_uint(r, totals, "wall_ns", &p->wall_ns, 0) < 0)
         return fail(r, "field \"totals\" is missing");

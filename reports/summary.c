@@ -14,32 +14,41 @@ static const char *basename_of(const char *path)
     return s ? s + 1 : path;
 }
 
+static double pct_of(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
 int pf_summary_write(const pf_profile *p, FILE *out, size_t top)
 {
     size_t *order = pf_functions_by_instructions(p);
     if (!order)
         return -1;
-    fprintf(out, "opprof: %" PRIu64 " instructions in %zu functions, "
-                 "%.3f s wall, Python %s%s\n",
-            p->instructions, p->nfunctions, (double)p->wall_ns / 1e9,
-            p->python_version ? p->python_version : "?",
+    if (p->counted)
+        fprintf(out, "opprof: %" PRIu64 " instructions in %zu functions, ", p->instructions,
+                p->nfunctions);
+    else
+        fprintf(out, "opprof: %zu functions (--time-only: no counts), ", p->nfunctions);
+    fprintf(out, "%.3f s wall", (double)p->wall_ns / 1e9);
+    if (p->timed)
+        fprintf(out, ", %.3f s CPU sampled (%" PRIu64 " samples, %.1f%% in opprof)",
+                (double)p->sampled_ns / 1e9, p->samples, pct_of(p->overhead_ns, p->sampled_ns));
+    fprintf(out, ", Python %s%s\n", p->python_version ? p->python_version : "?",
             p->incomplete ? " (incomplete)" : "");
     if (p->incomplete_reason)
         fprintf(out, "opprof: incomplete: %s\n", p->incomplete_reason);
     if (top > p->nfunctions)
         top = p->nfunctions;
     if (top)
-        fprintf(out, "opprof: %14s %6s %10s  %s\n", "instructions", "%",
+        fprintf(out, "opprof: %14s %6s %10s %6s %10s  %s\n", "instructions", "%", "self ms", "%",
                 "calls", "function");
     for (size_t i = 0; i < top; i++) {
         const pf_function *f = &p->functions[order[i]];
-        if (f->instructions == 0)
+        if (f->instructions == 0 && f->time_ns == 0)
             break;
-        double pct = p->instructions
-                         ? 100.0 * (double)f->instructions / (double)p->instructions
-                         : 0.0;
-        fprintf(out, "opprof: %14" PRIu64 " %5.1f%% %10" PRIu64 "  %s (%s:%d)\n",
-                f->instructions, pct, f->calls, f->qualname,
+        fprintf(out, "opprof: %14" PRIu64 " %5.1f%% %10.1f %5.1f%% %10" PRIu64 "  %s (%s:%d)\n",
+                f->instructions, pct_of(f->instructions, p->instructions),
+                (double)f->time_ns / 1e6, pct_of(f->time_ns, p->time_ns), f->calls, f->qualname,
                 basename_of(f->file), f->firstlineno);
     }
     free(order);

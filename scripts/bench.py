@@ -1,13 +1,21 @@
-"""make bench: overhead of opprof against untraced python and cProfile.
+"""make bench: overhead and timing fidelity of opprof.
 
-Each workload runs untraced, under `opprof run` (stacks on and off) and
-under `python -m cProfile`, interleaved round by round so that machine
-noise hits every mode alike; the median wall time of each mode is printed
-as a ratio to the untraced median of the same run.
+Each workload runs untraced, under `opprof run` in each mode, and under
+`python -m cProfile`, interleaved round by round so that machine noise
+hits every mode alike; the median wall time of each mode is printed as a
+ratio to the untraced median of the same run.
+
+Fidelity (the module-vs-function loop): the script measures its two loops
+itself with perf_counter; untraced, that ratio is the truth.  opprof's
+ratio is <module> self time / function_loop self time from the profile.
+Fidelity = opprof's ratio / the untraced ratio of the same round (1.00 is
+perfect; the goal on 3.12+ is within 0.85-1.15 in the default mode).
 
 Environment: OPPROF (binary), PYTHON_EXE (its python), BENCH_ROUNDS (5).
 """
+import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -20,6 +28,7 @@ OPPROF = os.path.abspath(os.environ.get("OPPROF", "build/opprof"))
 PYTHON = os.environ.get("PYTHON_EXE") or sys.executable
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 TMP = tempfile.mkdtemp(prefix="opprof-bench-")
+OUT = os.path.join(TMP, "p.json")
 
 WORKLOADS = [
     ("loop/float (nbody)", ["nbody.py", "100000"]),
@@ -27,41 +36,70 @@ WORKLOADS = [
     ("module vs function loop", ["scope_loop.py", "3000000"]),
 ]
 
-
-def modes(args):
-    out = os.path.join(TMP, "p.json")
-    return [
-        ("python", [PYTHON] + args),
-        ("opprof", [OPPROF, "run", "-q", "-o", out] + args),
-        ("opprof --no-stacks", [OPPROF, "run", "-q", "--no-stacks", "-o", out] + args),
-        ("cProfile", [PYTHON, "-m", "cProfile", "-o", os.path.join(TMP, "c.prof")] + args),
-    ]
+MODES = [
+    ("python", [PYTHON]),
+    ("opprof (count+time)", [OPPROF, "run", "-q", "-o", OUT]),
+    ("opprof --no-stacks", [OPPROF, "run", "-q", "--no-stacks", "-o", OUT]),
+    ("opprof --no-time", [OPPROF, "run", "-q", "--no-time", "-o", OUT]),
+    ("opprof --time-only", [OPPROF, "run", "-q", "--time-only", "-o", OUT]),
+    ("cProfile", [PYTHON, "-m", "cProfile", "-o", os.path.join(TMP, "c.prof")]),
+]
+TIMED = {"opprof (count+time)", "opprof --no-stacks", "opprof --time-only"}
 
 
 def timed(cmd):
     t = time.perf_counter()
-    subprocess.run(cmd, cwd=EX, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=True)
-    return time.perf_counter() - t
+    r = subprocess.run(cmd, cwd=EX, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True, check=True)
+    return time.perf_counter() - t, r.stderr
+
+
+def script_ratio(stderr):
+    m = re.search(r"ratio ([\d.]+)", stderr)
+    return float(m.group(1)) if m else None
+
+
+def profile_ratio():
+    with open(OUT) as f:
+        fs = {fn["qualname"]: fn for fn in json.load(f)["functions"]
+              if fn["file"].endswith("scope_loop.py")}
+    mod, fun = fs["<module>"]["time_ns"], fs["function_loop"]["time_ns"]
+    return mod / fun if fun else None
 
 
 def main():
     ver = subprocess.run([PYTHON, "-c", "import sys; print(sys.version.split()[0])"],
                          capture_output=True, text=True).stdout.strip()
     print(f"opprof bench: Python {ver}, {ROUNDS} rounds, median wall time, ratio to untraced")
-    print(f"{'workload':26} {'mode':20} {'median s':>9} {'ratio':>7}")
+    print(f"{'workload':26} {'mode':22} {'median s':>9} {'ratio':>7}")
     for name, args in WORKLOADS:
-        ms = modes(args)
-        for _, cmd in ms:          # warm-up: page cache, __pycache__
-            timed(cmd)
-        times = {m: [] for m, _ in ms}
+        for _, cmd in MODES:       # warm-up: page cache, __pycache__
+            timed(cmd + args)
+        times = {m: [] for m, _ in MODES}
+        fidelity = {m: [] for m in TIMED}
         for _ in range(ROUNDS):
-            for m, cmd in ms:
-                times[m].append(timed(cmd))
+            truth = None
+            for m, cmd in MODES:
+                t, err = timed(cmd + args)
+                times[m].append(t)
+                if args[0] != "scope_loop.py":
+                    continue
+                if m == "python":
+                    truth = script_ratio(err)
+                elif m in TIMED and truth:
+                    r = profile_ratio()
+                    if r:
+                        fidelity[m].append(r / truth)
         base = statistics.median(times["python"])
-        for m, _ in ms:
+        for m, _ in MODES:
             med = statistics.median(times[m])
-            print(f"{name:26} {m:20} {med:9.3f} {med / base:6.2f}x")
+            print(f"{name:26} {m:22} {med:9.3f} {med / base:6.2f}x")
+        for m in sorted(fidelity):
+            if fidelity[m]:
+                f = fidelity[m]
+                print(f"{name:26} fidelity {m:22} median {statistics.median(f):.2f} "
+                      f"(range {min(f):.2f}-{max(f):.2f}; 1.00 = opprof's module/function "
+                      f"time ratio equals the untraced one)")
     return 0
 
 

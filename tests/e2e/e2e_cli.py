@@ -138,3 +138,27 @@ def run_interplay(t):
         warned = [l for l in op.stderr.splitlines() if "virtual environment" in l]
         t.check("a venv of another version: one warning line, run goes on",
                 r.returncode == 0 and op.stdout == "1\n" and len(warned) == 1, op.stderr)
+
+
+def run_timing(t):
+    """--time-only and --no-time: what each leaves out."""
+    tmp = t.TMP
+    out = os.path.join(tmp, "timeonly.json")
+    py = t.run([t.PYTHON, "recursion.py"])
+    r = t.opprof(["run", "-q", "--time-only", "-o", out, "recursion.py"])
+    p = t.load(out) if os.path.exists(out) else {}
+    t.check("--time-only: runs as python, profile without counts but timed",
+            r.stdout == py.stdout and r.returncode == py.returncode and p.get("counted") is False
+            and p.get("timing") and p["totals"]["instructions"] == 0, r.stderr)
+    r = t.opprof(["diff", out, out])
+    t.check("--time-only profiles: diff by instructions refused (exit 2)", r.returncode == 2,
+            r.stderr)
+    out = os.path.join(tmp, "notime.json")
+    t.opprof(["run", "-q", "--no-time", "-o", out, "recursion.py"])
+    p = t.load(out) if os.path.exists(out) else {}
+    t.check("--no-time: counts without times", p.get("totals", {}).get("instructions", 0) > 0
+            and "timing" not in p and "time_ns" not in p["functions"][0], "")
+    r = t.opprof(["run", "--time-only", "--no-time", "recursion.py"])
+    t.check("--time-only --no-time: usage error", r.returncode == 64, r.stderr)
+    r = t.opprof(["run", "--rate", "0", "recursion.py"])
+    t.check("--rate 0: usage error", r.returncode == 64, r.stderr)

@@ -7,8 +7,8 @@
  * Profiles are built by hand; files are written under a fresh mkdtemp()
  * directory and removed afterwards.
  *
- * Tests marked BUG document known defects and skip(); run them with
- * OPPROF_TEST_KNOWN_BUGS=1 in the environment.
+ * Tests marked "Fixed bug" are regressions for defects these tests found.
+ *
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -260,6 +260,25 @@ static void test_match_root_is_a_folder(void **state)
     pf_profile_release(b);
 }
 
+/* `--root /a/proj/` (a trailing slash, as shells complete it). */
+static void test_match_root_trailing_slash(void **state)
+{
+    (void)state;
+    /* Fixed bug: relative_file() wants file[strlen(root)] == '/',
+     * so with root "/a/proj/" the file "/a/proj/m.py" stays absolute and
+     * matches nothing in a profile with root "/b/proj": one REMOVED and one
+     * ADDED function instead of one SAME. */
+    pf_profile *a = profile_new("/a/proj/", NULL), *b = profile_new("/b/proj", NULL);
+    add_simple(a, "/a/proj/m.py", "main", 1, 10);
+    add_simple(b, "/b/proj/m.py", "main", 1, 10);
+    df_result *r = compare_default(a, b);
+    assert_int_equal(r->nfunctions, 1);
+    assert_int_equal(must_find(r, "m.py:main")->status, DF_SAME);
+    df_result_release(r);
+    pf_profile_release(a);
+    pf_profile_release(b);
+}
+
 /* The stdlib is matched relative to sys.base_prefix, which may differ. */
 static void test_match_python_prefix(void **state)
 {
@@ -423,15 +442,13 @@ static void test_identical(void **state)
 static void test_empty_profiles(void **state)
 {
     (void)state;
-    /* BUG (see the report): df_compare() calls qsort(r->functions, 0, ...)
+    /* Fixed bug: df_compare() calls qsort(r->functions, 0, ...)
      * with r->functions == NULL when neither profile has a function, and
      * add_function() qsort(d->ops, 0, ...) with d->ops == NULL for a
      * function without code in either run: undefined behaviour (glibc
      * declares the argument nonnull); `make SANITIZE=undefined test`
      * stops there ("null pointer passed as argument 1").  The results are
      * right in a plain build. */
-    if (!getenv("OPPROF_TEST_KNOWN_BUGS"))
-        skip();
     pf_profile *a = profile_new(NULL, NULL), *b = profile_new(NULL, NULL);
     df_result *r = compare_default(a, b);
     assert_int_equal(r->nfunctions, 0);
@@ -820,6 +837,7 @@ static void test_refuse_other_interpreter(void **state)
     }
 }
 
+/* --metric time needs times in both profiles. */
 static void test_refuse_time_metric(void **state)
 {
     (void)state;
@@ -828,13 +846,60 @@ static void test_refuse_time_metric(void **state)
     df_options o;
     df_options_init(&o);
     o.metric = DF_TIME;
-    char err[256] = "";
-    df_result *r = NULL;
-    assert_int_equal(df_compare(a, b, "a", "b", &o, &r, err, sizeof err), -1);
-    assert_null(r);
-    assert_true(strlen(err) > 0);
-    assert_null(strchr(err, '\n'));
-    assert_non_null(strstr(err, "time"));
+    for (int timed = 0; timed < 3; timed++) {   /* none, base only, new only */
+        a->timed = timed == 1;
+        b->timed = timed == 2;
+        char err[256] = "";
+        df_result *r = (df_result *)&o;    /* must be reset */
+        assert_int_equal(df_compare(a, b, "base.json", "new.json", &o, &r, err, sizeof err),
+                         -1);
+        assert_null(r);
+        assert_true(strlen(err) > 0);
+        assert_null(strchr(err, '\n'));
+        assert_non_null(strstr(err, "time"));
+        assert_non_null(strstr(err, timed == 1 ? "new.json" : "base.json"));
+    }
+    pf_profile_release(a);
+    pf_profile_release(b);
+}
+
+/* With times in both, the values compared are the sampled self times. */
+static void test_time_metric(void **state)
+{
+    (void)state;
+    pf_profile *a = profile_new("/a/proj", NULL), *b = profile_new("/b/proj", NULL);
+    const ins code[] = {{0, "RESUME", 1, 1}, {2, "LOAD_FAST", 2, 100}, {4, "CALL", 2, 100}};
+    add_fn(a, "/a/proj/m.py", "f", 1, code, N(code));
+    add_fn(b, "/b/proj/m.py", "f", 1, code, N(code));
+    a->timed = b->timed = 1;
+    const uint64_t ta[] = {0, 1000, 9000}, tb[] = {0, 1000, 12000};
+    for (size_t i = 0; i < N(code); i++) {
+        a->functions[0].code[i].time_ns = ta[i];
+        b->functions[0].code[i].time_ns = tb[i];
+    }
+    a->functions[0].time_ns = a->time_ns = 10000;
+    b->functions[0].time_ns = b->time_ns = 13000;
+    df_options o;
+    df_options_init(&o);
+    o.metric = DF_TIME;
+    o.threshold = 10;
+    df_result *r = compare(a, b, &o);
+    const df_function *d = must_find(r, "m.py:f");
+    assert_int_equal(d->status, DF_CHANGED);      /* same counts, other times */
+    assert_int_equal(d->before, 10000);
+    assert_int_equal(d->after, 13000);
+    assert_int_equal(d->nops, 1);
+    assert_string_equal(d->ops[0].opname, "CALL");
+    assert_int_equal(d->ops[0].before, 9000);
+    assert_int_equal(d->ops[0].after, 12000);
+    assert_int_equal(r->total_over_limit, 1);     /* +30% */
+    assert_int_equal(r->verdict, DF_REGRESSION);
+    df_result_release(r);
+    /* the same profiles by instructions: nothing changed */
+    r = compare_default(a, b);
+    assert_int_equal(must_find(r, "m.py:f")->status, DF_SAME);
+    assert_int_equal(r->verdict, DF_OK);
+    df_result_release(r);
     pf_profile_release(a);
     pf_profile_release(b);
 }
@@ -1184,6 +1249,83 @@ static void test_round_trip_defaults(void **state)
     pf_profile_release(p);
 }
 
+/* A timed profile: the sampling fields read back too. */
+static void test_round_trip_timed(void **state)
+{
+    (void)state;
+    pf_profile *p = full_profile();
+    p->timed = 1;
+    set(&p->timing_method, "sampling");
+    set(&p->timing_clock, "thread CPU time");
+    p->rate_hz = 997;
+    p->samples = 12345;
+    p->sampled_ns = 9876543210ULL;
+    p->overhead_ns = 1111;
+    p->unattributed_ns = 2222;
+    uint64_t t = 1;
+    for (size_t i = 0; i < p->nfunctions; i++) {
+        pf_function *f = &p->functions[i];
+        for (size_t k = 0; k < f->ncode; k++) {
+            f->code[k].time_ns = t * 1000;
+            f->code[k].samples = t++;
+            f->time_ns += f->code[k].time_ns;
+        }
+        f->cumulative_ns = f->time_ns + 7;
+        p->time_ns += f->time_ns;
+    }
+    for (size_t i = 0; i < p->nstacks; i++) {
+        pf_stack *s = &p->stacks[i];
+        for (size_t k = 0; k < s->nops; k++) {
+            s->ops[k].time_ns = 500 + k;
+            s->time_ns += s->ops[k].time_ns;
+        }
+    }
+    pf_profile *q = save_and_read(p, "timed.json");
+    assert_profiles_equal(p, q);
+    assert_int_equal(q->timed, 1);
+    assert_string_equal(q->timing_method, "sampling");
+    assert_string_equal(q->timing_clock, "thread CPU time");
+    assert_int_equal(q->rate_hz, 997);
+    assert_int_equal(q->samples, 12345);
+    assert_int_equal(q->sampled_ns, 9876543210ULL);
+    assert_int_equal(q->overhead_ns, 1111);
+    assert_int_equal(q->unattributed_ns, 2222);
+    assert_int_equal(q->time_ns, p->time_ns);
+    for (size_t i = 0; i < p->nfunctions; i++) {
+        const pf_function *f = &p->functions[i], *g = &q->functions[i];
+        assert_int_equal(g->time_ns, f->time_ns);
+        assert_int_equal(g->cumulative_ns, f->cumulative_ns);
+        for (size_t k = 0; k < f->ncode; k++) {
+            assert_int_equal(g->code[k].time_ns, f->code[k].time_ns);
+            assert_int_equal(g->code[k].samples, f->code[k].samples);
+        }
+    }
+    for (size_t i = 0; i < p->nstacks; i++) {
+        const pf_stack *s = &p->stacks[i], *u = &q->stacks[i];
+        assert_int_equal(u->time_ns, s->time_ns);
+        for (size_t k = 0; k < s->nops; k++) {
+            size_t m = 0;
+            while (m < u->nops && strcmp(opname_of(q, u->ops[m].op), opname_of(p, s->ops[k].op)))
+                m++;
+            assert_true(m < u->nops);
+            assert_int_equal(u->ops[m].time_ns, s->ops[k].time_ns);
+        }
+    }
+    char *j1 = to_json(p), *j2 = to_json(q);
+    assert_string_equal(j1, j2);
+    free(j1);
+    free(j2);
+    /* an untimed profile reads back untimed */
+    pf_profile_release(q);
+    p->timed = 0;
+    q = save_and_read(p, "untimed.json");
+    assert_int_equal(q->timed, 0);
+    assert_int_equal(q->functions[1].time_ns, 0);
+    assert_int_equal(q->functions[1].code[1].time_ns, 0);
+    pf_profile_release(q);
+    pf_profile_release(p);
+}
+
 /* A file name that is not UTF-8 reads back with U+FFFD for the bad byte. */
 static void test_round_trip_non_utf8_file(void **state)
 {
@@ -1370,6 +1512,14 @@ static void test_merge_sums(void **state)
     add_stack(b, "MainThread", b_only, 2, o9, 1);
     b->exit_status = 4;
     assert_int_equal(pf_mark_incomplete(b, "timeout"), 0);
+    /* times add up like counts */
+    a->timed = b->timed = 1;
+    a->functions[0].code[2].time_ns = 50;      /* CALL at 4 */
+    b->functions[1].code[1].time_ns = 70;
+    a->functions[0].time_ns = a->time_ns = 50;
+    b->functions[1].time_ns = b->time_ns = 70;
+    a->samples = 5;
+    b->samples = 7;
 
     pf_profile *m = merge2(a, b);
     assert_true(pf_same_interpreter(m, a));
@@ -1405,6 +1555,11 @@ static void test_merge_sums(void **state)
         assert_int_equal(f->code[i].count, want[i].count);
     }
     assert_int_equal(m->functions[2].instructions, 9);
+    assert_int_equal(m->timed, 1);
+    assert_int_equal(m->time_ns, 120);
+    assert_int_equal(m->samples, 12);
+    assert_int_equal(f->time_ns, 120);
+    assert_int_equal(instr_at(f, 4)->time_ns, 120);
     /* stacks: same thread and frames add up; ids are the merged ones */
     assert_int_equal(m->nstacks, 4);
     const uint32_t m_main[] = {0}, m_a[] = {0, 1}, m_b[] = {0, 2};
@@ -1429,6 +1584,11 @@ static void test_merge_sums(void **state)
     pf_profile *q = save_and_read(m, "merged.json");
     assert_profiles_equal(m, q);
     pf_profile_release(q);
+    pf_profile_release(m);
+    /* times of some of the runs only would mislead: dropped */
+    b->timed = 0;
+    m = merge2(a, b);
+    assert_int_equal(m->timed, 0);
     pf_profile_release(m);
     pf_profile_release(a);
     pf_profile_release(b);
@@ -1465,7 +1625,7 @@ static void test_merge_keeps_inputs(void **state)
 
 /* The same name and line but other code at one offset: another function
  * (the file was edited between the runs). */
-static void test_merge_different_code(void **state)
+static void test_merge_same_key_different_code(void **state)
 {
     (void)state;
     pf_profile *a = profile_new("/p", NULL), *b = profile_new("/p", NULL);
@@ -1474,12 +1634,13 @@ static void test_merge_different_code(void **state)
     const ins fc[] = {{0, "RESUME", 1, 1}, {4, "LOAD_FAST", 2, 1}};   /* no common offset */
     add_fn(a, "/p/m.py", "f", 1, fa, N(fa));
     add_fn(b, "/p/m.py", "f", 1, fb, N(fb));
+    /* one key, one function, whatever the code (identity by key is what
+     * keeps merging associative); the first opname seen at an offset stays */
     pf_profile *m = merge2(a, b);
-    assert_int_equal(m->nfunctions, 2);
+    assert_int_equal(m->nfunctions, 1);
     assert_string_equal(opname_of(m, instr_at(&m->functions[0], 2)->op), "LOAD_CONST");
-    assert_string_equal(opname_of(m, instr_at(&m->functions[1], 2)->op), "LOAD_FAST");
-    assert_int_equal(m->functions[0].instructions, 2);
-    assert_int_equal(m->functions[1].instructions, 2);
+    assert_int_equal(instr_at(&m->functions[0], 2)->count, 2);
+    assert_int_equal(m->functions[0].instructions, 4);
     assert_int_equal(m->instructions, 4);
     pf_profile_release(m);
     /* a different first line or file is another function too */
@@ -1614,7 +1775,7 @@ static void test_merge_associative(void **state)
 static void test_merge_associative_opcode_ties(void **state)
 {
     (void)state;
-    /* BUG (see the report): pf_json_write lists a function's "opcodes" most
+    /* Fixed bug: pf_json_write lists a function's "opcodes" most
      * frequent first and breaks ties by the position of the opcode in
      * p->opnames; pf_merge fills out->opnames in the order it walks the
      * code of the (already merged) inputs, by offset, so the table's order
@@ -1622,8 +1783,6 @@ static void test_merge_associative_opcode_ties(void **state)
      * CALL at offset 4 and c only the LOAD_FAST at offset 2, five times
      * each: merge(merge(a, b), c) writes "CALL" before "LOAD_FAST",
      * merge(a, merge(b, c)) the other way round. */
-    if (!getenv("OPPROF_TEST_KNOWN_BUGS"))
-        skip();
     pf_profile *a = profile_new("/p", NULL), *b = profile_new("/p", NULL),
                *c = profile_new("/p", NULL);
     const ins fa[] = {{0, "RESUME", 1, 1}};
@@ -1641,7 +1800,7 @@ static void test_merge_associative_opcode_ties(void **state)
 static void test_merge_associative_partial_code(void **state)
 {
     (void)state;
-    /* BUG (see the report): same_function() compares opcodes only at the
+    /* Fixed bug: same_function() compares opcodes only at the
      * offsets both functions executed, so "same" is not transitive.  a ran
      * f's LOAD_CONST at offset 2, b only the CALL at 4, c (after an edit
      * below f's first line) LOAD_FAST at 2 and CALL at 4.
@@ -1650,8 +1809,6 @@ static void test_merge_associative_partial_code(void **state)
      * merge(a, merge(b, c)): b+c agree at 4, a differs at 2:
      *   {2 LOAD_CONST} and {2 LOAD_FAST, 4 CALL: 2}.
      * merge.h promises the same file either way. */
-    if (!getenv("OPPROF_TEST_KNOWN_BUGS"))
-        skip();
     pf_profile *a = profile_new("/p", NULL), *b = profile_new("/p", NULL),
                *c = profile_new("/p", NULL);
     const ins fa[] = {{2, "LOAD_CONST", 2, 1}};
@@ -1670,15 +1827,13 @@ static void test_merge_associative_partial_code(void **state)
 static void test_merge_one_profile_same_line(void **state)
 {
     (void)state;
-    /* BUG (see the report): merge_function() looks for a partner among all
+    /* Fixed bug: merge_function() looks for a partner among all
      * the functions of the output, including those that came from the same
      * input, so two distinct code objects of one run with the same file,
      * qualname, first line and opcodes (sum(x for x in a) +
      * sum(y for y in b)) become one function: merging a single profile
      * changes it, and `opprof diff` of merged against unmerged profiles
      * then pairs one <genexpr> with nothing. */
-    if (!getenv("OPPROF_TEST_KNOWN_BUGS"))
-        skip();
     pf_profile *p = profile_new("/p", NULL);
     const ins g[] = {{0, "RETURN_GENERATOR", 3, 1}, {2, "POP_TOP", 3, 1}, {4, "RESUME", 3, 1},
                      {6, "LOAD_FAST", 3, 4}, {8, "FOR_ITER", 3, 4}};
@@ -1700,33 +1855,13 @@ static void test_merge_one_profile_same_line(void **state)
     pf_profile_release(p);
 }
 
-/* `--root /a/proj/` (a trailing slash, as shells complete it). */
-static void test_match_root_trailing_slash(void **state)
-{
-    (void)state;
-    /* BUG (see the report): relative_file() wants file[strlen(root)] == '/',
-     * so with root "/a/proj/" the file "/a/proj/m.py" stays absolute and
-     * matches nothing in a profile with root "/b/proj": one REMOVED and one
-     * ADDED function instead of one SAME. */
-    if (!getenv("OPPROF_TEST_KNOWN_BUGS"))
-        skip();
-    pf_profile *a = profile_new("/a/proj/", NULL), *b = profile_new("/b/proj", NULL);
-    add_simple(a, "/a/proj/m.py", "main", 1, 10);
-    add_simple(b, "/b/proj/m.py", "main", 1, 10);
-    df_result *r = compare_default(a, b);
-    assert_int_equal(r->nfunctions, 1);
-    assert_int_equal(must_find(r, "m.py:main")->status, DF_SAME);
-    df_result_release(r);
-    pf_profile_release(a);
-    pf_profile_release(b);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options_init),
         cmocka_unit_test(test_match_relative_to_root),
         cmocka_unit_test(test_match_root_is_a_folder),
+        cmocka_unit_test(test_match_root_trailing_slash),
         cmocka_unit_test(test_match_python_prefix),
         cmocka_unit_test(test_match_firstlineno_changed),
         cmocka_unit_test(test_match_duplicates_by_line),
@@ -1745,23 +1880,24 @@ int main(void)
         cmocka_unit_test(test_opcode_deltas),
         cmocka_unit_test(test_refuse_other_interpreter),
         cmocka_unit_test(test_refuse_time_metric),
+        cmocka_unit_test(test_time_metric),
         cmocka_unit_test(test_hash_seed_warnings),
         cmocka_unit_test(test_incomplete_warning),
         cmocka_unit_test(test_sorted_by_abs_delta),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_round_trip_defaults),
+        cmocka_unit_test(test_round_trip_timed),
         cmocka_unit_test(test_round_trip_non_utf8_file),
         cmocka_unit_test(test_read_minimal),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_merge_sums),
         cmocka_unit_test(test_merge_keeps_inputs),
-        cmocka_unit_test(test_merge_different_code),
+        cmocka_unit_test(test_merge_same_key_different_code),
         cmocka_unit_test(test_merge_refuses_other_interpreter),
         cmocka_unit_test(test_merge_associative),
         cmocka_unit_test(test_merge_associative_opcode_ties),
         cmocka_unit_test(test_merge_associative_partial_code),
         cmocka_unit_test(test_merge_one_profile_same_line),
-        cmocka_unit_test(test_match_root_trailing_slash),
     };
     return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);
 }
