@@ -10,6 +10,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stddef.h>
 
 #if PY_VERSION_HEX < 0x030A0000 || PY_VERSION_HEX >= 0x030E0000
 #error "opprof supports CPython 3.10 to 3.13"
@@ -115,40 +116,87 @@ static inline oc_err_state oc_err_save(void)
 static inline void oc_err_restore(oc_err_state e) { PyErr_Restore(e.type, e.value, e.tb); }
 #endif
 
-/* The instruction the thread `ts` is running: its code object and byte
- * offset.  Called from a signal handler that interrupted that thread, so
- * it only reads, and checks what it reads; -1 when there is no Python
- * frame or it is being set up. */
-static inline int oc_sample_position(PyThreadState *ts, PyObject **code, long *offset)
+/* Copies n bytes from src, or fails instead of faulting on a bad
+ * address: 0 or -1.  Supplied by the sampler (process_vm_readv). */
+typedef int (*oc_peek_fn)(void *dst, const void *src, size_t n);
+
+/* A field of a struct at an address that may be garbage. */
+#define OC_PEEK(peek, dst, ptr, type, field) \
+    ((peek)(&(dst), (const char *)(ptr) + offsetof(type, field), sizeof(dst)) == 0)
+
+/* Whether `code` is a code object whose bytecode holds byte offset `off`. */
+static inline int oc_peek_code(oc_peek_fn peek, PyObject *code, long off)
 {
-#if PY_VERSION_HEX >= 0x030D0000
-    _PyInterpreterFrame *f = ts->current_frame;
-    while (f && f->owner == FRAME_OWNED_BY_CSTACK)
-        f = f->previous;
-    if (!f || !f->f_executable || !PyCode_Check(f->f_executable) || !f->instr_ptr)
-        return -1;
-    *code = f->f_executable;
-    *offset = (long)(f->instr_ptr - _PyCode_CODE((PyCodeObject *)*code)) * 2;
-#elif PY_VERSION_HEX >= 0x030B0000
-    _PyInterpreterFrame *f = ts->cframe ? ts->cframe->current_frame : NULL;
-#if PY_VERSION_HEX >= 0x030C0000
-    while (f && f->owner == FRAME_OWNED_BY_CSTACK)
-        f = f->previous;
-#endif
-    if (!f || !f->f_code || !f->prev_instr)
-        return -1;
-    *code = (PyObject *)f->f_code;
-    /* 3.12 points at the CALL's last cache unit while a callee is entered:
-     * the snapshot folds cache units into their instruction */
-    *offset = (long)(f->prev_instr - _PyCode_CODE(f->f_code)) * 2;
+    PyTypeObject *type;
+    Py_ssize_t size;
+    if (!OC_PEEK(peek, type, code, PyObject, ob_type) || type != &PyCode_Type || off < 0)
+        return 0;
+#if PY_VERSION_HEX >= 0x030B0000
+    /* the bytecode is inside the code object: ob_size code units */
+    return OC_PEEK(peek, size, code, PyVarObject, ob_size) && off < 2 * (long)size;
 #else
-    PyFrameObject *f = ts->frame;
-    if (!f || f->f_lasti < 0)
-        return -1;
-    *code = (PyObject *)f->f_code;
-    *offset = (long)f->f_lasti * 2;
+    PyObject *bytes;
+    return OC_PEEK(peek, bytes, code, PyCodeObject, co_code) &&
+           OC_PEEK(peek, size, bytes, PyVarObject, ob_size) && off < (long)size;
 #endif
-    return 0;
+}
+
+/* The instruction the thread `ts` is running: its code object and byte
+ * offset.  Called from a signal handler that interrupted that thread
+ * anywhere - also while the interpreter is half way through setting up a
+ * frame, when its pointers are not yet valid - so every read goes through
+ * `peek` and is checked; -1 when there is no Python frame to credit. */
+static inline int oc_sample_position(oc_peek_fn peek, PyThreadState *ts, PyObject **code,
+                                     long *offset)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    _PyInterpreterFrame *f;
+    char owner;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (!OC_PEEK(peek, f, ts, PyThreadState, current_frame))
+        return -1;
+#else
+    _PyCFrame *cf;
+    if (!OC_PEEK(peek, cf, ts, PyThreadState, cframe) ||
+        !OC_PEEK(peek, f, cf, _PyCFrame, current_frame))
+        return -1;
+#endif
+    for (int depth = 0; f && depth < 4; depth++) {
+        if (!OC_PEEK(peek, owner, f, _PyInterpreterFrame, owner))
+            return -1;
+#if PY_VERSION_HEX >= 0x030C0000
+        if (owner == FRAME_OWNED_BY_CSTACK) {  /* an entry frame: the one below runs */
+            if (!OC_PEEK(peek, f, f, _PyInterpreterFrame, previous))
+                return -1;
+            continue;
+        }
+#endif
+        _Py_CODEUNIT *ip;
+#if PY_VERSION_HEX >= 0x030D0000
+        if (!OC_PEEK(peek, *code, f, _PyInterpreterFrame, f_executable) ||
+            !OC_PEEK(peek, ip, f, _PyInterpreterFrame, instr_ptr))
+            return -1;
+#else
+        if (!OC_PEEK(peek, *code, f, _PyInterpreterFrame, f_code) ||
+            !OC_PEEK(peek, ip, f, _PyInterpreterFrame, prev_instr))
+            return -1;
+#endif
+        /* 3.12 points at the CALL's last cache unit while a callee is
+         * entered: the snapshot folds cache units into their instruction */
+        *offset = (long)((char *)ip - (char *)_PyCode_CODE((PyCodeObject *)*code));
+        return oc_peek_code(peek, *code, *offset) ? 0 : -1;
+    }
+    return -1;
+#else
+    PyFrameObject *f;
+    int lasti;
+    if (!OC_PEEK(peek, f, ts, PyThreadState, frame) || !f ||
+        !OC_PEEK(peek, *code, f, PyFrameObject, f_code) ||
+        !OC_PEEK(peek, lasti, f, PyFrameObject, f_lasti) || lasti < 0)
+        return -1;
+    *offset = (long)lasti * 2;
+    return oc_peek_code(peek, *code, *offset) ? 0 : -1;
+#endif
 }
 
 #if !OPPROF_PY_MONITORING

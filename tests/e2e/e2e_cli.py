@@ -162,3 +162,14 @@ def run_timing(t):
     t.check("--time-only --no-time: usage error", r.returncode == 64, r.stderr)
     r = t.opprof(["run", "--rate", "0", "recursion.py"])
     t.check("--rate 0: usage error", r.returncode == 64, r.stderr)
+    # samples land on instructions, on the loop that takes the time
+    examples = os.path.join(os.path.dirname(os.path.dirname(t.HERE)), "scripts", "examples")
+    out = os.path.join(tmp, "scope.json")
+    t.opprof(["run", "-q", "-o", out, "scope_loop.py", "400000"], cwd=examples)
+    p = t.load(out) if os.path.exists(out) else {}
+    tm = p.get("timing", {})
+    fs = {f["qualname"]: f for f in p.get("functions", []) if f["file"].endswith("scope_loop.py")}
+    t.check("timing: samples are attributed to instructions", tm.get("samples", 0) > 0 and
+            p["totals"]["time_ns"] > 0 and tm["unattributed_ns"] * 5 < tm["sampled_ns"], str(tm))
+    t.check("timing: both loops got time", fs and fs["<module>"]["time_ns"] > 0 and
+            fs["function_loop"]["time_ns"] > 0, str({k: v["time_ns"] for k, v in fs.items()}))
