@@ -54,7 +54,7 @@ PROFILER_SRC := profiler/main.c profiler/cli.c profiler/commands.c profiler/host
                 profiler/collector_monitor.c profiler/sampler.c
 REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c reports/summary.c \
                 reports/profile_read.c reports/diff.c reports/merge.c \
-                reports/diff_text.c reports/diff_markdown.c reports/diff_json.c
+                reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c
 
 OBJ := $(patsubst %.c,$(BUILDDIR)/obj/%.o,$(PROFILER_SRC) $(REPORTS_SRC))
 OPPROF := $(BUILDDIR)/opprof

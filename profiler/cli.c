@@ -14,6 +14,8 @@ const char cli_main_usage[] =
     "  run      run a Python script under the profiler and write a profile\n"
     "  diff     compare two profiles; exit 3 on a regression past the limits\n"
     "  merge    sum profiles of the same interpreter into one\n"
+    "  report   print the report of a saved profile\n"
+    "  annotate print a function's bytecode with the run's numbers\n"
     "\n"
     "  opprof --help | --version | <command> --help\n";
 
@@ -66,10 +68,20 @@ const char cli_merge_usage[] =
     "\n"
     "Sums counts, calls, wall time and stacks of profiles of one interpreter.\n";
 
+const char cli_report_usage[] =
+    "usage: opprof report PROFILE.json [--top N] [--sort time|count] [--width N]\n";
+
+const char cli_annotate_usage[] =
+    "usage: opprof annotate PROFILE.json [FUNCTION] [--top N]\n"
+    "\n"
+    "FUNCTION: a qualname (Outer.work), a name, or FILE:LINE (app.py:12);\n"
+    "without it, the hottest --top functions (default 3).\n";
+
 enum opt_id {
     OPT_OUTPUT, OPT_QUIET, OPT_NO_STACKS, OPT_INSTRUCTION_EVENTS, OPT_ROOT, OPT_COMPARE,
     OPT_HELP, OPT_NO_TIME, OPT_TIME_ONLY, OPT_RATE, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
     OPT_MIN_INSTRUCTIONS, OPT_INCLUDE_IMPORTS, OPT_ALLOW_MISMATCH, OPT_FORMAT, OPT_TOP,
+    OPT_SORT, OPT_WIDTH,
 };
 
 typedef struct option {
@@ -107,6 +119,14 @@ static const option run_options[] = {
 static const option diff_options[] = {
     {"-h", "--help", OPT_HELP, 0},
     GATE_OPTIONS,
+    {NULL, NULL, 0, 0},
+};
+
+static const option show_options[] = {
+    {"-h", "--help", OPT_HELP, 0},
+    {NULL, "--top", OPT_TOP, 1},
+    {NULL, "--sort", OPT_SORT, 1},
+    {NULL, "--width", OPT_WIDTH, 1},
     {NULL, NULL, 0, 0},
 };
 
@@ -374,5 +394,64 @@ int cli_parse_merge(int argc, char **argv, cli_merge *o, char *err, size_t errle
         snprintf(err, errlen, "merge needs at least one profile to read");
         return -1;
     }
+    return 0;
+}
+
+static int apply_show(void *p, const option *opt, const char *arg, const char *value,
+                      char *err, size_t errlen)
+{
+    cli_show *o = p;
+    char *end;
+    unsigned long v;
+    switch (opt->id) {
+    case OPT_HELP:
+        o->help = 1;
+        return 0;
+    case OPT_SORT:
+        if (strcmp(value, "count") && strcmp(value, "time"))
+            break;
+        o->sort_by_count = strcmp(value, "count") == 0;
+        return 0;
+    default:  /* --top, --width */
+        v = strtoul(value, &end, 10);
+        if (end == value || *end || value[0] == '-' || v == 0 || v > 100000)
+            break;
+        if (opt->id == OPT_TOP)
+            o->top = v;
+        else
+            o->width = (int)v;
+        return 0;
+    }
+    snprintf(err, errlen, "bad value for %s: '%s'", arg, value);
+    return -1;
+}
+
+int cli_parse_show(int argc, char **argv, cli_show *o, int max_operands, char *err,
+                   size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    char *operands[3];
+    char **ops = calloc((size_t)argc + 1, sizeof *ops);
+    int n = 0;
+    if (!ops) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = parse(argc, argv, show_options, 0, apply_show, o, ops, &n, err, errlen);
+    for (int i = 0; i < n && i < 3; i++)
+        operands[i] = ops[i];
+    free(ops);
+    if (rc < 0)
+        return -1;
+    if (o->help)
+        return 0;
+    if (n < 1 || n > max_operands) {
+        snprintf(err, errlen, "%s needs %s (see opprof %s --help)", argv[0],
+                 max_operands == 1 ? "one profile" : "a profile and at most one function",
+                 argv[0]);
+        return -1;
+    }
+    o->profile = operands[0];
+    o->function = n > 1 ? operands[1] : NULL;
     return 0;
 }

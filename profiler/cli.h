@@ -40,6 +40,15 @@ typedef struct cli_diff {
     int help;
 } cli_diff;
 
+typedef struct cli_show {
+    const char *profile;
+    const char *function;    /* annotate: which one; NULL for the hottest */
+    size_t top;              /* 0: the command's default */
+    int sort_by_count;       /* report --sort count */
+    int width;               /* report --width; 0: the terminal's */
+    int help;
+} cli_show;
+
 typedef struct cli_merge {
     const char *output;
     char **inputs;           /* the array is owned (free()), the strings borrowed */
@@ -52,10 +61,15 @@ typedef struct cli_merge {
 int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen);
 int cli_parse_diff(int argc, char **argv, cli_diff *o, char *err, size_t errlen);
 int cli_parse_merge(int argc, char **argv, cli_merge *o, char *err, size_t errlen);
+/* report and annotate: `report` takes one operand, `annotate` one or two */
+int cli_parse_show(int argc, char **argv, cli_show *o, int max_operands, char *err,
+                   size_t errlen);
 
 extern const char cli_main_usage[];
 extern const char cli_run_usage[];
 extern const char cli_diff_usage[];
 extern const char cli_merge_usage[];
+extern const char cli_report_usage[];
+extern const char cli_annotate_usage[];
 
 #endif

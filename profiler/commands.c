@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../reports/annotate.h"
 #include "../reports/diff.h"
 #include "../reports/diff_render.h"
 #include "../reports/merge.h"
@@ -120,5 +121,39 @@ done:
     free(in);
     pf_profile_release(out);
     free(o.inputs);
+    return rc;
+}
+
+int cmd_annotate(int argc, char **argv)
+{
+    cli_show o;
+    char err[512];
+    if (cli_parse_show(argc, argv, &o, 2, err, sizeof err) < 0)
+        return usage_error(err);
+    if (o.help) {
+        fputs(cli_annotate_usage, stdout);
+        return OPPROF_EXIT_OK;
+    }
+    pf_profile *p = NULL;
+    if (pf_read_file(o.profile, &p, err, sizeof err) < 0)
+        return usage_error(err);
+    int rc = OPPROF_EXIT_OK;
+    size_t *idx = calloc(p->nfunctions + 1, sizeof *idx);
+    size_t n = idx ? an_find(p, o.function, o.top ? o.top : 3, idx) : 0;
+    if (!idx) {
+        rc = usage_error("out of memory");
+    } else if (n == 0) {
+        snprintf(err, sizeof err, "no function %s in %s", o.function ? o.function : "at all",
+                 o.profile);
+        rc = usage_error(err);
+    }
+    for (size_t i = 0; rc == OPPROF_EXIT_OK && i < n; i++) {
+        if (i)
+            fputc('\n', stdout);
+        if (an_render(p, &p->functions[idx[i]], stdout) < 0)
+            rc = usage_error("cannot write the listing");
+    }
+    free(idx);
+    pf_profile_release(p);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ static struct {
     pf_profile *profile;     /* set by the atexit snapshot */
     pf_profile *baseline;    /* --compare */
     int written;
+    int sigint;              /* the script died of KeyboardInterrupt */
     uint64_t start_ns;
 } run;
 
@@ -138,6 +140,9 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
     (void)unused;
     if (run.profile || !run.store)
         Py_RETURN_NONE;
+    /* before the snapshot: code it runs (dis builds namedtuples with eval)
+     * resets CPython's own record of the KeyboardInterrupt */
+    run.sigint = last_exception_is_keyboard_interrupt();
     sm_stop();  /* first: the snapshot itself is not the script's time */
     collector_stop();
     collector_name_threads(run.store);
@@ -188,8 +193,8 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         Py_RETURN_NONE;
     }
     run.profile = p;
-    if (last_exception_is_keyboard_interrupt())
-        finish(128 + 2);  /* Py_RunMain() will die of SIGINT: no later chance */
+    if (run.sigint)
+        finish(128 + SIGINT);  /* Py_RunMain() may die of SIGINT: no later chance */
     Py_RETURN_NONE;
 }
 
@@ -478,6 +483,13 @@ int host_run(const cli_run *o)
     run.start_ns = now_ns();
     int status = Py_RunMain();
     status = finish(status);
+    if (run.sigint) {
+        /* what python does after an uncaught KeyboardInterrupt, in case
+         * Py_RunMain() did not (it forgets when code ran after the script) */
+        fflush(NULL);
+        signal(SIGINT, SIG_DFL);
+        kill(getpid(), SIGINT);
+    }
     free(run.output);
     pf_profile_release(run.profile);
     pf_profile_release(run.baseline);

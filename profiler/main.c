@@ -38,6 +38,7 @@ static const struct {
     {"run", cmd_run},
     {"diff", cmd_diff},
     {"merge", cmd_merge},
+    {"annotate", cmd_annotate},
 };
 
 int main(int argc, char **argv)

@@ -59,6 +59,27 @@ static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const 
     return 0;
 }
 
+/* The first profile's disassembly stays (the same key, the same code). */
+static int copy_listing(pf_profile *out, pf_function *g, const pf_profile *p,
+                        const pf_function *f)
+{
+    if (!f->nlisting)
+        return 0;
+    g->listing = calloc(f->nlisting, sizeof *g->listing);
+    if (!g->listing)
+        return -1;
+    for (size_t i = 0; i < f->nlisting; i++) {
+        pf_listing l = f->listing[i];
+        int op = pf_opname_index(out, opname(p, l.op));
+        l.argrepr = NULL;
+        if (op < 0 || pf_set_string(&l.argrepr, f->listing[i].argrepr ? f->listing[i].argrepr : "") < 0)
+            return -1;
+        l.op = (uint16_t)op;
+        g->listing[g->nlisting++] = l;
+    }
+    return 0;
+}
+
 /* The function in `out` that f is: the k-th function with f's key in
  * p (k = *rank) is the k-th with that key in out, so two lambdas on one
  * line stay two functions, and merging stays associative. */
@@ -81,7 +102,7 @@ static int merge_function(pf_profile *out, const pf_profile *p, const pf_functio
     g->firstlineno = f->firstlineno;
     g->scope = f->scope;
     if (pf_set_string(&g->file, f->file) < 0 || pf_set_string(&g->name, f->name) < 0 ||
-        pf_set_string(&g->qualname, f->qualname) < 0)
+        pf_set_string(&g->qualname, f->qualname) < 0 || copy_listing(out, g, p, f) < 0)
         return -1;
     return add_code(out, g, p, f);
 }

@@ -94,6 +94,9 @@ void pf_profile_release(pf_profile *p)
         free(f->name);
         free(f->qualname);
         free(f->code);
+        for (size_t k = 0; k < f->nlisting; k++)
+            free(f->listing[k].argrepr);
+        free(f->listing);
     }
     free(p->functions);
     for (size_t i = 0; i < p->nstacks; i++) {

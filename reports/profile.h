@@ -42,6 +42,16 @@ typedef struct pf_instr {
     uint64_t samples;
 } pf_instr;
 
+/* One instruction of the whole disassembly (executed or not), for
+ * `opprof annotate` to print `dis`'s listing without the interpreter. */
+typedef struct pf_listing {
+    uint32_t offset;
+    uint16_t op;             /* index into pf_profile.opnames */
+    int32_t arg;             /* -1: no argument */
+    int line;                /* -1: none */
+    char *argrepr;           /* dis's rendering of the argument; "" if none */
+} pf_listing;
+
 typedef struct pf_function {
     uint32_t id;
     char *file;
@@ -55,6 +65,8 @@ typedef struct pf_function {
     uint64_t cumulative_ns;  /* with callees, once per outermost activation */
     pf_instr *code;          /* executed instructions, by offset */
     size_t ncode;
+    pf_listing *listing;     /* every instruction, by offset; may be empty */
+    size_t nlisting;
 } pf_function;
 
 typedef struct pf_opcount {

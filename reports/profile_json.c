@@ -108,6 +108,27 @@ static void write_function(jw *w, const pf_profile *p, const pf_function *f,
         jw_end_object(w);
     }
     jw_end_array(w);
+    if (f->nlisting) {
+        jw_key(w, "listing");
+        jw_begin_array(w);
+        for (size_t i = 0; i < f->nlisting; i++) {
+            const pf_listing *l = &f->listing[i];
+            jw_begin_array(w);  /* [offset, opname, arg, argrepr, line]: compact */
+            jw_uint(w, l->offset);
+            jw_string(w, l->op < p->nopnames && p->opnames[l->op] ? p->opnames[l->op] : "?");
+            if (l->arg < 0)
+                jw_null(w);
+            else
+                jw_int(w, l->arg);
+            jw_string(w, l->argrepr ? l->argrepr : "");
+            if (l->line < 0)
+                jw_null(w);
+            else
+                jw_int(w, l->line);
+            jw_end_array(w);
+        }
+        jw_end_array(w);
+    }
     jw_end_object(w);
 }
 

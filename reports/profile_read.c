@@ -104,6 +104,36 @@ static int read_code(rd *r, pf_function *f, json_t *code)
     return 0;
 }
 
+static int read_listing(rd *r, pf_function *f, json_t *listing)
+{
+    if (!listing)
+        return 0;
+    if (!json_is_array(listing))
+        return fail(r, "function %u: \"listing\" is not an array", f->id);
+    size_t n = json_array_size(listing);
+    f->listing = calloc(n ? n : 1, sizeof *f->listing);
+    if (!f->listing)
+        return fail(r, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(listing, i);
+        json_t *off = json_array_get(e, 0), *name = json_array_get(e, 1);
+        json_t *arg = json_array_get(e, 2), *repr = json_array_get(e, 3);
+        json_t *line = json_array_get(e, 4);
+        if (!json_is_array(e) || !json_is_integer(off) || !json_is_string(name) ||
+            !json_is_string(repr))
+            return fail(r, "function %u: bad listing entry %zu", f->id, i);
+        int op = pf_opname_index(r->p, json_string_value(name));
+        pf_listing *l = &f->listing[f->nlisting++];
+        l->offset = (uint32_t)json_integer_value(off);
+        l->op = (uint16_t)(op < 0 ? 0 : op);
+        l->arg = json_is_integer(arg) ? (int32_t)json_integer_value(arg) : -1;
+        l->line = json_is_integer(line) ? (int)json_integer_value(line) : -1;
+        if (op < 0 || pf_set_string(&l->argrepr, json_string_value(repr)) < 0)
+            return fail(r, "out of memory");
+    }
+    return 0;
+}
+
 static int read_functions(rd *r, json_t *fns)
 {
     if (!json_is_array(fns))
@@ -134,7 +164,8 @@ static int read_functions(rd *r, json_t *fns)
                         (unsigned long long)id);
         if (f->scope == PF_SCOPE_COUNT)
             return fail(r, "function %zu: unknown scope", i);
-        if (read_code(r, f, json_object_get(fo, "code")) < 0)
+        if (read_code(r, f, json_object_get(fo, "code")) < 0 ||
+            read_listing(r, f, json_object_get(fo, "listing")) < 0)
             return -1;
         r->p->instructions += f->instructions;
     }

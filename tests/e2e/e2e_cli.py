@@ -173,3 +173,29 @@ def run_timing(t):
             p["totals"]["time_ns"] > 0 and tm["unattributed_ns"] * 5 < tm["sampled_ns"], str(tm))
     t.check("timing: both loops got time", fs and fs["<module>"]["time_ns"] > 0 and
             fs["function_loop"]["time_ns"] > 0, str({k: v["time_ns"] for k, v in fs.items()}))
+
+
+def run_annotate(t):
+    """annotate reads a saved profile alone: dis's listing with the numbers."""
+    tmp, out = t.TMP, os.path.join(t.TMP, "annot.json")
+    t.opprof(["run", "-q", "-o", out, "loops.py"])
+    r = t.opprof(["annotate", out, "work"])
+    lines = r.stdout.splitlines()
+    body = [l.split() for l in lines[2:] if l.strip() and not l.strip().startswith(("line", "("))]
+    ops = {l[1] if l[0].isdigit() and len(l) > 1 and l[1].isdigit() else l[0] for l in body}
+    t.check("annotate: the function's bytecode with counts", r.returncode == 0 and
+            lines[0].startswith("work (loops.py:") and "STORE_FAST" in r.stdout and
+            "line total" in r.stdout, r.stdout[:500] + r.stderr)
+    prof = t.load(out)
+    work = [f for f in prof["functions"] if f["qualname"] == "work"][0]
+    t.check("annotate: the profile carries the whole disassembly",
+            len(work.get("listing", [])) >= len(work["code"]), "")
+    r = t.opprof(["annotate", out, "loops.py:%d" % work["firstlineno"]])
+    t.check("annotate: FILE:LINE finds the function", r.returncode == 0 and
+            r.stdout.startswith("work ("), r.stdout[:200] + r.stderr)
+    r = t.opprof(["annotate", out])
+    t.check("annotate: without a function, the hottest ones", r.returncode == 0 and
+            r.stdout.count("line total") > 1, r.stderr)
+    r = t.opprof(["annotate", out, "no_such_function"])
+    t.check("annotate: an unknown function -> exit 2, one line", r.returncode == 2 and
+            r.stderr.count("\n") == 1, r.stderr)

@@ -1,0 +1,151 @@
+/*
+ * annotate.c - dis with the run's numbers.
+ *
+ * The layout follows dis (line, offset, opname, argument, its rendering),
+ * with count, time, % of the function and ns/instruction on the right, a
+ * bar for the hot ones, a '.' for instructions that never ran, and a total
+ * per source line.
+ */
+#include "annotate.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *basename_of(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Whether `file` ends with the path components in `suffix`. */
+static int ends_with_path(const char *file, const char *suffix, size_t n)
+{
+    size_t fl = strlen(file);
+    return n <= fl && strncmp(file + fl - n, suffix, n) == 0 &&
+           (n == fl || file[fl - n - 1] == '/');
+}
+
+static int matches(const pf_function *f, const char *spec)
+{
+    const char *colon = strrchr(spec, ':');
+    if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1))
+        return atoi(colon + 1) == f->firstlineno &&
+               ends_with_path(f->file, spec, (size_t)(colon - spec));
+    return strcmp(f->qualname, spec) == 0 || strcmp(f->name, spec) == 0;
+}
+
+static uint64_t weight(const pf_profile *p, const pf_function *f)
+{
+    return p->timed ? f->time_ns : f->instructions;
+}
+
+static const pf_profile *order_profile;
+
+static int hotter(const void *a, const void *b)
+{
+    const pf_function *fa = &order_profile->functions[*(const size_t *)a];
+    const pf_function *fb = &order_profile->functions[*(const size_t *)b];
+    uint64_t wa = weight(order_profile, fa), wb = weight(order_profile, fb);
+    if (wa != wb)
+        return wa < wb ? 1 : -1;
+    return fa->id < fb->id ? -1 : fa->id > fb->id;
+}
+
+size_t an_find(const pf_profile *p, const char *spec, size_t top, size_t *idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nfunctions; i++)
+        if (!spec || matches(&p->functions[i], spec))
+            idx[n++] = i;
+    order_profile = p;
+    if (n)
+        qsort(idx, n, sizeof *idx, hotter);
+    order_profile = NULL;
+    if (!spec && n > top)
+        n = top;
+    return n;
+}
+
+static const pf_instr *executed(const pf_function *f, uint32_t offset)
+{
+    for (size_t i = 0; i < f->ncode; i++)
+        if (f->code[i].offset == offset)
+            return &f->code[i];
+    return NULL;
+}
+
+static void bar(FILE *out, double share)
+{
+    int n = (int)(share * 20.0 + 0.5);
+    for (int i = 0; i < n; i++)
+        fputc('#', out);
+}
+
+int an_render(const pf_profile *p, const pf_function *f, FILE *out)
+{
+    /* shares by time where there is time, else by count */
+    int by_time = p->timed && f->time_ns > 0;
+    uint64_t total = by_time ? f->time_ns : f->instructions;
+    fprintf(out, "%s (%s:%d): %s, %" PRIu64 " calls, %" PRIu64 " instructions",
+            f->qualname, basename_of(f->file), f->firstlineno, pf_scope_name(f->scope),
+            f->calls, f->instructions);
+    if (p->timed)
+        fprintf(out, ", %.3f ms self", (double)f->time_ns / 1e6);
+    fprintf(out, "\n%6s %6s  %-24s %-28s %12s %10s %6s %7s\n", "line", "offset", "opname",
+            "argument", "count", p->timed ? "time us" : "", "%", p->timed ? "ns/i" : "");
+    if (!f->nlisting)
+        fprintf(out, "(no disassembly in this profile: executed instructions only)\n");
+    size_t n = f->nlisting ? f->nlisting : f->ncode;
+    int last_line = -2;
+    uint64_t line_count = 0, line_time = 0;
+    for (size_t i = 0; i <= n; i++) {
+        const pf_listing *l = f->nlisting && i < n ? &f->listing[i] : NULL;
+        uint32_t off = l ? l->offset : i < n ? f->code[i].offset : 0;
+        const pf_instr *in = i < n ? executed(f, off) : NULL;
+        int line = l ? l->line : in ? in->line : -1;
+        if (i == n || (line != last_line && line >= 0)) {
+            if (last_line >= 0 && (line_count || line_time))
+                fprintf(out, "%6s %6s  %-24s %-28s %12" PRIu64 " %10.1f\n", "", "",
+                        "  line total", "", line_count, (double)line_time / 1e3);
+            if (i == n)
+                break;
+            last_line = line;
+            line_count = line_time = 0;
+        }
+        const char *name = l ? (l->op < p->nopnames ? p->opnames[l->op] : "?")
+                             : (in->op < p->nopnames ? p->opnames[in->op] : "?");
+        char arg[64] = "";
+        if (l && l->arg >= 0)
+            snprintf(arg, sizeof arg, "%d %s%s%s", l->arg, l->argrepr[0] ? "(" : "",
+                     l->argrepr, l->argrepr[0] ? ")" : "");
+        char lineno[16] = "";
+        if (line >= 0 && (i == 0 || line != (l && i ? f->listing[i - 1].line : -1)))
+            snprintf(lineno, sizeof lineno, "%d", line);
+        if (!in) {
+            fprintf(out, "%6s %6u  %-24s %-28.28s %12s\n", lineno, off, name, arg, ".");
+            continue;
+        }
+        uint64_t w = by_time ? in->time_ns : in->count;
+        double share = total ? (double)w / (double)total : 0.0;
+        line_count += in->count;
+        line_time += in->time_ns;
+        fprintf(out, "%6s %6u  %-24s %-28.28s %12" PRIu64, lineno, off, name, arg, in->count);
+        if (p->timed)
+            fprintf(out, " %10.1f", (double)in->time_ns / 1e3);
+        else
+            fprintf(out, " %10s", "");
+        fprintf(out, " %5.1f%%", 100.0 * share);
+        if (p->timed && in->count && in->samples)
+            fprintf(out, " %7.1f%s", (double)in->time_ns / (double)in->count,
+                    in->samples < 10 ? "~" : "");
+        else
+            fprintf(out, " %7s", p->timed ? "-" : "");
+        fputc(' ', out);
+        bar(out, share);
+        fputc('\n', out);
+    }
+    if (p->timed)
+        fprintf(out, "(time: sampled CPU time; ~ marks fewer than 10 samples)\n");
+    return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,22 @@
+/*
+ * annotate.h - `opprof annotate`: dis's listing of a function with what
+ * the run measured on every instruction.  Works on a saved profile alone:
+ * the profile carries the disassembly (pf_function.listing).
+ */
+#ifndef OPPROF_ANNOTATE_H
+#define OPPROF_ANNOTATE_H
+
+#include <stdio.h>
+
+#include "profile.h"
+
+/* Functions matching `spec`: a qualname ("Outer.work"), a name, or
+ * FILE:LINE (the file's last components, e.g. "app.py:12" or
+ * "pkg/app.py:12", and the function's first line).  Fills idx (room for
+ * p->nfunctions) and returns how many; spec NULL: the hottest `top`. */
+size_t an_find(const pf_profile *p, const char *spec, size_t top, size_t *idx);
+
+/* Prints one function; 0, or -1 on a write error. */
+int an_render(const pf_profile *p, const pf_function *f, FILE *out);
+
+#endif
