@@ -52,9 +52,10 @@ PROFILER_SRC := profiler/main.c profiler/cli.c profiler/commands.c profiler/host
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c \
                 profiler/collector_common.c profiler/collector_trace.c \
                 profiler/collector_monitor.c profiler/sampler.c
-REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c reports/summary.c \
+REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c \
                 reports/profile_read.c reports/diff.c reports/merge.c \
-                reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c
+                reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \
+                reports/report_text.c reports/report_bars.c
 
 OBJ := $(patsubst %.c,$(BUILDDIR)/obj/%.o,$(PROFILER_SRC) $(REPORTS_SRC))
 OPPROF := $(BUILDDIR)/opprof
@@ -80,7 +81,7 @@ $(BUILDDIR)/obj/reports/%.o: reports/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw cli blockmap diff_render diff
+UNITS := store scope jsonw cli blockmap diff_render diff report_text
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/profile.c
 unit_src_jsonw := reports/jsonw.c reports/profile.c reports/profile_json.c
@@ -88,6 +89,7 @@ unit_src_cli   := profiler/cli.c reports/diff.c reports/profile.c
 unit_src_blockmap := profiler/blockmap.c
 unit_src_diff  := reports/diff.c reports/merge.c reports/profile_read.c reports/profile_json.c \
                   reports/jsonw.c reports/profile.c
+unit_src_report_text := reports/report_text.c reports/report_bars.c reports/profile.c
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 

@@ -38,7 +38,9 @@ const char cli_run_usage[] =
     "opprof options (they come first; the first argument opprof does not know\n"
     "starts python's own command line):\n"
     "  -o, --output FILE  write the profile to FILE (default opprof.json; - for stdout)\n"
-    "  -q, --quiet        no summary on stderr at exit\n"
+    "  -q, --quiet        no report on stderr at exit\n"
+    "  --report FILE      write the report to FILE instead of stderr\n"
+    "  --sort time|count  opcode histograms by time (default) or count\n"
     "  --no-stacks        do not record call stacks (faster)\n"
     "  --no-time          exact counts only: no CPU-time sampling\n"
     "  --time-only        sampled CPU time only, no counting hook: the least\n"
@@ -81,7 +83,7 @@ enum opt_id {
     OPT_OUTPUT, OPT_QUIET, OPT_NO_STACKS, OPT_INSTRUCTION_EVENTS, OPT_ROOT, OPT_COMPARE,
     OPT_HELP, OPT_NO_TIME, OPT_TIME_ONLY, OPT_RATE, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
     OPT_MIN_INSTRUCTIONS, OPT_INCLUDE_IMPORTS, OPT_ALLOW_MISMATCH, OPT_FORMAT, OPT_TOP,
-    OPT_SORT, OPT_WIDTH,
+    OPT_SORT, OPT_WIDTH, OPT_REPORT,
 };
 
 typedef struct option {
@@ -108,6 +110,8 @@ static const option run_options[] = {
     {NULL, "--instruction-events", OPT_INSTRUCTION_EVENTS, 0},
     {NULL, "--root", OPT_ROOT, 1},
     {NULL, "--compare", OPT_COMPARE, 1},
+    {NULL, "--report", OPT_REPORT, 1},
+    {NULL, "--sort", OPT_SORT, 1},
     {NULL, "--no-time", OPT_NO_TIME, 0},
     {NULL, "--time-only", OPT_TIME_ONLY, 0},
     {NULL, "--rate", OPT_RATE, 1},
@@ -279,6 +283,14 @@ static int apply_run(void *p, const option *opt, const char *arg, const char *va
     case OPT_INSTRUCTION_EVENTS: o->instruction_events = 1; return 0;
     case OPT_ROOT: o->root = value; return 0;
     case OPT_COMPARE: o->compare = value; return 0;
+    case OPT_REPORT: o->report = value; return 0;
+    case OPT_SORT:
+        if (strcmp(value, "count") && strcmp(value, "time")) {
+            snprintf(err, errlen, "bad value for %s: '%s' (time or count)", arg, value);
+            return -1;
+        }
+        o->sort_by_count = strcmp(value, "count") == 0;
+        return 0;
     case OPT_NO_TIME: o->time = 0; return 0;
     case OPT_TIME_ONLY: o->count = 0; return 0;
     case OPT_RATE: {

@@ -28,6 +28,8 @@ typedef struct cli_run {
     int count;               /* count instructions (not --time-only) */
     unsigned rate_hz;        /* --rate */
     const char *compare;     /* --compare BASELINE: diff after the run */
+    const char *report;      /* --report FILE: the report there, not on stderr */
+    int sort_by_count;       /* --sort count */
     cli_gate gate;
     int help;
     int py_argc;             /* python's arguments, borrowed from argv */

@@ -13,6 +13,7 @@
 #include "../reports/merge.h"
 #include "../reports/profile_json.h"
 #include "../reports/profile_read.h"
+#include "../reports/report_text.h"
 #include "exitcode.h"
 
 static int usage_error(const char *msg)
@@ -154,6 +155,34 @@ int cmd_annotate(int argc, char **argv)
             rc = usage_error("cannot write the listing");
     }
     free(idx);
+    pf_profile_release(p);
+    return rc;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    cli_show o;
+    char err[512];
+    if (cli_parse_show(argc, argv, &o, 1, err, sizeof err) < 0)
+        return usage_error(err);
+    if (o.help) {
+        fputs(cli_report_usage, stdout);
+        return OPPROF_EXIT_OK;
+    }
+    pf_profile *p = NULL;
+    if (pf_read_file(o.profile, &p, err, sizeof err) < 0)
+        return usage_error(err);
+    rt_options ro;
+    rt_options_init(&ro);
+    rt_options_for_terminal(&ro, 1);
+    if (o.top)
+        ro.top = o.top;
+    if (o.width)
+        ro.width = o.width;
+    ro.sort_by_count = o.sort_by_count;
+    ro.profile_name = o.profile;
+    int rc = rt_render(p, &ro, stdout) < 0 || fflush(stdout) != 0
+                 ? usage_error("cannot write the report") : OPPROF_EXIT_OK;
     pf_profile_release(p);
     return rc;
 }

@@ -14,6 +14,7 @@
 int cmd_diff(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Diffs `new_` against `base` and renders the result to `out`.  Returns
  * the diff's verdict (DF_OK/DF_WARNING/DF_REGRESSION), or -1 with a

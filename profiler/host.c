@@ -26,7 +26,7 @@
 
 #include "../reports/profile_json.h"
 #include "../reports/profile_read.h"
-#include "../reports/summary.h"
+#include "../reports/report_text.h"
 #include "codeinfo.h"
 #include "collector.h"
 #include "commands.h"
@@ -99,6 +99,28 @@ static int compare(int status)
     return 0;
 }
 
+/* The report goes to stderr (stdout is the script's), or to --report. */
+static void write_report(void)
+{
+    const cli_run *o = run.opts;
+    if (o->quiet && !o->report)
+        return;
+    FILE *out = o->report ? fopen(o->report, "w") : stderr;
+    if (!out) {
+        error("cannot write the report to %s: %s", o->report, strerror(errno));
+        return;
+    }
+    rt_options ro;
+    rt_options_init(&ro);
+    rt_options_for_terminal(&ro, fileno(out));
+    ro.sort_by_count = o->sort_by_count;
+    if (o->gate.opts.top)
+        ro.top = o->gate.opts.top;
+    ro.profile_name = run.output && strcmp(run.output, "-") ? run.output : NULL;
+    if (rt_render(run.profile, &ro, out) < 0 || (o->report && fclose(out) != 0))
+        error("cannot write the report: %s", strerror(errno));
+}
+
 /* Writes the profile, once, with the script's exit status; returns the
  * status the process should exit with. */
 static int finish(int status)
@@ -107,8 +129,7 @@ static int finish(int status)
         return status;
     run.written = 1;
     run.profile->exit_status = status;
-    if (!run.opts->quiet)
-        pf_summary_write(run.profile, stderr, 10);
+    write_report();
     if (!run.output)
         return status;
     fflush(stdout);

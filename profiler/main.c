@@ -1,6 +1,7 @@
 /*
  * main.c - opprof's entry point: a table of commands.
  */
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,11 +39,14 @@ static const struct {
     {"run", cmd_run},
     {"diff", cmd_diff},
     {"merge", cmd_merge},
+    {"report", cmd_report},
     {"annotate", cmd_annotate},
 };
 
 int main(int argc, char **argv)
 {
+    /* the report draws bars with block characters when the locale is UTF-8 */
+    setlocale(LC_CTYPE, "");
     if (argc < 2) {
         fputs(cli_main_usage, stderr);
         return OPPROF_EXIT_USAGE;

@@ -201,8 +201,13 @@ const char *rt_cell_nsi(const rt_ctx *c, char *buf, uint64_t ns, uint64_t count,
 {
     if (!c->p->timed || !c->p->counted || !ns || !count)
         return strcpy(buf, "-");
+    double v = (double)ns / (double)count;
     buf[0] = '~';
-    rt_fmt_fixed(buf + (samples < RT_FEW_SAMPLES), (double)ns / (double)count);
+    /* a decimal of a CALL's 300,000 ns is noise that costs a column */
+    if (v >= 100)
+        rt_fmt_uint(buf + (samples < RT_FEW_SAMPLES), (uint64_t)llround(v));
+    else
+        rt_fmt_fixed(buf + (samples < RT_FEW_SAMPLES), v);
     return buf;
 }
 
@@ -243,7 +248,7 @@ void rt_put_shell_word(FILE *out, const char *s)
     fputc('\'', out);
 }
 
-static void sgr(const rt_ctx *c, const char *code)
+void rt_sgr(const rt_ctx *c, const char *code)
 {
     if (c->o->colour)
         fprintf(c->out, "\033[%sm", code);
@@ -252,13 +257,13 @@ static void sgr(const rt_ctx *c, const char *code)
 void rt_heading(const rt_ctx *c, const char *text)
 {
     fputc('\n', c->out);
-    sgr(c, "1");
+    rt_sgr(c, "1");
     fputs(text, c->out);
-    sgr(c, "0");
+    rt_sgr(c, "0");
     fputc('\n', c->out);
 }
 
-void rt_dim(const rt_ctx *c, int on) { sgr(c, on ? "2" : "0"); }
+void rt_dim(const rt_ctx *c, int on) { rt_sgr(c, on ? "2" : "0"); }
 
 void rt_pad(FILE *out, int n)
 {
@@ -276,11 +281,11 @@ int rt_put_bar(const rt_ctx *c, double frac, int cols)
     int units = c->o->unicode ? 8 : 1;
     long n = lround((frac < 1 ? frac : 1) * cols * units);
     n = n < 1 ? 1 : n;   /* what ran at all shows */
-    sgr(c, "36");
+    rt_sgr(c, "36");
     for (long i = 0; i < n / units; i++)
         fputs(c->o->unicode ? "\u2588" : "#", c->out);
     fputs(part[n % units], c->out);
-    sgr(c, "0");
+    rt_sgr(c, "0");
     return (int)(n / units + (n % units != 0));
 }
 
@@ -355,7 +360,7 @@ void rt_put_histogram(const rt_ctx *c, const rt_hist *h)
         fputc('\n', c->out);
     }
     if (h->nonzero > n)
-        fprintf(c->out, "  ... %zu more opcodes\n", h->nonzero - n);
+        fprintf(c->out, "  ... %zu more opcode%s\n", h->nonzero - n, h->nonzero - n == 1 ? "" : "s");
 }
 
 /* ---- module-level vs function-local, side by side ---------------------- */
@@ -396,23 +401,21 @@ static int put_side_row(const rt_ctx *c, const side *s, const side_layout *l, lo
         return cols;
     }
     if ((size_t)i >= s->n) {
-        if ((size_t)i == s->n && s->h->nonzero > s->n)
-            return fprintf(out, "... %zu more", s->h->nonzero - s->n);
-        return i == 0 ? fprintf(out, "(none)") : 0;
+        size_t more = s->h->nonzero - s->n;
+        if ((size_t)i > s->n || more == 0)
+            return i == 0 ? fprintf(out, "(none)") : 0;
+        /* rows without a bar are left out, and said so */
+        int unsampled = s->n < c->top && !c->by_count;
+        return fprintf(out, "... %zu more%s", more, unsampled ? " without samples" : "");
     }
-    const rt_op *r = &s->h->ops[i];
+    const rt_op *r = &s->h->ops[i];   /* shown rows have a key, so max > 0 */
     side_cells(c, r, cell);
-    rt_dim(c, key_of(c, r) == 0);
     rt_put_plain(out, r->name);
     rt_pad(out, l->wname - (int)strlen(r->name));
     for (int k = 0; k < NSIDE; k++)
         cols += fprintf(out, " %*s", l->w[k], cell[k]);
-    if (key_of(c, r) && l->max > 0) {
-        fputc(' ', out);
-        cols += 1 + rt_put_bar(c, (double)key_of(c, r) / l->max, l->bar);
-    }
-    rt_dim(c, 0);
-    return cols;
+    fputc(' ', out);
+    return cols + 1 + rt_put_bar(c, (double)key_of(c, r) / l->max, l->bar);
 }
 
 static size_t side_rows(const side *s)
@@ -420,10 +423,19 @@ static size_t side_rows(const side *s)
     return s->n + (s->h->nonzero > s->n || s->n == 0);
 }
 
+/* Rows with a time (a count when ranked by count): the ones with a bar. */
+static size_t shown_with_bar(const rt_ctx *c, const rt_hist *h)
+{
+    size_t n = 0;
+    while (n < h->nonzero && n < c->top && key_of(c, &h->ops[n]))
+        n++;
+    return n;
+}
+
 void rt_put_side_by_side(const rt_ctx *c, const rt_hist *mod, const rt_hist *fun)
 {
-    side sides[2] = {{"module-level code", mod, shown(c, mod)},
-                     {"function-local code", fun, shown(c, fun)}};
+    side sides[2] = {{"module-level code", mod, shown_with_bar(c, mod)},
+                     {"function-local code", fun, shown_with_bar(c, fun)}};
     side_layout l = {(int)strlen("opcode"), {0}, 0, 0};
     char cell[NSIDE][RT_NUM_LEN];
     for (int k = 0; k < NSIDE; k++)

@@ -33,7 +33,7 @@ typedef struct rt_options {
 /* top 15, width 100, unicode 1, colour 0, no profile name. */
 void rt_options_init(rt_options *o);
 
-/* 0, or -1 on a write error or when out of memory. */
+/* 0, or -1 on a write error or when out of memory.  o NULL: the defaults. */
 int rt_render(const pf_profile *p, const rt_options *o, FILE *out);
 
 /* Fills width (COLUMNS, else the terminal on fd, else 100), unicode (the
@@ -98,6 +98,7 @@ const char *rt_cell_pct(char *buf, uint64_t part, uint64_t whole, int known);
 void rt_put_plain(FILE *out, const char *s);           /* control bytes as '?' */
 void rt_put_shell_word(FILE *out, const char *s);      /* quoted when it must be */
 void rt_heading(const rt_ctx *c, const char *text);    /* blank line, bold text */
+void rt_sgr(const rt_ctx *c, const char *code);   /* ANSI SGR, with colour only */
 void rt_dim(const rt_ctx *c, int on);
 /* A bar of frac (0..1) of `cols` columns; returns the columns written. */
 int rt_put_bar(const rt_ctx *c, double frac, int cols);

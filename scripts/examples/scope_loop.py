@@ -8,7 +8,7 @@ different costs: run `opprof run scope_loop.py` and compare.
 import sys
 import time
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 4_000_000
 
 t0 = time.perf_counter()
 total = 0

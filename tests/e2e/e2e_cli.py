@@ -199,3 +199,30 @@ def run_annotate(t):
     r = t.opprof(["annotate", out, "no_such_function"])
     t.check("annotate: an unknown function -> exit 2, one line", r.returncode == 2 and
             r.stderr.count("\n") == 1, r.stderr)
+
+
+def run_report(t):
+    """The report: on stderr after a run, and re-rendered from a saved profile."""
+    tmp, out = t.TMP, os.path.join(t.TMP, "report.json")
+    py = t.run([t.PYTHON, "loops.py"])
+    r = t.opprof(["run", "-o", out, "loops.py"])
+    t.check("run: the report on stderr, stdout untouched", r.stdout == py.stdout and
+            "scope comparison" in r.stderr and "verdict:" in r.stderr, r.stderr[-500:])
+    r = t.opprof(["report", out])
+    text = r.stdout
+    rows = [l.split()[0] for l in text.splitlines() if l.startswith("  module ") or
+            l.startswith("  function ")]
+    t.check("report: scope rows for module-level and function code",
+            r.returncode == 0 and "module" in rows and "function" in rows, text[:800])
+    t.check("report: name-access groups labelled", "dict-based" in text and
+            "array-based" in text and "LOAD_NAME" in text and "LOAD_FAST" in text, text[:800])
+    rep = os.path.join(tmp, "report.txt")
+    r = t.opprof(["run", "-q", "--report", rep, "-o", out, "loops.py"])
+    t.check("run --report FILE: the report in the file, not on stderr", not r.stderr and
+            os.path.exists(rep) and "top functions" in open(rep).read(), r.stderr)
+    bad = os.path.join(tmp, "notjson.json")
+    with open(bad, "w") as f:
+        f.write("nope")
+    r = t.opprof(["report", bad])
+    t.check("report: bad input -> exit 2, one line", r.returncode == 2 and
+            r.stderr.count("\n") == 1, r.stderr)

@@ -266,6 +266,7 @@ def main():
     e2e_cli.run_interplay(sys.modules[__name__])
     e2e_cli.run_timing(sys.modules[__name__])
     e2e_cli.run_annotate(sys.modules[__name__])
+    e2e_cli.run_report(sys.modules[__name__])
     import e2e_diff
     e2e_diff.run_all(sys.modules[__name__])
     print(f"e2e: {compared} instructions compared with the reference")
