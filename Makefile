@@ -81,7 +81,7 @@ $(BUILDDIR)/obj/reports/%.o: reports/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw cli blockmap diff_render diff report_text
+UNITS := store scope jsonw cli blockmap diff_render diff report_text annotate
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/profile.c
 unit_src_jsonw := reports/jsonw.c reports/profile.c reports/profile_json.c
@@ -89,6 +89,7 @@ unit_src_cli   := profiler/cli.c reports/diff.c reports/profile.c
 unit_src_blockmap := profiler/blockmap.c
 unit_src_diff  := reports/diff.c reports/merge.c reports/profile_read.c reports/profile_json.c \
                   reports/jsonw.c reports/profile.c
+unit_src_annotate := reports/annotate.c reports/profile_read.c reports/profile.c
 unit_src_report_text := reports/report_text.c reports/report_bars.c reports/profile.c
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))

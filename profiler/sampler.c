@@ -70,20 +70,6 @@ static st_node *node_of(st_thread *t, PyObject *code)
     return r ? r->flat : NULL;
 }
 
-/* Cumulative time: each code on the stack once per sample, however many
- * times it recurses. */
-static void add_cumulative(st_thread *t, uint64_t w)
-{
-    uint64_t m = atomic_fetch_add(&mark, 1) + 1;
-    for (uint32_t d = 1; d <= t->depth; d++) {
-        st_record *r = t->stack[d].node->rec;
-        if (r && r->cumulative_mark != m) {
-            r->cumulative_mark = m;
-            r->cumulative_ns += w;
-        }
-    }
-}
-
 static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 {
     (void)sig;
@@ -111,7 +97,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     }
     node->times[off / 2] += w;
     node->samples[off / 2]++;
-    add_cumulative(t, w);
+    st_add_cumulative(t, w, atomic_fetch_add(&mark, 1) + 1);
 done:
     errno = saved_errno;
 }

@@ -124,6 +124,20 @@ static inline void st_exit(st_node *node, long offset)
         node->counts[2 * i + 1]++;
 }
 
+/* Credits `ns` of sampled time to the cumulative time of every record on
+ * t's stack, once per record however often it recurses; `mark` must be
+ * new for each sample.  Signal-safe: no allocation, no locks. */
+static inline void st_add_cumulative(st_thread *t, uint64_t ns, uint64_t mark)
+{
+    for (uint32_t d = 1; d <= t->depth; d++) {
+        st_record *r = t->stack[d].node->rec;
+        if (r && r->cumulative_mark != mark) {
+            r->cumulative_mark = mark;
+            r->cumulative_ns += ns;
+        }
+    }
+}
+
 /* Iteration for the snapshot.  Indices are dense from 0. */
 size_t st_record_count(const st_store *s);
 st_record *st_record_at(const st_store *s, size_t i);

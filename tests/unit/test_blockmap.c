@@ -185,6 +185,27 @@ static void expect_counts_at(const prog *p, const uint64_t *want, size_t nwant, 
         expect_counts_at((p), want_, sizeof want_ / sizeof *want_, __LINE__);     \
     } while (0)
 
+/* ---- bm_fold ----------------------------------------------------------- */
+
+/* Samples taken at a cache unit (3.12 shows the CALL's last cache unit while
+ * a callee is entered) belong to the instruction that owns it. */
+static void test_fold(void **state)
+{
+    (void)state;
+    static const unsigned char code[] = {
+        /* 0 */ OP_RESUME, 0,
+        /* 1 */ OP_PLAIN2, 0,
+        /* 2 */ OP_CACHE, 0,
+        /* 3 */ OP_CACHE, 0,
+        /* 4 */ OP_PLAIN, 0,
+        /* 5 */ OP_RETURN, 0,
+    };
+    prog *p = PROG(code);
+    const uint64_t in[] = {5, 10, 20, 30, 40, 50};
+    bm_fold(&ops, p->bytes, p->n, in, p->out);
+    EXPECT_COUNTS(p, 5, 60, 0, 0, 40, 50);
+}
+
 /* ---- bm_owner ---------------------------------------------------------- */
 
 static void test_owner(void **state)
@@ -1280,6 +1301,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_owner, teardown),
+        cmocka_unit_test_teardown(test_fold, teardown),
         cmocka_unit_test_teardown(test_straight_line_return, teardown),
         cmocka_unit_test_teardown(test_never_called, teardown),
         cmocka_unit_test_teardown(test_empty_code, teardown),

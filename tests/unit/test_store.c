@@ -800,6 +800,90 @@ static void test_many_records(void **state)
     st_store_release(s);
 }
 
+/* Cumulative time: a recursive function counts once per sample, a
+ * generator resumed under another caller counts under that one, and what
+ * is not on the stack gets nothing. */
+static void test_cumulative_accounting(void **state)
+{
+    (void)state;
+    st_store *s = st_store_new(1, 2);
+    assert_non_null(s);
+    st_store_enable_times(s);
+    st_record *main_ = get_new(s, "main", 4), *fib = get_new(s, "fib", 4);
+    st_record *gen = get_new(s, "gen", 4), *other = get_new(s, "other", 4);
+    st_thread *t = st_thread_new(s, 1);
+    assert_non_null(t);
+    uint64_t mark = 0;
+
+    /* main -> fib -> fib -> fib: one sample of 1000 ns in the deepest fib */
+    assert_int_equal(st_push(s, t, main_, &codes[0], NULL), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(st_push(s, t, fib, &codes[1], NULL), 0);
+    st_add_cumulative(t, 1000, ++mark);
+    assert_int_equal(main_->cumulative_ns, 1000);
+    assert_int_equal(fib->cumulative_ns, 1000);        /* not 3000 */
+    st_add_cumulative(t, 500, ++mark);
+    assert_int_equal(fib->cumulative_ns, 1500);
+
+    /* the same mark again (one sample) changes nothing */
+    st_add_cumulative(t, 500, mark);
+    assert_int_equal(fib->cumulative_ns, 1500);
+    assert_int_equal(main_->cumulative_ns, 1500);
+
+    /* back in main, a generator resumed: main -> gen */
+    for (int i = 0; i < 3; i++)
+        st_pop(t);
+    assert_int_equal(st_push(s, t, gen, &codes[2], NULL), 0);
+    st_add_cumulative(t, 200, ++mark);
+    assert_int_equal(gen->cumulative_ns, 200);
+    assert_int_equal(main_->cumulative_ns, 1700);
+    assert_int_equal(fib->cumulative_ns, 1500);
+    assert_int_equal(other->cumulative_ns, 0);
+
+    /* the generator suspended, resumed by another caller: other -> gen */
+    st_pop(t);
+    st_pop(t);
+    assert_int_equal(st_push(s, t, other, &codes[3], NULL), 0);
+    assert_int_equal(st_push(s, t, gen, &codes[2], NULL), 0);
+    st_add_cumulative(t, 300, ++mark);
+    assert_int_equal(gen->cumulative_ns, 500);
+    assert_int_equal(other->cumulative_ns, 300);
+    assert_int_equal(main_->cumulative_ns, 1700);
+
+    /* an empty stack credits nobody */
+    st_pop(t);
+    st_pop(t);
+    st_add_cumulative(t, 999, ++mark);
+    assert_int_equal(main_->cumulative_ns + fib->cumulative_ns + gen->cumulative_ns +
+                         other->cumulative_ns, 1700 + 1500 + 500 + 300);
+
+    /* st_store_zero forgets cumulative time too (fork) */
+    st_store_zero(s);
+    assert_int_equal(main_->cumulative_ns, 0);
+    assert_int_equal(gen->cumulative_ns, 0);
+    st_store_release(s);
+}
+
+/* With times enabled, nodes carry time and sample arrays. */
+static void test_timed_nodes(void **state)
+{
+    (void)state;
+    st_store *s = st_store_new(0, 1);
+    assert_non_null(s);
+    assert_int_equal(st_store_timed(s), 0);
+    st_store_enable_times(s);
+    assert_int_equal(st_store_timed(s), 1);
+    st_record *r = get_new(s, "f", 5);
+    assert_non_null(r->flat->times);
+    assert_non_null(r->flat->samples);
+    r->flat->times[4] = 7;
+    r->flat->samples[4] = 1;
+    st_store_zero(s);
+    assert_int_equal(r->flat->times[4], 0);
+    assert_int_equal(r->flat->samples[4], 0);
+    st_store_release(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -823,6 +907,8 @@ int main(void)
         cmocka_unit_test(test_store_zero_stacks_off),
         cmocka_unit_test(test_store_zero_width2),
         cmocka_unit_test(test_many_records),
+        cmocka_unit_test(test_cumulative_accounting),
+        cmocka_unit_test(test_timed_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
