@@ -113,8 +113,7 @@ int an_render(const pf_profile *p, const pf_function *f, FILE *out)
             last_line = line;
             line_count = line_time = 0;
         }
-        const char *name = l ? (l->op < p->nopnames ? p->opnames[l->op] : "?")
-                             : (in->op < p->nopnames ? p->opnames[in->op] : "?");
+        const char *name = pf_opname(p, l ? l->op : in->op);
         char arg[64] = "";
         if (l && l->arg >= 0)
             snprintf(arg, sizeof arg, "%d %s%s%s", l->arg, l->argrepr[0] ? "(" : "",

@@ -138,8 +138,7 @@ static int add_ops(df_function *d, const pf_profile *p, const pf_function *f, in
                    df_metric m)
 {
     for (size_t i = 0; f && i < f->ncode; i++) {
-        const char *name = f->code[i].op < p->nopnames && p->opnames[f->code[i].op]
-                               ? p->opnames[f->code[i].op] : "?";
+        const char *name = pf_opname(p, f->code[i].op);
         size_t k = 0;
         while (k < d->nops && strcmp(d->ops[k].opname, name) != 0)
             k++;

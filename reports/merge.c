@@ -7,11 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *opname(const pf_profile *p, uint16_t op)
-{
-    return op < p->nopnames && p->opnames[op] ? p->opnames[op] : "?";
-}
-
 static int same_key(const pf_function *g, const pf_function *f)
 {
     return g->firstlineno == f->firstlineno && g->scope == f->scope &&
@@ -31,7 +26,7 @@ static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const 
             v[n++] = g->code[i++];
             continue;
         }
-        int op = pf_opname_index(out, opname(p, f->code[j].op));
+        int op = pf_opname_index(out, pf_opname(p, f->code[j].op));
         if (op < 0) {
             free(v);
             return -1;
@@ -70,7 +65,7 @@ static int copy_listing(pf_profile *out, pf_function *g, const pf_profile *p,
         return -1;
     for (size_t i = 0; i < f->nlisting; i++) {
         pf_listing l = f->listing[i];
-        int op = pf_opname_index(out, opname(p, l.op));
+        int op = pf_opname_index(out, pf_opname(p, l.op));
         l.argrepr = NULL;
         if (op < 0 || pf_set_string(&l.argrepr, f->listing[i].argrepr ? f->listing[i].argrepr : "") < 0)
             return -1;
@@ -107,25 +102,10 @@ static int merge_function(pf_profile *out, const pf_profile *p, const pf_functio
     return add_code(out, g, p, f);
 }
 
-static int thread_of(pf_profile *out, const char *name)
-{
-    for (size_t i = 0; i < out->nthreads; i++)
-        if (strcmp(out->threads[i], name) == 0)
-            return (int)i;
-    char **v = realloc(out->threads, (out->nthreads + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    out->threads = v;
-    out->threads[out->nthreads] = NULL;
-    if (pf_set_string(&out->threads[out->nthreads], name) < 0)
-        return -1;
-    return (int)out->nthreads++;
-}
-
 static int add_ops(pf_profile *out, pf_stack *t, const pf_profile *p, const pf_stack *s)
 {
     for (size_t i = 0; i < s->nops; i++) {
-        int op = pf_opname_index(out, opname(p, s->ops[i].op));
+        int op = pf_opname_index(out, pf_opname(p, s->ops[i].op));
         if (op < 0)
             return -1;
         size_t k = 0;
@@ -147,7 +127,7 @@ static int add_ops(pf_profile *out, pf_stack *t, const pf_profile *p, const pf_s
 static int merge_stack(pf_profile *out, const pf_profile *p, const pf_stack *s,
                        const uint32_t *ids)
 {
-    int thread = thread_of(out, s->thread < p->nthreads ? p->threads[s->thread] : "?");
+    int thread = pf_thread_index(out, s->thread < p->nthreads ? p->threads[s->thread] : "?");
     if (thread < 0)
         return -1;
     pf_stack *t = NULL;

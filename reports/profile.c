@@ -53,6 +53,26 @@ int pf_opname_index(pf_profile *p, const char *name)
     return (int)p->nopnames++;
 }
 
+const char *pf_opname(const pf_profile *p, unsigned op)
+{
+    return op < p->nopnames && p->opnames[op] ? p->opnames[op] : "?";
+}
+
+int pf_thread_index(pf_profile *p, const char *name)
+{
+    for (size_t i = 0; i < p->nthreads; i++)
+        if (strcmp(p->threads[i], name) == 0)
+            return (int)i;
+    char **v = realloc(p->threads, (p->nthreads + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    p->threads = v;
+    p->threads[p->nthreads] = NULL;
+    if (pf_set_string(&p->threads[p->nthreads], name) < 0)
+        return -1;
+    return (int)p->nthreads++;
+}
+
 pf_profile *pf_profile_new(void)
 {
     pf_profile *p = calloc(1, sizeof *p);

@@ -139,6 +139,10 @@ pf_stack *pf_add_stack(pf_profile *p);
 
 /* The index of opcode name `name` in p->opnames, added if new; -1 on OOM. */
 int pf_opname_index(pf_profile *p, const char *name);
+/* The name of opcode index `op`, "?" when the table has none. */
+const char *pf_opname(const pf_profile *p, unsigned op);
+/* The index of thread `name` in p->threads, added if new; -1 on OOM. */
+int pf_thread_index(pf_profile *p, const char *name);
 
 /* Whether two profiles come from the same interpreter build: version,
  * build string, implementation and specialization. */

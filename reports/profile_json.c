@@ -115,7 +115,7 @@ static void write_function(jw *w, const pf_profile *p, const pf_function *f,
             const pf_listing *l = &f->listing[i];
             jw_begin_array(w);  /* [offset, opname, arg, argrepr, line]: compact */
             jw_uint(w, l->offset);
-            jw_string(w, l->op < p->nopnames && p->opnames[l->op] ? p->opnames[l->op] : "?");
+            jw_string(w, pf_opname(p, l->op));
             if (l->arg < 0)
                 jw_null(w);
             else

@@ -172,22 +172,6 @@ static int read_functions(rd *r, json_t *fns)
     return 0;
 }
 
-static int thread_index(rd *r, const char *name)
-{
-    pf_profile *p = r->p;
-    for (size_t i = 0; i < p->nthreads; i++)
-        if (strcmp(p->threads[i], name) == 0)
-            return (int)i;
-    char **v = realloc(p->threads, (p->nthreads + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    p->threads = v;
-    p->threads[p->nthreads] = NULL;
-    if (pf_set_string(&p->threads[p->nthreads], name) < 0)
-        return -1;
-    return (int)p->nthreads++;
-}
-
 static int read_opcounts(rd *r, pf_stack *s, json_t *ops)
 {
     s->ops = calloc(json_object_size(ops) + 1, sizeof *s->ops);
@@ -222,7 +206,7 @@ static int read_stacks(rd *r, json_t *stacks)
             return fail(r, "out of memory");
         if (!json_is_array(frames) || !json_is_string(thread))
             return fail(r, "stack %zu has no frames or thread", i);
-        int t = thread_index(r, json_string_value(thread));
+        int t = pf_thread_index(r->p, json_string_value(thread));
         if (t < 0)
             return fail(r, "out of memory");
         s->thread = (uint32_t)t;
