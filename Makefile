@@ -81,7 +81,7 @@ $(BUILDDIR)/obj/reports/%.o: reports/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw cli blockmap diff_render diff report_text annotate
+UNITS := store scope jsonw cli blockmap diff_render diff merge profile_read report_text annotate
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/profile.c
 unit_src_jsonw := reports/jsonw.c reports/profile.c reports/profile_json.c
@@ -89,25 +89,30 @@ unit_src_cli   := profiler/cli.c reports/diff.c reports/profile.c
 unit_src_blockmap := profiler/blockmap.c
 unit_src_diff  := reports/diff.c reports/merge.c reports/profile_read.c reports/profile_json.c \
                   reports/jsonw.c reports/profile.c
+unit_src_merge := $(unit_src_diff)
+unit_src_profile_read := $(unit_src_diff)
 unit_src_annotate := reports/annotate.c reports/profile_read.c reports/profile.c
 unit_src_report_text := reports/report_text.c reports/report_bars.c reports/profile.c
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 
 .SECONDEXPANSION:
-$(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*)
+$(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@pkg-config --exists cmocka || { echo "cmocka not found: run scripts/install-deps.sh (apt-get install libcmocka-dev)" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_FLAGS) $(JANSSON_LIBS) -lm $(SANFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(CMOCKA_FLAGS) $(JANSSON_LIBS) -lm $(SANFLAGS)
 
 test: $(OPPROF) $(UNIT_BINS) check-pycompat
 	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \
 	  VALGRIND="$(VALGRIND)" sh tests/run_tests.sh
 
-# Every PY_VERSION_HEX test lives in profiler/pycompat.h.
+# Every PY_VERSION_HEX test lives in profiler/pycompat.h, and report
+# writers never touch libpython.
 check-pycompat:
 	@! grep -n PY_VERSION_HEX $(filter-out profiler/pycompat.h,$(wildcard profiler/*.[ch] reports/*.[ch])) \
 	  || { echo "PY_VERSION_HEX outside profiler/pycompat.h" >&2; exit 1; }
+	@! grep -n 'Python.h\|pycompat.h' $(wildcard reports/*.[ch]) \
+	  || { echo "reports/ must not use libpython" >&2; exit 1; }
 
 valgrind: $(OPPROF) $(UNIT_BINS)
 	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \

@@ -1,0 +1,288 @@
+/*
+ * test_profile_read.c - unit tests for reports/profile_read.c (pf_read_file) against the writer, reports/profile_json.c: round trips and errors.
+ * Profiles are built by hand (profile_fixtures.h).
+ */
+#include "profile_fixtures.h"
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    pf_profile *p = full_profile();
+    pf_profile *q = save_and_read(p, "full.json");
+    assert_profiles_equal(p, q);
+    /* spot checks, independent of the comparison helper */
+    assert_string_equal(q->python_build, "3.12.1 (main, Jan  1 2024, 00:00:00) [GCC 13.2.0]");
+    assert_string_equal(q->python_prefix, "/usr");
+    assert_int_equal(q->specialization, 1);
+    assert_int_equal(q->hexversion, 0x030c01f0);
+    assert_string_equal(q->root, "/home/u/proj");
+    assert_string_equal(q->hash_seed, "0");
+    assert_string_equal(q->argv[3], "caf\xc3\xa9 \"quoted\"\n");
+    assert_int_equal(q->exit_status, 3);
+    assert_int_equal(q->incomplete, 1);
+    assert_string_equal(q->incomplete_reason, "stopped: SIGINT");
+    assert_string_equal(q->collector, "sys.monitoring");
+    assert_int_equal(q->wall_ns, 123456789012345ULL);
+    assert_int_equal(q->functions[0].code[0].line, -1);
+    assert_int_equal(q->functions[1].code[4].line, -1);
+    assert_int_equal(q->functions[1].code[4].offset, 260);
+    assert_int_equal(q->functions[1].code[1].count, 3000000000ULL);
+    assert_int_equal(q->functions[2].scope, PF_SCOPE_LAMBDA);
+    assert_int_equal(q->functions[5].ncode, 0);
+    assert_int_equal(q->nthreads, 3);
+    assert_string_equal(q->threads[q->stacks[2].thread], "worker-1 \xe2\x9c\x93");
+    assert_int_equal(q->stacks[4].nframes, 0);
+    assert_int_equal(q->stacks[4].nops, 0);
+    /* writing what was read gives the same document */
+    char *j1 = to_json(p), *j2 = to_json(q);
+    assert_string_equal(j1, j2);
+    free(j1);
+    free(j2);
+    pf_profile_release(q);
+    pf_profile_release(p);
+}
+
+/* The other values of the flags, and fields left unset. */
+static void test_round_trip_defaults(void **state)
+{
+    (void)state;
+    pf_profile *p = pf_profile_new();
+    assert_non_null(p);
+    set(&p->python_version, "3.11.9");
+    set(&p->implementation, "cpython");
+    p->hexversion = 0x030b09f0;
+    p->stacks_enabled = 0;
+    p->exit_status = -9;
+    add_simple(p, "<string>", "<module>", 1, 4);
+    pf_profile *q = save_and_read(p, "defaults.json");
+    assert_int_equal(q->specialization, 0);
+    assert_int_equal(q->stacks_enabled, 0);
+    assert_int_equal(q->incomplete, 0);
+    assert_null(q->incomplete_reason);
+    assert_int_equal(q->exit_status, -9);
+    assert_int_equal(q->argc, 0);
+    assert_string_equal(q->hash_seed, "random");
+    assert_int_equal(q->nstacks, 0);
+    assert_int_equal(q->instructions, 4);
+    assert_int_equal(q->functions[0].code[0].count, 4);
+    assert_true(pf_same_interpreter(p, q));
+    pf_profile_release(q);
+    pf_profile_release(p);
+}
+
+/* A timed profile: the sampling fields read back too. */
+static void test_round_trip_timed(void **state)
+{
+    (void)state;
+    pf_profile *p = full_profile();
+    p->timed = 1;
+    set(&p->timing_method, "sampling");
+    set(&p->timing_clock, "thread CPU time");
+    p->rate_hz = 997;
+    p->samples = 12345;
+    p->sampled_ns = 9876543210ULL;
+    p->overhead_ns = 1111;
+    p->unattributed_ns = 2222;
+    uint64_t t = 1;
+    for (size_t i = 0; i < p->nfunctions; i++) {
+        pf_function *f = &p->functions[i];
+        for (size_t k = 0; k < f->ncode; k++) {
+            f->code[k].time_ns = t * 1000;
+            f->code[k].samples = t++;
+            f->time_ns += f->code[k].time_ns;
+        }
+        f->cumulative_ns = f->time_ns + 7;
+        p->time_ns += f->time_ns;
+    }
+    for (size_t i = 0; i < p->nstacks; i++) {
+        pf_stack *s = &p->stacks[i];
+        for (size_t k = 0; k < s->nops; k++) {
+            s->ops[k].time_ns = 500 + k;
+            s->time_ns += s->ops[k].time_ns;
+        }
+    }
+    pf_profile *q = save_and_read(p, "timed.json");
+    assert_profiles_equal(p, q);
+    assert_int_equal(q->timed, 1);
+    assert_string_equal(q->timing_method, "sampling");
+    assert_string_equal(q->timing_clock, "thread CPU time");
+    assert_int_equal(q->rate_hz, 997);
+    assert_int_equal(q->samples, 12345);
+    assert_int_equal(q->sampled_ns, 9876543210ULL);
+    assert_int_equal(q->overhead_ns, 1111);
+    assert_int_equal(q->unattributed_ns, 2222);
+    assert_int_equal(q->time_ns, p->time_ns);
+    for (size_t i = 0; i < p->nfunctions; i++) {
+        const pf_function *f = &p->functions[i], *g = &q->functions[i];
+        assert_int_equal(g->time_ns, f->time_ns);
+        assert_int_equal(g->cumulative_ns, f->cumulative_ns);
+        for (size_t k = 0; k < f->ncode; k++) {
+            assert_int_equal(g->code[k].time_ns, f->code[k].time_ns);
+            assert_int_equal(g->code[k].samples, f->code[k].samples);
+        }
+    }
+    for (size_t i = 0; i < p->nstacks; i++) {
+        const pf_stack *s = &p->stacks[i], *u = &q->stacks[i];
+        assert_int_equal(u->time_ns, s->time_ns);
+        for (size_t k = 0; k < s->nops; k++) {
+            size_t m = 0;
+            while (m < u->nops && strcmp(opname_of(q, u->ops[m].op), opname_of(p, s->ops[k].op)))
+                m++;
+            assert_true(m < u->nops);
+            assert_int_equal(u->ops[m].time_ns, s->ops[k].time_ns);
+        }
+    }
+    char *j1 = to_json(p), *j2 = to_json(q);
+    assert_string_equal(j1, j2);
+    free(j1);
+    free(j2);
+    /* an untimed profile reads back untimed */
+    pf_profile_release(q);
+    p->timed = 0;
+    q = save_and_read(p, "untimed.json");
+    assert_int_equal(q->timed, 0);
+    assert_int_equal(q->functions[1].time_ns, 0);
+    assert_int_equal(q->functions[1].code[1].time_ns, 0);
+    pf_profile_release(q);
+    pf_profile_release(p);
+}
+
+/* A file name that is not UTF-8 reads back with U+FFFD for the bad byte. */
+static void test_round_trip_non_utf8_file(void **state)
+{
+    (void)state;
+    pf_profile *p = profile_new("/a/proj", NULL);
+    add_simple(p, "/a/proj/caf\xff.py", "f", 1, 3);
+    pf_profile *q = save_and_read(p, "ff.json");
+    assert_string_equal(q->functions[0].file, "/a/proj/caf\xef\xbf\xbd.py");
+    assert_string_equal(q->functions[0].qualname, "f");
+    pf_profile_release(q);
+    pf_profile_release(p);
+}
+
+/* ---- pf_read_file errors -------------------------------------------- */
+
+/* A minimal valid profile; the numbers make it invalid in chosen ways. */
+static char *minimal_doc(int version, int total, int id, int frame)
+{
+    char *doc = NULL;
+    assert_true(asprintf(&doc,
+        "{\"schema\": \"opprof-profile\", \"version\": %d,\n"
+        " \"python\": {\"version\": \"3.12.1\", \"implementation\": \"cpython\","
+        " \"hexversion\": 51118576},\n"
+        " \"argv\": [\"m.py\"], \"exit_status\": 0,\n"
+        " \"totals\": {\"instructions\": %d, \"wall_ns\": 10},\n"
+        " \"functions\": [\n"
+        "  {\"id\": 0, \"file\": \"m.py\", \"name\": \"f\", \"qualname\": \"f\","
+        " \"firstlineno\": 1, \"scope\": \"function\", \"calls\": 1, \"instructions\": 5,"
+        " \"code\": [{\"offset\": 0, \"opname\": \"RESUME\", \"line\": null, \"count\": 2},"
+        " {\"offset\": 2, \"opname\": \"LOAD_FAST\", \"line\": 1, \"count\": 3}]},\n"
+        "  {\"id\": %d, \"file\": \"m.py\", \"name\": \"g\", \"qualname\": \"g\","
+        " \"firstlineno\": 4, \"scope\": \"function\", \"calls\": 0, \"instructions\": 0,"
+        " \"code\": []}\n"
+        " ],\n"
+        " \"stacks\": [{\"thread\": \"MainThread\", \"frames\": [%d], \"instructions\": 5,"
+        " \"opcodes\": {\"LOAD_FAST\": {\"count\": 3}, \"RESUME\": {\"count\": 2}}}]}\n",
+        version, total, id, frame) > 0);
+    return doc;
+}
+
+static void expect_read_error(const char *name, const char *text, const char *needle)
+{
+    char *path = path_in_tmp(name);
+    if (text)
+        write_text(path, text);
+    char err[512];
+    memset(err, 0, sizeof err);
+    pf_profile *p = (pf_profile *)err;      /* must be reset */
+    int rc = pf_read_file(path, &p, err, sizeof err);
+    if (rc != -1)
+        fail_msg("%s: read without error", name);
+    assert_null(p);
+    if (err[0] == 0)
+        fail_msg("%s: empty error message", name);
+    if (strchr(err, '\n'))
+        fail_msg("%s: error message on several lines: %s", name, err);
+    if (needle && !strstr(err, needle))
+        fail_msg("%s: error \"%s\" does not mention \"%s\"", name, err, needle);
+    free(path);
+}
+
+static void test_read_minimal(void **state)
+{
+    (void)state;
+    char *doc = minimal_doc(1, 5, 1, 1);
+    char *path = path_in_tmp("minimal.json");
+    write_text(path, doc);
+    char err[256] = "";
+    pf_profile *p = NULL;
+    int rc = pf_read_file(path, &p, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%s", err);
+    assert_int_equal(p->nfunctions, 2);
+    assert_int_equal(p->instructions, 5);
+    assert_int_equal(p->wall_ns, 10);
+    assert_int_equal(p->functions[0].code[0].line, -1);
+    assert_int_equal(p->functions[0].code[1].line, 1);
+    assert_int_equal(p->nstacks, 1);
+    assert_int_equal(p->stacks[0].frames[0], 1);
+    assert_int_equal(stack_op_count(p, &p->stacks[0], "RESUME"), 2);
+    assert_int_equal(p->stacks_enabled, 0);     /* absent: false */
+    assert_null(p->root);
+    pf_profile_release(p);
+    free(path);
+    free(doc);
+}
+
+static void test_read_errors(void **state)
+{
+    (void)state;
+    char *doc = minimal_doc(1, 5, 1, 1);
+    char *truncated = strdup(doc);
+    assert_non_null(truncated);
+    truncated[strlen(truncated) / 2] = 0;
+    expect_read_error("missing.json", NULL, "missing.json");
+    expect_read_error("empty.json", "", "not valid JSON");
+    expect_read_error("text.json", "opprof was here\n", "not valid JSON");
+    expect_read_error("truncated.json", truncated, "not valid JSON");
+    expect_read_error("array.json", "[1, 2, 3]", "not an opprof profile");
+    expect_read_error("other.json", "{\"schema\":\"other\"}", "not an opprof profile");
+    expect_read_error("noschema.json", "{\"version\": 1}", "not an opprof profile");
+    expect_read_error("dup.json", "{\"schema\":\"opprof-profile\",\"schema\":\"x\"}", NULL);
+    free(truncated);
+    free(doc);
+    struct {
+        const char *name;
+        int version, total, id, frame;
+        const char *needle;
+    } bad[] = {
+        {"v2.json", 2, 5, 1, 1, "version 2"},
+        {"v0.json", 0, 5, 1, 1, "version"},
+        {"total.json", 1, 6, 1, 1, "totals.instructions"},
+        {"total0.json", 1, 0, 1, 1, "totals.instructions"},
+        {"frame.json", 1, 5, 1, 2, "stack 0"},
+        {"frame-neg.json", 1, 5, 1, -1, "stack 0"},
+        {"id.json", 1, 5, 7, 1, "id"},
+        {"id0.json", 1, 5, 0, 0, "id"},
+    };
+    for (size_t i = 0; i < N(bad); i++) {
+        doc = minimal_doc(bad[i].version, bad[i].total, bad[i].id, bad[i].frame);
+        expect_read_error(bad[i].name, doc, bad[i].needle);
+        free(doc);
+    }
+    /* a directory is not a file */
+    expect_read_error(".", NULL, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_round_trip_defaults),
+        cmocka_unit_test(test_round_trip_timed),
+        cmocka_unit_test(test_round_trip_non_utf8_file),
+        cmocka_unit_test(test_read_minimal),
+        cmocka_unit_test(test_read_errors),
+    };
+    return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);
+}
