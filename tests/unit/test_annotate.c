@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "golden.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,20 +45,7 @@ static void test_golden(void **state)
     (void)state;
     pf_profile *p = load();
     char *text = render(p, 0);
-    const char *golden = DIR "work.txt";
-    if (getenv("OPPROF_UPDATE_GOLDEN")) {
-        FILE *f = fopen(golden, "w");
-        assert_non_null(f);
-        fputs(text, f);
-        fclose(f);
-    }
-    FILE *f = fopen(golden, "r");
-    assert_non_null(f);
-    char want[8192];
-    size_t n = fread(want, 1, sizeof want - 1, f);
-    want[n] = 0;
-    fclose(f);
-    assert_string_equal(text, want);
+    golden_check(DIR "work.txt", text);
     /* what a reader relies on */
     assert_non_null(strstr(text, "Outer.work (app.py:3)"));
     assert_non_null(strstr(text, "RAISE_VARARGS"));   /* never ran: listed, marked */

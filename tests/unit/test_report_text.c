@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "golden.h"
+
 #include <fcntl.h>
 #include <locale.h>
 #include <stdio.h>
@@ -233,58 +235,13 @@ static char *render(const pf_profile *p, const rt_options *o)
     return buf;
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s (tests run from the repository root)\n", path);
-        fail();
-    }
-    char *buf = NULL;
-    size_t len = 0, n;
-    char chunk[4096];
-    FILE *m = open_memstream(&buf, &len);
-    assert_non_null(m);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        assert_int_equal(fwrite(chunk, 1, n, m), n);
-    assert_int_equal(ferror(f), 0);
-    fclose(f);
-    assert_int_equal(fclose(m), 0);
-    return buf;
-}
-
-/* Says where the texts part, so a failure can be read without a debugger. */
-static void report_difference(const char *path, const char *want, const char *got)
-{
-    size_t i = 0, line = 1, start = 0;
-    for (; want[i] && want[i] == got[i]; i++)
-        if (want[i] == '\n') {
-            line++;
-            start = i + 1;
-        }
-    fprintf(stderr, "%s differs at line %zu:\n  want: %.*s\n  got:  %.*s\n", path, line,
-            (int)strcspn(want + start, "\n"), want + start,
-            (int)strcspn(got + start, "\n"), got + start);
-}
-
 static void check_golden(const pf_profile *p, const rt_options *o, const char *name)
 {
     char path[256];
     snprintf(path, sizeof path, "%s%s", GOLDEN_DIR, name);
     char *got = render(p, o);
-    if (getenv("OPPROF_UPDATE_GOLDEN")) {
-        FILE *f = fopen(path, "wb");
-        assert_non_null(f);
-        fputs(got, f);
-        assert_int_equal(fclose(f), 0);
-    }
-    char *want = read_file(path);
-    int same = strcmp(want, got) == 0;
-    if (!same)
-        report_difference(path, want, got);
-    free(want);
+    golden_check(path, got);
     free(got);
-    assert_true(same);
 }
 
 /* ---- golden tests ------------------------------------------------------ */
