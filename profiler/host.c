@@ -316,7 +316,7 @@ static int is_zip(const char *path)
     return n == 4 && memcmp(magic, "PK\3\4", 4) == 0;
 }
 
-static char *absolute_output(const char *path, const char *cwd)
+static char *absolute_path(const char *path, const char *cwd)
 {
     if (strcmp(path, "-") == 0 || path[0] == '/')
         return strdup(path);
@@ -431,7 +431,7 @@ static int configure(PyConfig *config, const cli_run *o)
             snprintf(run.root, sizeof run.root, "%.*s", (int)(slash - path), path);
     }
     if (o->root) {
-        char *abs = absolute_output(o->root, run.cwd);
+        char *abs = absolute_path(o->root, run.cwd);
         if (abs)
             snprintf(run.root, sizeof run.root, "%s", abs);
         free(abs);
@@ -447,7 +447,7 @@ int host_run(const cli_run *o)
     run.opts = o;
     if (!getcwd(run.cwd, sizeof run.cwd))
         run.cwd[0] = 0;
-    run.output = absolute_output(o->output, run.cwd);
+    run.output = absolute_path(o->output, run.cwd);
     if (!run.output)
         return error("out of memory"), OPPROF_EXIT_SOFTWARE;
     if (pf_json_check_writable(run.output) < 0) {

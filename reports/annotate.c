@@ -35,33 +35,13 @@ static int matches(const pf_function *f, const char *spec)
     return strcmp(f->qualname, spec) == 0 || strcmp(f->name, spec) == 0;
 }
 
-static uint64_t weight(const pf_profile *p, const pf_function *f)
-{
-    return p->timed ? f->time_ns : f->instructions;
-}
-
-static const pf_profile *order_profile;
-
-static int hotter(const void *a, const void *b)
-{
-    const pf_function *fa = &order_profile->functions[*(const size_t *)a];
-    const pf_function *fb = &order_profile->functions[*(const size_t *)b];
-    uint64_t wa = weight(order_profile, fa), wb = weight(order_profile, fb);
-    if (wa != wb)
-        return wa < wb ? 1 : -1;
-    return fa->id < fb->id ? -1 : fa->id > fb->id;
-}
-
 size_t an_find(const pf_profile *p, const char *spec, size_t top, size_t *idx)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < p->nfunctions; i++)
-        if (!spec || matches(&p->functions[i], spec))
-            idx[n++] = i;
-    order_profile = p;
-    if (n)
-        qsort(idx, n, sizeof *idx, hotter);
-    order_profile = NULL;
+    size_t *order = pf_functions_by_weight(p), n = 0;
+    for (size_t i = 0; order && i < p->nfunctions; i++)
+        if (!spec || matches(&p->functions[order[i]], spec))
+            idx[n++] = order[i];
+    free(order);
     if (!spec && n > top)
         n = top;
     return n;

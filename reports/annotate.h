@@ -12,8 +12,9 @@
 
 /* Functions matching `spec`: a qualname ("Outer.work"), a name, or
  * FILE:LINE (the file's last components, e.g. "app.py:12" or
- * "pkg/app.py:12", and the function's first line).  Fills idx (room for
- * p->nfunctions) and returns how many; spec NULL: the hottest `top`. */
+ * "pkg/app.py:12", and the function's first line), hottest first
+ * (pf_functions_by_weight).  Fills idx (room for p->nfunctions) and
+ * returns how many; spec NULL: the hottest `top`.  0 when out of memory. */
 size_t an_find(const pf_profile *p, const char *spec, size_t top, size_t *idx);
 
 /* Prints one function; 0, or -1 on a write error. */

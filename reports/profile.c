@@ -209,28 +209,40 @@ void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *
     }
 }
 
-static const pf_profile *sort_profile;
+typedef struct ranked {
+    uint64_t key[3];
+    uint32_t id;
+    size_t index;
+} ranked;
 
-static int by_instructions(const void *a, const void *b)
+static int by_rank(const void *a, const void *b)
 {
-    const pf_function *fa = &sort_profile->functions[*(const size_t *)a];
-    const pf_function *fb = &sort_profile->functions[*(const size_t *)b];
-    uint64_t va = sort_profile->counted ? fa->instructions : fa->time_ns;
-    uint64_t vb = sort_profile->counted ? fb->instructions : fb->time_ns;
-    if (va != vb)
-        return va < vb ? 1 : -1;
-    return fa->id < fb->id ? -1 : fa->id > fb->id;
+    const ranked *x = a, *y = b;
+    for (int k = 0; k < 3; k++)
+        if (x->key[k] != y->key[k])
+            return x->key[k] < y->key[k] ? 1 : -1;
+    return (x->id > y->id) - (x->id < y->id);
 }
 
-size_t *pf_functions_by_instructions(const pf_profile *p)
+size_t *pf_functions_by_weight(const pf_profile *p)
 {
-    size_t *idx = malloc((p->nfunctions ? p->nfunctions : 1) * sizeof *idx);
-    if (!idx)
+    size_t n = p->nfunctions;
+    ranked *r = malloc((n ? n : 1) * sizeof *r);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!r || !idx) {
+        free(r);
+        free(idx);
         return NULL;
-    for (size_t i = 0; i < p->nfunctions; i++)
-        idx[i] = i;
-    sort_profile = p;
-    qsort(idx, p->nfunctions, sizeof *idx, by_instructions);
-    sort_profile = NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const pf_function *f = &p->functions[i];
+        r[i] = p->timed ? (ranked){{f->time_ns, f->instructions, f->calls}, f->id, i}
+                        : (ranked){{f->instructions, f->calls, 0}, f->id, i};
+    }
+    if (n)
+        qsort(r, n, sizeof *r, by_rank);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = r[i].index;
+    free(r);
     return idx;
 }

@@ -152,8 +152,10 @@ int pf_same_interpreter(const pf_profile *a, const pf_profile *b);
  * has p->nopnames entries and is zeroed first. */
 void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *out);
 
-/* Function indices sorted by instructions (by self time when the profile
- * has no counts), most first; caller frees.  NULL when out of memory. */
-size_t *pf_functions_by_instructions(const pf_profile *p);
+/* Function indices, hottest first: by self time, then instructions, then
+ * calls in a timed profile; by instructions, then calls, otherwise; ties
+ * by id.  The report and annotate agree on "hottest" through it.  Caller
+ * frees; NULL when out of memory. */
+size_t *pf_functions_by_weight(const pf_profile *p);
 
 #endif

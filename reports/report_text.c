@@ -393,21 +393,6 @@ static int put_scopes(const rt_ctx *c)
 
 /* ---- top functions ----------------------------------------------------- */
 
-typedef struct ranked {
-    uint64_t key[3];
-    uint32_t id;
-    size_t index;
-} ranked;
-
-static int by_rank(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    for (int k = 0; k < 3; k++)
-        if (x->key[k] != y->key[k])
-            return x->key[k] < y->key[k] ? 1 : -1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
 enum { F_CALLS, F_INSTR, F_SELF, F_CUMUL, F_NSI, NF };
 static const char *const fn_head[NF] = {"calls", "instructions", "self ms", "cumul ms",
                                         "ns/instr"};
@@ -434,14 +419,14 @@ static const char *basename_of(const char *path)
     return s ? s + 1 : path;
 }
 
-static void put_function_rows(const rt_ctx *c, const ranked *r, size_t n)
+static void put_function_rows(const rt_ctx *c, const size_t *r, size_t n)
 {
     char cell[NF][RT_NUM_LEN];
     int w[NF], wscope = (int)strlen("scope");
     for (int k = 0; k < NF; k++)
         w[k] = (int)strlen(fn_head[k]);
     for (size_t i = 0; i < n; i++) {
-        const pf_function *f = &c->p->functions[r[i].index];
+        const pf_function *f = &c->p->functions[r[i]];
         fn_cells(c, f, cell);
         for (int k = 0; k < NF; k++)
             w[k] = (int)strlen(cell[k]) > w[k] ? (int)strlen(cell[k]) : w[k];
@@ -452,7 +437,7 @@ static void put_function_rows(const rt_ctx *c, const ranked *r, size_t n)
         fprintf(c->out, "  %*s", w[k], fn_head[k]);
     fprintf(c->out, "  %-*s  function\n", wscope, "scope");
     for (size_t i = 0; i < n; i++) {
-        const pf_function *f = &c->p->functions[r[i].index];
+        const pf_function *f = &c->p->functions[r[i]];
         fn_cells(c, f, cell);
         for (int k = 0; k < NF; k++)
             fprintf(c->out, "  %*s", w[k], cell[k]);
@@ -467,18 +452,14 @@ static void put_function_rows(const rt_ctx *c, const ranked *r, size_t n)
 static int put_functions(const rt_ctx *c)
 {
     const pf_profile *p = c->p;
-    ranked *r = malloc((p->nfunctions ? p->nfunctions : 1) * sizeof *r);
-    size_t nr = 0;
+    size_t *r = pf_functions_by_weight(p), nr = 0;
     if (!r)
         return -1;
-    for (size_t i = 0; i < p->nfunctions; i++) {
-        const pf_function *f = &p->functions[i];
-        if (!f->time_ns && !f->instructions && !f->calls)
-            continue;
-        r[nr++] = p->timed ? (ranked){{f->time_ns, f->instructions, f->calls}, f->id, i}
-                           : (ranked){{f->instructions, f->calls, 0}, f->id, i};
+    for (size_t i = 0; i < p->nfunctions; i++) {  /* what never ran is no row */
+        const pf_function *f = &p->functions[r[i]];
+        if (f->time_ns || f->instructions || f->calls)
+            r[nr++] = r[i];
     }
-    qsort(r, nr, sizeof *r, by_rank);
     rt_heading(c, p->timed     ? "top functions by self time"
                   : p->counted ? "top functions by instructions" : "top functions by calls");
     size_t n = nr < c->top ? nr : c->top;
@@ -489,7 +470,7 @@ static int put_functions(const rt_ctx *c)
     if (nr > n)
         fprintf(c->out, "  ... %zu more function%s\n", nr - n, nr - n == 1 ? "" : "s");
     if (n && c->o->profile_name) {
-        const pf_function *f = &p->functions[r[0].index];
+        const pf_function *f = &p->functions[r[0]];
         fputs("annotate one: opprof annotate ", c->out);
         rt_put_shell_word(c->out, c->o->profile_name);
         fputc(' ', c->out);

@@ -673,7 +673,7 @@ static void test_profile_many_functions(void **state)
     assert_contains(text, "{\"id\":99,\"file\":\"m.py\"");
     free(text);
 
-    size_t *order = pf_functions_by_instructions(p);
+    size_t *order = pf_functions_by_weight(p);
     assert_non_null(order);
     for (size_t i = 1; i < 100; i++) {
         const pf_function *a = &p->functions[order[i - 1]];
