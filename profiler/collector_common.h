@@ -45,11 +45,13 @@ const char *cc_incomplete_reason(void);
 /* Records the start of collection (main thread ident, gate); 0 or -1. */
 int cc_begin(st_store *s, const char *gate);
 
+/* Opens the gate if `code` comes from the gate file; whether it did. */
+int cc_gate_opens(PyObject *code);
+
 /* Whether counting is on for an entry into `code`, opening the gate when
  * `code` comes from the gate file. */
 static inline int cc_counting(PyObject *code)
 {
-    int cc_gate_opens(PyObject *code);
     return cc_active || (cc_waiting && cc_gate_opens(code));
 }
 
