@@ -51,7 +51,7 @@ ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 PROFILER_SRC := profiler/main.c profiler/cli.c profiler/commands.c profiler/host.c profiler/store.c \
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c \
                 profiler/collector_common.c profiler/collector_trace.c \
-                profiler/collector_monitor.c profiler/sampler.c
+                profiler/collector_monitor.c profiler/sampler.c profiler/sclock.c profiler/nstack.c
 REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c \
                 reports/profile_read.c reports/diff.c reports/merge.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \
@@ -65,14 +65,17 @@ all: $(OPPROF)
 
 JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
 JANSSON_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+UNWIND_CFLAGS  := $(shell pkg-config --cflags libunwind 2>/dev/null)
+UNWIND_LIBS    := $(shell pkg-config --libs libunwind 2>/dev/null || echo -lunwind)
 
 $(OPPROF): $(OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PY_LDFLAGS) $(PY_RPATH) $(JANSSON_LIBS) -lm $(SANFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PY_LDFLAGS) $(PY_RPATH) $(JANSSON_LIBS) $(UNWIND_LIBS) -ldl -lm $(SANFLAGS)
 
 # profiler/ needs libpython's headers; reports/ must build without them.
 $(BUILDDIR)/obj/profiler/%.o: profiler/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PY_INCLUDES) \
+	@pkg-config --exists libunwind || { echo "libunwind not found: run scripts/install-deps.sh (apt-get install libunwind-dev)" >&2; exit 1; }
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PY_INCLUDES) $(UNWIND_CFLAGS) \
 	  -DOPPROF_PYTHON_EXE='"$(PYTHON_EXE)"' -DOPPROF_PY_VERSION='"$(PY_VER)"' -c -o $@ $<
 $(BUILDDIR)/obj/reports/%.o: reports/%.c
 	@mkdir -p $(dir $@)
@@ -81,12 +84,14 @@ $(BUILDDIR)/obj/reports/%.o: reports/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw cli blockmap diff_render diff merge profile_read report_text annotate
+UNITS := store scope jsonw cli blockmap nstack sclock diff_render diff merge profile_read report_text annotate
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/profile.c
 unit_src_jsonw := reports/jsonw.c reports/profile.c reports/profile_json.c
 unit_src_cli   := profiler/cli.c reports/diff.c reports/profile.c
 unit_src_blockmap := profiler/blockmap.c
+unit_src_nstack := profiler/nstack.c
+unit_src_sclock := profiler/sclock.c
 unit_src_diff  := reports/diff.c reports/merge.c reports/profile_read.c reports/profile_json.c \
                   reports/jsonw.c reports/profile.c
 unit_src_merge := $(unit_src_diff)
@@ -100,7 +105,7 @@ UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 $(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@pkg-config --exists cmocka || { echo "cmocka not found: run scripts/install-deps.sh (apt-get install libcmocka-dev)" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(CMOCKA_FLAGS) $(JANSSON_LIBS) -lm $(SANFLAGS)
+	$(CC) $(ALL_CFLAGS) $(UNWIND_CFLAGS) -o $@ $(filter %.c,$^) $(CMOCKA_FLAGS) $(JANSSON_LIBS) $(UNWIND_LIBS) -ldl -lm $(SANFLAGS)
 
 test: $(OPPROF) $(UNIT_BINS) check-pycompat
 	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \

@@ -21,6 +21,7 @@
 
 #include "codeinfo.h"
 #include "collector_common.h"
+#include "nstack.h"
 
 #include <string.h>
 
@@ -309,6 +310,7 @@ int collector_start(st_store *s, const char *gate)
             (callbacks[i].stacks && !with_stacks))
             continue;
         PyMethodDef *def = &callbacks[i].def;
+        ns_add_hook((const void *)def->ml_meth);  /* for the sampler's overhead */
         PyObject *ev = PyObject_GetAttrString(events, def->ml_name);
         PyObject *fn = ev ? PyCFunction_New(def, NULL) : NULL;
         PyObject *r = fn ? PyObject_CallMethod(mon, "register_callback", "iOO",

@@ -15,6 +15,7 @@
 
 #include "codeinfo.h"
 #include "collector_common.h"
+#include "nstack.h"
 
 static const char *replaced_reason;
 static int calls_only;  /* a profile function instead: call/return events only */
@@ -172,6 +173,7 @@ int collector_start(st_store *s, const char *gate)
         return -1;
     cc_waiting = waiting;
     cc_active = active;
+    ns_add_hook((const void *)trace);  /* for the sampler's overhead */
     install();
     return 0;
 }

@@ -15,13 +15,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include "codeinfo.h"
 #include "collector_common.h"
+#include "nstack.h"
+#include "sclock.h"
 #include "pycompat.h"
 
 /* opprof's own machine code, from the GNU linker */
@@ -29,7 +30,6 @@ extern char __executable_start[], etext[];
 
 static st_store *store;
 static volatile sig_atomic_t active;
-static uint64_t period_ns;
 static unsigned rate;
 static int with_stacks;
 static struct sigaction previous;
@@ -77,12 +77,17 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     st_thread *t = cc_tls;
     if (!active || !t)
         goto done;
-    uint64_t w = (uint64_t)(1 + (si->si_code == SI_TIMER && si->si_overrun > 0 ? si->si_overrun : 0)) *
-                 period_ns;
+    uint64_t w = sk_weight(t->timer, si);
+    if (!w)
+        goto done;  /* not our clock's: another sender's SIGPROF */
     atomic_fetch_add(&n_samples, 1);
     atomic_fetch_add(&n_sampled, w);
+    uintptr_t ips[24];
+    size_t n = ns_capture(ucv, ips, 24, 1);
     uintptr_t pc = pc_of(ucv);
-    if (t->busy || (pc >= (uintptr_t)__executable_start && pc < (uintptr_t)etext)) {
+    int hook = n ? ns_classify(ips, n) == NS_HOOK
+                 : pc >= (uintptr_t)__executable_start && pc < (uintptr_t)etext;
+    if (t->busy || hook) {
         atomic_fetch_add(&n_overhead, w);
         goto done;
     }
@@ -112,8 +117,11 @@ int sm_start(st_store *s, unsigned rate_hz)
     if (sigaction(SIGPROF, &sa, &previous) < 0)
         return -1;
     store = s;
+    ns_init();  /* without it only opprof's own code counts as overhead */
     rate = rate_hz ? rate_hz : 1000;
-    period_ns = 1000000000u / rate;
+    /* OPPROF_CLOCK=timer: the POSIX timer even where perf works (to compare) */
+    const char *clock = getenv("OPPROF_CLOCK");
+    sk_setup(1000000000u / rate, !clock || strcmp(clock, "timer") != 0);
     with_stacks = st_store_with_stacks(s);
     st_store_enable_times(s);
     active = 1;
@@ -124,36 +132,15 @@ int sm_thread_start(st_thread *t)
 {
     if (!active || t->timer)
         return 0;
-    timer_t *id = malloc(sizeof *id);
-    if (!id)
-        return -1;
-    struct sigevent sev;
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = SIGPROF;
-    sev._sigev_un._tid = gettid();  /* glibc has no sigev_notify_thread_id */
-    struct itimerspec its;
-    its.it_interval.tv_sec = 0;
-    its.it_interval.tv_nsec = (long)period_ns;
-    its.it_value = its.it_interval;
-    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, id) < 0) {
-        free(id);
-        return -1;
-    }
-    if (timer_settime(*id, 0, &its, NULL) < 0) {
-        timer_delete(*id);
-        free(id);
-        return -1;
-    }
-    t->timer = id;
-    return 0;
+    ns_thread_init();
+    return (t->timer = sk_arm()) ? 0 : -1;
 }
 
 void sm_after_fork(st_thread *t)
 {
-    /* timers are not inherited; the parent's ids mean nothing here */
+    /* clocks are not inherited; the parent's mean nothing here */
     for (size_t i = 0; store && i < st_thread_count(store); i++) {
-        free(st_thread_at(store, i)->timer);
+        sk_forget(st_thread_at(store, i)->timer);
         st_thread_at(store, i)->timer = NULL;
     }
     if (t)
@@ -167,11 +154,8 @@ void sm_stop(void)
     active = 0;
     for (size_t i = 0; store && i < st_thread_count(store); i++) {
         st_thread *t = st_thread_at(store, i);
-        if (t->timer) {
-            timer_delete(*(timer_t *)t->timer);  /* fails harmlessly for a dead thread */
-            free(t->timer);
-            t->timer = NULL;
-        }
+        sk_disarm(t->timer);
+        t->timer = NULL;
     }
     sigaction(SIGPROF, &previous, NULL);
 }
@@ -192,5 +176,5 @@ void sm_get_stats(sm_stats *out)
 
 const char *sm_clock_name(void)
 {
-    return "per-thread CPU time (timer_create CLOCK_THREAD_CPUTIME_ID, SIGPROF)";
+    return sk_name();
 }

@@ -139,7 +139,7 @@ static void put_header(const rt_ctx *c)
     fprintf(out, "%s\n", p->wall_ns ? fmt_duration(a, p->wall_ns) : "-");
     label(c, "overhead");
     if (p->timed && p->sampled_ns)
-        fprintf(out, "%s of sampled time (estimated: opprof's own code)\n",
+        fprintf(out, "%s of sampled time (opprof's hooks + their event delivery)\n",
                 rt_cell_pct(a, p->overhead_ns, p->sampled_ns, 1));
     else
         fputs("-\n", out);

@@ -173,6 +173,20 @@ def run_timing(t):
             p["totals"]["time_ns"] > 0 and tm["unattributed_ns"] * 5 < tm["sampled_ns"], str(tm))
     t.check("timing: both loops got time", fs and fs["<module>"]["time_ns"] > 0 and
             fs["function_loop"]["time_ns"] > 0, str({k: v["time_ns"] for k, v in fs.items()}))
+    if "perf_event" in tm.get("clock", ""):
+        got = tm["samples"] * 1e9 / max(tm["sampled_ns"], 1)
+        t.check("timing: the perf clock delivers the asked rate (1000 Hz)", 600 < got < 1400,
+                "%.0f samples per CPU second" % got)
+    else:
+        print("e2e: note: perf events refused here; the timer clock was used")
+    # the POSIX-timer backend, weighted by missed expirations, still times
+    t.opprof(["run", "-q", "-o", out, "scope_loop.py", "400000"], cwd=examples,
+             env={"OPPROF_CLOCK": "timer"})
+    p = t.load(out) if os.path.exists(out) else {}
+    tm = p.get("timing", {})
+    t.check("timing: OPPROF_CLOCK=timer samples with timer_create", "timer_create" in
+            tm.get("clock", "") and tm.get("samples", 0) > 0 and p["totals"]["time_ns"] > 0,
+            str(tm))
 
 
 def run_annotate(t):
