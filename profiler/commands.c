@@ -1,5 +1,5 @@
 /*
- * commands.c - diff and merge.
+ * commands.c - diff, merge, report and annotate.
  */
 #include "commands.h"
 
@@ -159,30 +159,129 @@ int cmd_annotate(int argc, char **argv)
     return rc;
 }
 
+static const char *flame_label(const char *format)
+{
+    return strcmp(format, "folded") == 0     ? "folded stacks"
+           : strcmp(format, "speedscope") == 0 ? "speedscope file" : "HTML report";
+}
+
+int cmd_write_flame(const pf_profile *p, const char *format, const char *path,
+                    const fl_options *o, int quiet)
+{
+    char err[512];
+    const fl_format *f = fl_format_find(format);
+    fl_metric m;
+    if (!f || fl_metric_for(p, o->metric, &m, err, sizeof err) < 0) {
+        fprintf(stderr, "opprof: cannot write the %s: %s\n", f ? flame_label(format) : format,
+                f ? err : "no such format");
+        return -1;
+    }
+    const char *note = fl_note(p, o);
+    const char *shown = strcmp(path, "-") == 0 ? "standard output" : path;
+    if (note)
+        fprintf(stderr, "opprof: note: %s: %s\n", shown, note);
+    if (fl_save(f, p, o, path, err, sizeof err) < 0) {
+        fprintf(stderr, "opprof: cannot write the %s to %s: %s\n", flame_label(format), shown,
+                err);
+        return -1;
+    }
+    if (!quiet && strcmp(path, "-") != 0)
+        fprintf(stderr, "opprof: %s written to %s (weights: %s)\n", flame_label(format), path,
+                m == FL_METRIC_TIME ? "ns of CPU time" : "instructions");
+    return 0;
+}
+
+void cmd_run_report(const pf_profile *p, const cli_run *o, const char *profile_name)
+{
+    if (o->quiet && !o->report)
+        return;
+    FILE *out = o->report ? fopen(o->report, "w") : stderr;
+    if (!out) {
+        fprintf(stderr, "opprof: cannot write the report to %s: %s\n", o->report,
+                strerror(errno));
+        return;
+    }
+    rt_options ro;
+    rt_options_init(&ro);
+    rt_options_for_terminal(&ro, fileno(out));
+    ro.sort_by_count = o->sort_by_count;
+    if (o->gate.opts.top)
+        ro.top = o->gate.opts.top;
+    ro.profile_name = profile_name;
+    if (rt_render(p, &ro, out) < 0 || (o->report && fclose(out) != 0))
+        fprintf(stderr, "opprof: cannot write the report: %s\n", strerror(errno));
+}
+
+const char *const cmd_flame_format[CMD_NFLAME] = {"folded", "speedscope", "html"};
+
+int cmd_run_flames(const pf_profile *p, const cli_run *o, char *const paths[CMD_NFLAME])
+{
+    fl_options fo;
+    fl_options_init(&fo);
+    if (o->metric_set)
+        fo.metric = o->gate.opts.metric == DF_TIME ? FL_METRIC_TIME : FL_METRIC_INSTRUCTIONS;
+    fo.opcodes = o->opcodes;
+    int rc = 0;
+    for (int i = 0; i < CMD_NFLAME; i++)
+        if (paths[i] && cmd_write_flame(p, cmd_flame_format[i], paths[i], &fo, o->quiet) < 0)
+            rc = -1;
+    return rc;
+}
+
+static int report_text(const pf_profile *p, const cli_show *o)
+{
+    FILE *out = o->output && strcmp(o->output, "-") ? fopen(o->output, "w") : stdout;
+    if (!out) {
+        fprintf(stderr, "opprof: cannot write the report to %s: %s\n", o->output,
+                strerror(errno));
+        return OPPROF_EXIT_BAD_INPUT;
+    }
+    rt_options ro;
+    rt_options_init(&ro);
+    rt_options_for_terminal(&ro, fileno(out));
+    if (o->top)
+        ro.top = o->top;
+    if (o->width)
+        ro.width = o->width;
+    ro.sort_by_count = o->sort_by_count;
+    ro.profile_name = o->profile;
+    int bad = rt_render(p, &ro, out) < 0 || fflush(out) != 0;
+    if (out != stdout)
+        bad |= fclose(out) != 0;
+    return bad ? usage_error("cannot write the report") : OPPROF_EXIT_OK;
+}
+
 int cmd_report(int argc, char **argv)
 {
     cli_show o;
     char err[512];
-    if (cli_parse_show(argc, argv, &o, 1, err, sizeof err) < 0)
+    if (cli_parse_report(argc, argv, &o, err, sizeof err) < 0)
         return usage_error(err);
     if (o.help) {
         fputs(cli_report_usage, stdout);
         return OPPROF_EXIT_OK;
     }
+    int text = strcmp(o.format, "text") == 0;
+    if (!text && !fl_format_find(o.format)) {
+        snprintf(err, sizeof err, "unknown format '%s' (one of: text, %s)", o.format,
+                 fl_format_names);
+        return usage_error(err);
+    }
     pf_profile *p = NULL;
     if (pf_read_file(o.profile, &p, err, sizeof err) < 0)
         return usage_error(err);
-    rt_options ro;
-    rt_options_init(&ro);
-    rt_options_for_terminal(&ro, 1);
-    if (o.top)
-        ro.top = o.top;
-    if (o.width)
-        ro.width = o.width;
-    ro.sort_by_count = o.sort_by_count;
-    ro.profile_name = o.profile;
-    int rc = rt_render(p, &ro, stdout) < 0 || fflush(stdout) != 0
-                 ? usage_error("cannot write the report") : OPPROF_EXIT_OK;
+    fl_options fo;
+    fl_options_init(&fo);
+    fo.opcodes = o.opcodes;
+    fl_metric m;
+    int rc = OPPROF_EXIT_OK;
+    if (text)
+        rc = report_text(p, &o);
+    else if (o.metric && fl_metric_from_name(o.metric, &fo.metric) == 0 &&
+             fl_metric_for(p, fo.metric, &m, err, sizeof err) < 0)
+        rc = usage_error(err);   /* the profile lacks it: one line, before any output */
+    else if (cmd_write_flame(p, o.format, o.output ? o.output : "-", &fo, 0) < 0)
+        rc = OPPROF_EXIT_BAD_INPUT;
     pf_profile_release(p);
     return rc;
 }

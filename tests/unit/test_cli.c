@@ -397,6 +397,92 @@ static void test_error_message_truncated(void **state)
     assert_int_equal(err[8], 'z');
 }
 
+/* Flame-graph outputs of run: several at once, one --metric for them and
+ * --compare, and the combinations that cannot be drawn refused. */
+static void test_flame_outputs(void **state)
+{
+    (void)state;
+    cli_run o;
+    char err[256];
+    {
+        char *argv[] = {"run", "--folded", "a.folded", "--speedscope=b.json", "--html", "c.html",
+                        "--opcodes", "s.py"};
+        parse_ok(ARGC(argv), argv, &o);
+        assert_string_equal(o.folded, "a.folded");
+        assert_string_equal(o.speedscope, "b.json");
+        assert_string_equal(o.html, "c.html");
+        assert_int_equal(o.opcodes, 1);
+        assert_int_equal(o.metric_set, 0);
+        assert_string_equal(o.py_argv[0], "s.py");
+    }
+    {
+        char *argv[] = {"run", "s.py"};
+        parse_ok(ARGC(argv), argv, &o);
+        assert_null(o.folded);
+        assert_null(o.speedscope);
+        assert_null(o.html);
+        assert_int_equal(o.opcodes, 0);
+    }
+    {
+        char *argv[] = {"run", "--folded", "a", "--metric", "time", "s.py"};
+        parse_ok(ARGC(argv), argv, &o);
+        assert_int_equal(o.metric_set, 1);
+        assert_int_equal(o.gate.opts.metric, DF_TIME);
+    }
+    char *bad[][6] = {
+        {"run", "--folded", "-", "s.py"},
+        {"run", "--html", "", "s.py"},
+        {"run", "--opcodes", "s.py"},
+        {"run", "--time-only", "--metric", "instructions", "--html", "x.html"},
+        {"run", "--no-time", "--metric", "time", "--folded", "x"},
+    };
+    int n[] = {4, 4, 3, 6, 6};
+    for (size_t i = 0; i < sizeof n / sizeof *n; i++) {
+        char *argv[8] = {0};
+        memcpy(argv, bad[i], (size_t)n[i] * sizeof *argv);
+        if (i >= 3)
+            argv[n[i]++] = "s.py";
+        parse_fail(n[i], argv, err, sizeof err);
+    }
+}
+
+static void test_report_options(void **state)
+{
+    (void)state;
+    cli_show o;
+    char err[256];
+    {
+        char *argv[] = {"report", "p.json"};
+        assert_int_equal(cli_parse_report(ARGC(argv), argv, &o, err, sizeof err), 0);
+        assert_string_equal(o.format, "text");
+        assert_null(o.output);
+        assert_null(o.metric);
+    }
+    {
+        char *argv[] = {"report", "--format", "folded", "-o", "x.folded", "p.json", "--metric",
+                        "instructions", "--opcodes"};
+        assert_int_equal(cli_parse_report(ARGC(argv), argv, &o, err, sizeof err), 0);
+        assert_string_equal(o.format, "folded");
+        assert_string_equal(o.output, "x.folded");
+        assert_string_equal(o.metric, "instructions");
+        assert_int_equal(o.opcodes, 1);
+        assert_string_equal(o.profile, "p.json");
+    }
+    {
+        char *argv[] = {"report", "p.json", "--metric", "wall", "--format", "html"};
+        assert_int_equal(cli_parse_report(ARGC(argv), argv, &o, err, sizeof err), -1);
+    }
+    {
+        char *argv[] = {"report", "p.json", "--opcodes"};   /* text has no opcode frames */
+        assert_int_equal(cli_parse_report(ARGC(argv), argv, &o, err, sizeof err), -1);
+        assert_non_null(strstr(err, "--opcodes"));
+    }
+    {
+        char *argv[] = {"annotate", "p.json", "--format", "html"};   /* report's only */
+        assert_int_equal(cli_parse_show(ARGC(argv), argv, &o, 2, err, sizeof err), -1);
+    }
+}
+
 static void test_reparse_resets(void **state)
 {
     (void)state;
@@ -432,6 +518,8 @@ int main(void)
         cmocka_unit_test(test_error_no_script),
         cmocka_unit_test(test_error_message_truncated),
         cmocka_unit_test(test_reparse_resets),
+        cmocka_unit_test(test_flame_outputs),
+        cmocka_unit_test(test_report_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

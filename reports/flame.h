@@ -1,0 +1,160 @@
+/*
+ * flame.h - flame-graph outputs of a profile: Brendan Gregg's folded
+ * (collapsed) stacks (folded.c), a speedscope file (speedscope.c) and a
+ * self-contained HTML page with its own flame graph (html.c), in one table
+ * of writers by format name.
+ *
+ * Every writer draws the same graph, built here from the model only, so a
+ * fresh run and a profile read back from disk give the same bytes: frames
+ * are ordered by name, threads are matched by name, opcodes by name (a
+ * fresh run's opcode table has another order than a read-back one).
+ *
+ * The weights are integers of one metric, instructions or nanoseconds of
+ * sampled CPU time, and they add up to the profile's total for it
+ * (totals.instructions or totals.time_ns): fl_build() checks that and
+ * refuses an inconsistent profile instead of drawing a wrong graph.
+ *
+ * With stacks recorded, each sample is a call path, root first (the stack's
+ * leaf-frame instructions or self time).  Without them (--no-stacks) each
+ * function is a root frame with its self weight: a flat graph, not an
+ * empty one; fl_note() says so, for callers to tell the user.
+ */
+#ifndef OPPROF_FLAME_H
+#define OPPROF_FLAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "profile.h"
+
+typedef enum fl_metric {
+    FL_METRIC_AUTO,           /* time when the profile has sampled time, else instructions */
+    FL_METRIC_INSTRUCTIONS,
+    FL_METRIC_TIME,
+} fl_metric;
+
+typedef struct fl_options {
+    fl_metric metric;
+    int opcodes;              /* the executed opcode as a leaf frame: "[LOAD_FAST]" */
+} fl_options;
+
+/* AUTO, no opcode frames. */
+void fl_options_init(fl_options *o);
+
+/* "instructions" or "time" -> *m; 0, or -1 for any other name. */
+int fl_metric_from_name(const char *name, fl_metric *m);
+const char *fl_metric_name(fl_metric m);       /* "instructions", "time" */
+
+/* The metric `asked` resolves to for p (AUTO: see above); 0, or -1 with a
+ * one-line reason when p lacks it (--time-only has no counts, --no-time no
+ * times). */
+int fl_metric_for(const pf_profile *p, fl_metric asked, fl_metric *out, char *err,
+                  size_t errlen);
+
+/* What a user should know about the graph of p, or NULL: it is flat (no
+ * stacks), or there is nothing to draw (a total of 0).  A static string. */
+const char *fl_note(const pf_profile *p, const fl_options *o);
+
+/* ---- the graph every writer draws -------------------------------------- */
+
+/* `file` relative to the profile's root when inside it, else as recorded
+ * (a pointer into file; "?" for NULL). */
+const char *fl_relative_file(const pf_profile *p, const char *file);
+
+#define FL_NO_FUNCTION UINT32_MAX
+
+typedef struct fl_frame {
+    char *name;               /* "qualname (file:line)", or "[OPNAME]" for an opcode */
+    char *file;               /* relative to the profile's root when inside it; NULL: opcode */
+    int line;                 /* the function's first line; -1 for an opcode */
+    uint32_t function;        /* a function id, FL_NO_FUNCTION for an opcode */
+} fl_frame;
+
+typedef struct fl_sample {
+    uint32_t thread;          /* index into fl_graph.threads */
+    uint32_t *frames;         /* indices into fl_graph.frames, root first */
+    size_t nframes;
+    uint64_t instructions;    /* both metrics, for viewers that show both */
+    uint64_t time_ns;
+    uint64_t weight;          /* the graph's metric; 0 only with FL_BOTH_METRICS */
+} fl_sample;
+
+typedef struct fl_graph {
+    fl_metric metric;         /* resolved: never AUTO */
+    int from_stacks;          /* 0: one root frame per function */
+    fl_frame *frames;         /* by name; names are distinct */
+    size_t nframes;
+    const char **threads;     /* borrowed from the profile; "all threads" when merged */
+    size_t nthreads;
+    fl_sample *samples;       /* by thread, then frame by frame; paths are distinct */
+    size_t nsamples;
+    uint64_t total;           /* sum of weights = the profile's total for the metric */
+    uint64_t *thread_total;   /* per thread */
+} fl_graph;
+
+enum {
+    FL_BY_THREAD = 1,         /* one thread per thread name, else all merged */
+    FL_BOTH_METRICS = 2,      /* keep paths the metric gives 0 but the other does not */
+};
+
+/* Builds the graph (flags: FL_*).  0, or -1 with a one-line reason (metric
+ * missing, inconsistent profile, out of memory); g is then empty and
+ * fl_release() is harmless. */
+int fl_build(const pf_profile *p, const fl_options *o, int flags, fl_graph *g, char *err,
+             size_t errlen);
+void fl_release(fl_graph *g);
+
+/* Internal to flame*.c.  A --native profile's time graph is its mixed
+ * native + Python stacks (flame_native.c; --opcodes does not apply);
+ * fl_build() calls it. */
+int fl__build_native(const pf_profile *p, int flags, fl_graph *g, char *err, size_t errlen);
+/* Sorts the samples and makes one per distinct (thread, path). */
+void fl__merge_paths(fl_graph *g);
+
+/* ---- the writers ------------------------------------------------------- */
+
+/* Each writes one document to `out`: 0, or -1 with a one-line reason (a
+ * bad profile, out of memory, or strerror() of a failed write). */
+typedef int (*fl_write_fn)(const pf_profile *p, const fl_options *o, FILE *out, char *err,
+                           size_t errlen);
+
+typedef struct fl_format {
+    const char *name;         /* "folded", "speedscope", "html" */
+    fl_write_fn write;
+} fl_format;
+
+/* The writer called `name`, or NULL. */
+const fl_format *fl_format_find(const char *name);
+/* "folded, speedscope, html": for messages. */
+extern const char fl_format_names[];
+
+/* One line per distinct path: "frame;frame;frame WEIGHT\n", root first.
+ * Names are escaped (fl_put_folded_name) so that every line matches
+ * ^(.*) (\d+)$ and splits on ';' into its frames. */
+int fl_write_folded(const pf_profile *p, const fl_options *o, FILE *out, char *err,
+                    size_t errlen);
+/* https://www.speedscope.app/file-format-schema.json: sampled profiles,
+ * one per thread, unit "none" (instructions) or "nanoseconds". */
+int fl_write_speedscope(const pf_profile *p, const fl_options *o, FILE *out, char *err,
+                        size_t errlen);
+/* One HTML file, no external resource: flame graph (SVG, zoom on click,
+ * counts/time/% on hover), scope comparison, top functions, the text report. */
+int fl_write_html(const pf_profile *p, const fl_options *o, FILE *out, char *err,
+                  size_t errlen);
+
+/* Writes `name`'s characters for a folded line: ';' as "\x3b", '\' as
+ * "\\", control characters, U+2028/U+2029 and bytes that are not UTF-8 as
+ * "\xNN" (so a line is one line for every reader, and valid UTF-8). */
+void fl_put_folded_name(FILE *out, const char *name);
+
+/* Writes format `f` of p to `path` atomically (a temporary file beside
+ * it, then rename); "-" is standard output.  0, or -1 with a reason as the
+ * writers give it (callers name the file). */
+int fl_save(const fl_format *f, const pf_profile *p, const fl_options *o, const char *path,
+            char *err, size_t errlen);
+
+/* For writers: strerror(errno) (EIO when errno is 0) into err; returns -1. */
+int fl_write_error(char *err, size_t errlen);
+
+#endif
