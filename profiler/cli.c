@@ -7,83 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char cli_main_usage[] =
-    "usage: opprof <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  run      run a Python script under the profiler and write a profile\n"
-    "  diff     compare two profiles; exit 3 on a regression past the limits\n"
-    "  merge    sum profiles of the same interpreter into one\n"
-    "  report   print the report of a saved profile\n"
-    "  annotate print a function's bytecode with the run's numbers\n"
-    "\n"
-    "  opprof --help | --version | <command> --help\n";
-
-#define GATE_HELP                                                                     \
-    "  --metric instructions|time   what to compare (default instructions: exact)\n"   \
-    "  --threshold PCT        limit on the growth of the total (default 0%)\n"        \
-    "  --function-threshold PCT   limit on the growth of each function\n"             \
-    "  --soft                 limits only warn (exit 0)\n"                            \
-    "  --min-instructions N   do not gate functions below N instructions\n"           \
-    "  --include-imports      gate the import machinery too (left out by default)\n"  \
-    "  --allow-interpreter-mismatch   compare profiles of different interpreters\n"   \
-    "  --format text|markdown|json|junit|github   (default text)\n"                   \
-    "  --top N                rows shown in full (default 20)\n"
-
-const char cli_run_usage[] =
-    "usage: opprof run [opprof options] [python options] script.py [args]\n"
-    "       opprof run [opprof options] [python options] -m module [args]\n"
-    "       opprof run [opprof options] [python options] -c code [args]\n"
-    "\n"
-    "opprof options (they come first; the first argument opprof does not know\n"
-    "starts python's own command line):\n"
-    "  -o, --output FILE  write the profile to FILE (default opprof.json; - for stdout)\n"
-    "  -q, --quiet        no report on stderr at exit\n"
-    "  --report FILE      write the report to FILE instead of stderr\n"
-    "  --sort time|count  opcode histograms by time (default) or count\n"
-    "  --no-stacks        do not record call stacks (faster)\n"
-    "  --no-time          exact counts only: no CPU-time sampling\n"
-    "  --time-only        sampled CPU time only, no counting hook: the least\n"
-    "                     perturbed times (no instruction counts)\n"
-    "  --rate HZ          CPU-time samples a second per thread (default 1000)\n"
-    "  --root DIR         files are matched across profiles relative to DIR\n"
-    "                     (default: the script's folder; the current one for -m/-c)\n"
-    "  --instruction-events  count with one event per instruction instead of\n"
-    "                     control-flow events (3.12+; slower, same counts)\n"
-    "  --compare BASELINE after the run, diff against BASELINE (report on stderr)\n"
-    "                     and exit 3 on a regression; takes diff's limits:\n"
-    GATE_HELP
-    "  -h, --help         this help\n";
-
-const char cli_diff_usage[] =
-    "usage: opprof diff [options] BASE.json NEW.json\n"
-    "\n"
-    "Compares NEW against BASE function by function (matched by file relative\n"
-    "to each profile's root, and qualname).  Exit 0: no regression past a hard\n"
-    "limit; 3: regression; 2: usage error or bad input.\n"
-    "\n"
-    GATE_HELP
-    "  -h, --help             this help\n";
-
-const char cli_merge_usage[] =
-    "usage: opprof merge -o OUT.json IN.json [IN.json ...]\n"
-    "\n"
-    "Sums counts, calls, wall time and stacks of profiles of one interpreter.\n";
-
-const char cli_report_usage[] =
-    "usage: opprof report PROFILE.json [--top N] [--sort time|count] [--width N]\n";
-
-const char cli_annotate_usage[] =
-    "usage: opprof annotate PROFILE.json [FUNCTION] [--top N]\n"
-    "\n"
-    "FUNCTION: a qualname (Outer.work), a name, or FILE:LINE (app.py:12);\n"
-    "without it, the hottest --top functions (default 3).\n";
-
 enum opt_id {
     OPT_OUTPUT, OPT_QUIET, OPT_NO_STACKS, OPT_INSTRUCTION_EVENTS, OPT_ROOT, OPT_COMPARE,
     OPT_HELP, OPT_NO_TIME, OPT_TIME_ONLY, OPT_RATE, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
     OPT_MIN_INSTRUCTIONS, OPT_INCLUDE_IMPORTS, OPT_ALLOW_MISMATCH, OPT_FORMAT, OPT_TOP,
-    OPT_SORT, OPT_WIDTH, OPT_REPORT,
+    OPT_SORT, OPT_WIDTH, OPT_REPORT, OPT_FOLDED, OPT_SPEEDSCOPE, OPT_HTML, OPT_OPCODES,
+    OPT_NATIVE,
 };
 
 typedef struct option {
@@ -115,6 +44,11 @@ static const option run_options[] = {
     {NULL, "--no-time", OPT_NO_TIME, 0},
     {NULL, "--time-only", OPT_TIME_ONLY, 0},
     {NULL, "--rate", OPT_RATE, 1},
+    {NULL, "--native", OPT_NATIVE, 0},
+    {NULL, "--folded", OPT_FOLDED, 1},
+    {NULL, "--speedscope", OPT_SPEEDSCOPE, 1},
+    {NULL, "--html", OPT_HTML, 1},
+    {NULL, "--opcodes", OPT_OPCODES, 0},
     {"-h", "--help", OPT_HELP, 0},
     GATE_OPTIONS,
     {NULL, NULL, 0, 0},
@@ -131,6 +65,18 @@ static const option show_options[] = {
     {NULL, "--top", OPT_TOP, 1},
     {NULL, "--sort", OPT_SORT, 1},
     {NULL, "--width", OPT_WIDTH, 1},
+    {NULL, NULL, 0, 0},
+};
+
+static const option report_options[] = {
+    {"-h", "--help", OPT_HELP, 0},
+    {NULL, "--top", OPT_TOP, 1},
+    {NULL, "--sort", OPT_SORT, 1},
+    {NULL, "--width", OPT_WIDTH, 1},
+    {NULL, "--format", OPT_FORMAT, 1},
+    {"-o", "--output", OPT_OUTPUT, 1},
+    {NULL, "--metric", OPT_METRIC, 1},
+    {NULL, "--opcodes", OPT_OPCODES, 0},
     {NULL, NULL, 0, 0},
 };
 
@@ -293,6 +239,7 @@ static int apply_run(void *p, const option *opt, const char *arg, const char *va
         return 0;
     case OPT_NO_TIME: o->time = 0; return 0;
     case OPT_TIME_ONLY: o->count = 0; return 0;
+    case OPT_NATIVE: o->native = 1; return 0;
     case OPT_RATE: {
         char *end;
         unsigned long v = strtoul(value, &end, 10);
@@ -304,8 +251,22 @@ static int apply_run(void *p, const option *opt, const char *arg, const char *va
         o->rate_hz = (unsigned)v;
         return 0;
     }
+    case OPT_FOLDED:
+    case OPT_SPEEDSCOPE:
+    case OPT_HTML:
+        /* standard output is the script's */
+        if (!*value || strcmp(value, "-") == 0) {
+            snprintf(err, errlen, "option %s needs a file name", arg);
+            return -1;
+        }
+        *(opt->id == OPT_FOLDED ? &o->folded : opt->id == OPT_HTML ? &o->html
+                                                                   : &o->speedscope) = value;
+        return 0;
+    case OPT_OPCODES: o->opcodes = 1; return 0;
     case OPT_HELP: o->help = 1; return 0;
-    default: return gate_option(&o->gate, opt->id, arg, value, err, errlen);
+    default:
+        o->metric_set |= opt->id == OPT_METRIC;   /* one --metric: --compare's and the graphs' */
+        return gate_option(&o->gate, opt->id, arg, value, err, errlen);
     }
 }
 
@@ -332,8 +293,28 @@ int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen)
         snprintf(err, errlen, "--time-only and --no-time together leave nothing to measure");
         return -1;
     }
+    if (o->native && !o->time) {
+        snprintf(err, errlen, "--native samples with the CPU-time sampler: it cannot go with --no-time");
+        return -1;
+    }
     if (!o->count && o->compare && o->gate.opts.metric == DF_INSTRUCTIONS) {
         snprintf(err, errlen, "--time-only has no counts to compare: add --metric time");
+        return -1;
+    }
+    int flame = o->folded || o->speedscope || o->html;
+    if (flame && o->metric_set && !o->count && o->gate.opts.metric == DF_INSTRUCTIONS) {
+        snprintf(err, errlen, "--metric instructions: --time-only records no instruction "
+                 "counts to draw; use --metric time");
+        return -1;
+    }
+    if (flame && o->metric_set && !o->time && o->gate.opts.metric == DF_TIME) {
+        snprintf(err, errlen, "--metric time: --no-time records no times to draw; "
+                 "use --metric instructions");
+        return -1;
+    }
+    if (o->opcodes && !flame) {
+        snprintf(err, errlen, "--opcodes needs a flame-graph output (--folded, --speedscope "
+                 "or --html)");
         return -1;
     }
     return 0;
@@ -424,6 +405,18 @@ static int apply_show(void *p, const option *opt, const char *arg, const char *v
             break;
         o->sort_by_count = strcmp(value, "count") == 0;
         return 0;
+    case OPT_FORMAT: o->format = value; return 0;
+    case OPT_OUTPUT:
+        if (!*value)
+            break;
+        o->output = value;
+        return 0;
+    case OPT_METRIC:
+        if (strcmp(value, "instructions") && strcmp(value, "time"))
+            break;
+        o->metric = value;
+        return 0;
+    case OPT_OPCODES: o->opcodes = 1; return 0;
     default:  /* --top, --width */
         v = strtoul(value, &end, 10);
         if (end == value || *end || value[0] == '-' || v == 0 || v > 100000)
@@ -438,10 +431,11 @@ static int apply_show(void *p, const option *opt, const char *arg, const char *v
     return -1;
 }
 
-int cli_parse_show(int argc, char **argv, cli_show *o, int max_operands, char *err,
-                   size_t errlen)
+static int parse_show(int argc, char **argv, cli_show *o, int max_operands,
+                      const option *table, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
+    o->format = "text";
     char *operands[3];
     char **ops = calloc((size_t)argc + 1, sizeof *ops);
     int n = 0;
@@ -449,7 +443,7 @@ int cli_parse_show(int argc, char **argv, cli_show *o, int max_operands, char *e
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = parse(argc, argv, show_options, 0, apply_show, o, ops, &n, err, errlen);
+    int rc = parse(argc, argv, table, 0, apply_show, o, ops, &n, err, errlen);
     for (int i = 0; i < n && i < 3; i++)
         operands[i] = ops[i];
     free(ops);
@@ -465,5 +459,23 @@ int cli_parse_show(int argc, char **argv, cli_show *o, int max_operands, char *e
     }
     o->profile = operands[0];
     o->function = n > 1 ? operands[1] : NULL;
+    return 0;
+}
+
+int cli_parse_show(int argc, char **argv, cli_show *o, int max_operands, char *err,
+                   size_t errlen)
+{
+    return parse_show(argc, argv, o, max_operands, show_options, err, errlen);
+}
+
+int cli_parse_report(int argc, char **argv, cli_show *o, char *err, size_t errlen)
+{
+    if (parse_show(argc, argv, o, 1, report_options, err, errlen) < 0)
+        return -1;
+    if (strcmp(o->format, "text") == 0 && (o->metric || o->opcodes)) {
+        snprintf(err, errlen, "%s applies to the flame-graph formats (--format folded, "
+                 "speedscope or html)", o->metric ? "--metric" : "--opcodes");
+        return -1;
+    }
     return 0;
 }

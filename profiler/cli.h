@@ -27,10 +27,16 @@ typedef struct cli_run {
     int time;                /* sample CPU time per instruction (not --no-time) */
     int count;               /* count instructions (not --time-only) */
     unsigned rate_hz;        /* --rate */
+    int native;              /* --native: mixed native + Python stacks */
     const char *compare;     /* --compare BASELINE: diff after the run */
     const char *report;      /* --report FILE: the report there, not on stderr */
     int sort_by_count;       /* --sort count */
     cli_gate gate;
+    int metric_set;          /* --metric given: flame graphs use gate.opts.metric */
+    const char *folded;      /* --folded FILE: flame-graph outputs, NULL when not asked */
+    const char *speedscope;  /* --speedscope FILE */
+    const char *html;        /* --html FILE */
+    int opcodes;             /* --opcodes: opcode leaf frames in them */
     int help;
     int py_argc;             /* python's arguments, borrowed from argv */
     char **py_argv;
@@ -48,6 +54,10 @@ typedef struct cli_show {
     size_t top;              /* 0: the command's default */
     int sort_by_count;       /* report --sort count */
     int width;               /* report --width; 0: the terminal's */
+    const char *format;      /* report --format: "text" unless given */
+    const char *output;      /* report -o FILE: NULL for standard output */
+    const char *metric;      /* report --metric instructions|time; NULL: the default */
+    int opcodes;             /* report --opcodes */
     int help;
 } cli_show;
 
@@ -66,6 +76,9 @@ int cli_parse_merge(int argc, char **argv, cli_merge *o, char *err, size_t errle
 /* report and annotate: `report` takes one operand, `annotate` one or two */
 int cli_parse_show(int argc, char **argv, cli_show *o, int max_operands, char *err,
                    size_t errlen);
+/* report, with its --format/-o/--metric/--opcodes; "text" is the only
+ * format without --metric and --opcodes (they are the flame graphs'). */
+int cli_parse_report(int argc, char **argv, cli_show *o, char *err, size_t errlen);
 
 extern const char cli_main_usage[];
 extern const char cli_run_usage[];

@@ -3,6 +3,7 @@
  */
 #include "collector.h"
 #include "collector_common.h"
+#include "crash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,8 @@ st_thread *cc_thread_create(void)
     t->pyts = PyThreadState_Get();
     cc_tls = t;
     sm_thread_start(t);  /* without its timer the thread's time is not sampled */
+    if (ident != main_ident)
+        cr_thread_start();  /* without it a stack overflow here is not reported */
     return t;
 }
 

@@ -26,11 +26,12 @@
 
 #include "../reports/profile_json.h"
 #include "../reports/profile_read.h"
-#include "../reports/report_text.h"
 #include "codeinfo.h"
 #include "collector.h"
 #include "commands.h"
+#include "crash.h"
 #include "exitcode.h"
+#include "native.h"
 #include "pycompat.h"
 #include "sampler.h"
 #include "snapshot.h"
@@ -42,6 +43,7 @@
 static struct {
     const cli_run *opts;
     char *output;            /* absolute path, or "-"; NULL once disabled */
+    char *flame[CMD_NFLAME]; /* --folded, --speedscope, --html: absolute paths or NULL */
     char cwd[PATH_MAX];
     char gate[PATH_MAX];     /* file whose first code starts counting */
     char root[PATH_MAX];     /* paths in the profile are matched relative to it */
@@ -51,6 +53,7 @@ static struct {
     pf_profile *baseline;    /* --compare */
     int written;
     int sigint;              /* the script died of KeyboardInterrupt */
+    int by_signal;           /* in the child writing after a signal (crash.h) */
     uint64_t start_ns;
 } run;
 
@@ -99,53 +102,43 @@ static int compare(int status)
     return 0;
 }
 
-/* The report goes to stderr (stdout is the script's), or to --report. */
-static void write_report(void)
-{
-    const cli_run *o = run.opts;
-    if (o->quiet && !o->report)
-        return;
-    FILE *out = o->report ? fopen(o->report, "w") : stderr;
-    if (!out) {
-        error("cannot write the report to %s: %s", o->report, strerror(errno));
-        return;
-    }
-    rt_options ro;
-    rt_options_init(&ro);
-    rt_options_for_terminal(&ro, fileno(out));
-    ro.sort_by_count = o->sort_by_count;
-    if (o->gate.opts.top)
-        ro.top = o->gate.opts.top;
-    ro.profile_name = run.output && strcmp(run.output, "-") ? run.output : NULL;
-    if (rt_render(run.profile, &ro, out) < 0 || (o->report && fclose(out) != 0))
-        error("cannot write the report: %s", strerror(errno));
-}
-
 /* Writes the profile, once, with the script's exit status; returns the
- * status the process should exit with. */
+ * status the process should exit with: the script's own, else 73 when an
+ * output could not be written, else the comparison's verdict. */
 static int finish(int status)
 {
     if (run.written || !run.profile)
         return status;
     run.written = 1;
     run.profile->exit_status = status;
-    write_report();
-    if (!run.output)
-        return status;
+    cmd_run_report(run.profile, run.opts,
+                   run.output && strcmp(run.output, "-") ? run.output : NULL);
     fflush(stdout);
-    if (pf_json_save(run.profile, run.output) < 0) {
+    if (run.output && pf_json_save(run.profile, run.output) < 0) {
         error("cannot write profile to %s: %s", run.output, strerror(errno));
+        cmd_run_flames(run.profile, run.opts, run.flame);
         return status ? status : OPPROF_EXIT_CANTCREAT;
     }
-    if (!run.opts->quiet && strcmp(run.output, "-") != 0)
+    if (run.output && !run.opts->quiet && strcmp(run.output, "-") != 0)
         fprintf(stderr, "opprof: profile written to %s\n", run.output);
-    return run.baseline ? compare(status) : status;
+    int flames = cmd_run_flames(run.profile, run.opts, run.flame);
+    if (!run.output)
+        return status;
+    int rc = run.baseline ? compare(status) : status;
+    return !status && flames < 0 ? OPPROF_EXIT_CANTCREAT : rc;
 }
 
 static void on_process_exit(int status, void *arg)
 {
     (void)arg;
-    finish(status);
+    int rc = finish(status);
+    if (rc != status) {
+        /* exit() has its status already (sys.exit(0) with an output that
+         * failed, or a regression under --compare): this is the only way
+         * to change it, and stdio is flushed by hand */
+        fflush(NULL);
+        _exit(rc);
+    }
 }
 
 static int last_exception_is_keyboard_interrupt(void)
@@ -164,6 +157,7 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
     /* before the snapshot: code it runs (dis builds namedtuples with eval)
      * resets CPython's own record of the KeyboardInterrupt */
     run.sigint = last_exception_is_keyboard_interrupt();
+    cr_disarm();  /* the store goes away below */
     sm_stop();  /* first: the snapshot itself is not the script's time */
     collector_stop();
     collector_name_threads(run.store);
@@ -200,13 +194,17 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
             bad |= pf_set_string(&p->timing_method, "sampling") < 0;
             bad |= pf_set_string(&p->timing_clock, sm_clock_name()) < 0;
         }
+        if (nv_enabled())
+            bad |= nv_build(p) < 0;
         const char *why = collector_incomplete_reason();
         if (why)
             bad |= pf_mark_incomplete(p, why) < 0;
     }
     PyErr_Clear();
-    ci_release(run.store);
-    st_store_release(run.store);
+    if (!run.by_signal) {  /* the crash report still points into it */
+        ci_release(run.store);
+        st_store_release(run.store);
+    }
     run.store = NULL;
     if (bad) {
         error("internal error: could not build the profile (out of memory?)");
@@ -214,33 +212,68 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         Py_RETURN_NONE;
     }
     run.profile = p;
-    if (run.sigint)
+    if (run.sigint && !run.by_signal)
         finish(128 + SIGINT);  /* Py_RunMain() may die of SIGINT: no later chance */
     Py_RETURN_NONE;
 }
 
-/* A forked child writes its own profile, named with its pid, and counts
- * only what it runs itself. */
+/* In the child crash.c forks on a fatal or termination signal: the
+ * profile so far, marked.  Best-effort (the parent bounds it). */
+static void write_after_signal(const cr_info *ci)
+{
+    if (run.written || !run.store)
+        _exit(0);
+    if (!PyGILState_Check())
+        PyGILState_Ensure();  /* free unless another thread held it: then the parent's timeout */
+    run.by_signal = 1;
+    run.baseline = NULL;
+    st_store *store = run.store;
+    at_exit(NULL, NULL);
+    pf_profile *p = run.profile;
+    if (!p)
+        _exit(1);
+    char why[64];
+    snprintf(why, sizeof why, "the run was ended by %s", cr_signal_name(ci->sig));
+    const char *thread = NULL;
+    if (ci->thread_known && ci->thread < st_thread_count(store))
+        thread = st_thread_at(store, ci->thread)->name;
+    if (pf_mark_incomplete(p, why) < 0 || pf_set_string(&p->signal, cr_signal_name(ci->sig)) < 0 ||
+        (ci->fatal && nv_add_crash(p, ci, thread ? thread : "?") < 0))
+        _exit(1);
+    _exit(finish(128 + ci->sig) == 128 + ci->sig ? 0 : 1);
+}
+
+/* "dir/name.<pid>.ext" for "dir/name.ext"; frees `path`; NULL on OOM. */
+static char *child_path(char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash : path, '.');
+    size_t stem = dot && dot != slash + 1 ? (size_t)(dot - path) : strlen(path);
+    size_t n = strlen(path) + 32;
+    char *child = malloc(n);
+    if (child)
+        snprintf(child, n, "%.*s.%ld%s", (int)stem, path, (long)getpid(), path + stem);
+    free(path);
+    return child;
+}
+
+/* A forked child writes its own profile (and flame graphs), named with
+ * its pid, and counts only what it runs itself. */
 static PyObject *after_fork_child(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
     collector_after_fork_child();
     run.start_ns = now_ns();
+    for (int i = 0; i < CMD_NFLAME; i++)
+        if (run.flame[i])
+            run.flame[i] = child_path(run.flame[i]);
     if (!run.output || strcmp(run.output, "-") == 0) {
+        free(run.output);
         run.output = NULL;  /* stdout belongs to the parent's profile */
         return Py_NewRef(Py_None);
     }
-    const char *slash = strrchr(run.output, '/');
-    const char *dot = strrchr(slash ? slash : run.output, '.');
-    size_t stem = dot && dot != slash + 1 ? (size_t)(dot - run.output) : strlen(run.output);
-    size_t n = strlen(run.output) + 32;
-    char *child = malloc(n);
-    if (child)
-        snprintf(child, n, "%.*s.%ld%s", (int)stem, run.output, (long)getpid(),
-                 run.output + stem);
-    free(run.output);
-    run.output = child;
+    run.output = child_path(run.output);
     Py_RETURN_NONE;
 }
 
@@ -454,6 +487,19 @@ int host_run(const cli_run *o)
         error("cannot write profile to %s: %s", run.output, strerror(errno));
         return OPPROF_EXIT_CANTCREAT;
     }
+    const char *flame[CMD_NFLAME] = {o->folded, o->speedscope, o->html};
+    for (int i = 0; i < CMD_NFLAME; i++) {
+        if (!flame[i])
+            continue;
+        /* absolute: the script may change the current directory */
+        if (!(run.flame[i] = absolute_path(flame[i], run.cwd)))
+            return error("out of memory"), OPPROF_EXIT_SOFTWARE;
+        if (pf_json_check_writable(run.flame[i]) < 0) {
+            error("cannot write --%s %s: %s", cmd_flame_format[i], run.flame[i],
+                  strerror(errno));
+            return OPPROF_EXIT_CANTCREAT;
+        }
+    }
 
     char err[512];
     if (o->compare && cmd_check_format(o->gate.format, err, sizeof err) < 0) {
@@ -491,6 +537,10 @@ int host_run(const cli_run *o)
     if (!o->count)
         collector_set_calls_only();
     run.store = st_store_new(o->stacks, collector_counter_width());
+    if (run.store && o->native && nv_start() < 0) {
+        error("cannot reserve the native sample buffer: %s", strerror(errno));
+        return OPPROF_EXIT_SOFTWARE;
+    }
     if (run.store && o->time && sm_start(run.store, o->rate_hz) < 0) {
         error("cannot start the CPU-time sampler: %s", strerror(errno));
         return OPPROF_EXIT_SOFTWARE;
@@ -501,6 +551,8 @@ int host_run(const cli_run *o)
         error("internal error: cannot install the profiler hooks");
         return OPPROF_EXIT_SOFTWARE;
     }
+    if (cr_install(run.store, write_after_signal) < 0)
+        error("warning: cannot install the crash handlers: %s", strerror(errno));
     run.start_ns = now_ns();
     int status = Py_RunMain();
     status = finish(status);
@@ -512,6 +564,8 @@ int host_run(const cli_run *o)
         kill(getpid(), SIGINT);
     }
     free(run.output);
+    for (int i = 0; i < CMD_NFLAME; i++)
+        free(run.flame[i]);
     pf_profile_release(run.profile);
     pf_profile_release(run.baseline);
     return status;

@@ -120,6 +120,29 @@ size_t ns_capture(void *ucontext, uintptr_t *ips, size_t max, int until_eval)
 #endif
 }
 
+int ns_function_start(uintptr_t ip, uintptr_t *start)
+{
+    range r;
+    if (range_of(ip, &r) < 0)
+        return -1;
+    *start = r.start;
+    return 0;
+}
+
+int ns_name(uintptr_t ip, char *buf, size_t n, uintptr_t *offset)
+{
+    /* a cursor moved to `ip`: libunwind has no by-address lookup here */
+    unw_context_t uc;
+    unw_cursor_t c;
+    unw_word_t off = 0;
+    if (unw_getcontext(&uc) < 0 || unw_init_local(&c, &uc) < 0 ||
+        unw_set_reg(&c, UNW_REG_IP, (unw_word_t)ip) < 0 ||
+        unw_get_proc_name(&c, buf, n, &off) < 0)
+        return -1;
+    *offset = (uintptr_t)off;
+    return 0;
+}
+
 static void learn(uintptr_t ip)
 {
     unsigned n = atomic_load(&entries_reserved);

@@ -199,6 +199,69 @@ static inline int oc_sample_position(oc_peek_fn peek, PyThreadState *ts, PyObjec
 #endif
 }
 
+/* 3.10 calls the interpreter loop once per Python frame; from 3.11 one C
+ * call runs several (its first frame is marked as the entry). */
+#define OPPROF_EVAL_FRAME_PER_PY_FRAME (PY_VERSION_HEX < 0x030B0000)
+
+/* How many Python frames each C call of the interpreter loop runs on
+ * thread `ts`, innermost first, from the entry-frame markers (3.11:
+ * is_entry; 3.12+: the FRAME_OWNED_BY_CSTACK frame each call pushes).
+ * Signal-safe (every read goes through `peek`).  How many groups, 0 where
+ * the version has no markers (3.10), -1 on a bad read. */
+static inline int oc_eval_groups(oc_peek_fn peek, PyThreadState *ts, uint16_t *groups, int max)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    _PyInterpreterFrame *f;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (!OC_PEEK(peek, f, ts, PyThreadState, current_frame))
+        return -1;
+#else
+    _PyCFrame *cf;
+    if (!OC_PEEK(peek, cf, ts, PyThreadState, cframe) ||
+        !OC_PEEK(peek, f, cf, _PyCFrame, current_frame))
+        return -1;
+#endif
+    int n = 0;
+    uint16_t cur = 0;
+    for (int depth = 0; f && depth < 4096 && n < max; depth++) {
+#if PY_VERSION_HEX >= 0x030C0000
+        char owner;
+        if (!OC_PEEK(peek, owner, f, _PyInterpreterFrame, owner))
+            return -1;
+        if (owner == FRAME_OWNED_BY_CSTACK) {
+            groups[n++] = cur;
+            cur = 0;
+        } else {
+            cur++;
+        }
+#else
+        bool entry;
+        if (!OC_PEEK(peek, entry, f, _PyInterpreterFrame, is_entry))
+            return -1;
+        cur++;
+        if (entry) {
+            groups[n++] = cur;
+            cur = 0;
+        }
+#endif
+        if (!OC_PEEK(peek, f, f, _PyInterpreterFrame, previous))
+            return -1;
+    }
+    if (cur && n < max)
+        groups[n++] = cur;
+    return n;
+#else
+    (void)peek, (void)ts, (void)groups, (void)max;
+    return 0;
+#endif
+}
+
+/* The line of byte offset `offset` in `code`; -1 when none. */
+static inline int oc_code_line(const void *code, long offset)
+{
+    return PyCode_Addr2Line((PyCodeObject *)code, (int)offset);
+}
+
 #if !OPPROF_PY_MONITORING
 /* Byte offset of the instruction a trace event is about; negative before
  * the first instruction of a fresh 3.10 frame. */

@@ -21,6 +21,7 @@
 
 #include "codeinfo.h"
 #include "collector_common.h"
+#include "native.h"
 #include "nstack.h"
 #include "sclock.h"
 #include "pycompat.h"
@@ -82,8 +83,14 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
         goto done;  /* not our clock's: another sender's SIGPROF */
     atomic_fetch_add(&n_samples, 1);
     atomic_fetch_add(&n_sampled, w);
-    uintptr_t ips[24];
-    size_t n = ns_capture(ucv, ips, 24, 1);
+    uintptr_t local[24], *ips = local;
+    /* --native: the whole stack, into the buffer; classified the same */
+    nv_sample *ns = nv_reserve();
+    if (ns)
+        ips = ns->native;
+    size_t n = ns_capture(ucv, ips, ns ? NS_MAX_FRAMES : 24, !ns);
+    if (ns)
+        nv_commit(ns, t, w, n);
     uintptr_t pc = pc_of(ucv);
     int hook = n ? ns_classify(ips, n) == NS_HOOK
                  : pc >= (uintptr_t)__executable_start && pc < (uintptr_t)etext;
@@ -158,6 +165,11 @@ void sm_stop(void)
         t->timer = NULL;
     }
     sigaction(SIGPROF, &previous, NULL);
+}
+
+void sm_pause(void)
+{
+    active = 0;
 }
 
 int sm_active(void)

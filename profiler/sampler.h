@@ -41,6 +41,9 @@ void sm_after_fork(st_thread *t);
 /* Disarms every timer and restores the previous SIGPROF action. */
 void sm_stop(void);
 
+/* Stops crediting samples, from a signal handler (the timers stay). */
+void sm_pause(void);
+
 int sm_active(void);
 void sm_get_stats(sm_stats *out);
 

@@ -330,6 +330,21 @@ oom:
     return NULL;
 }
 
+const char *st_record_file(const st_record *r)
+{
+    return ((const rec_entry *)r)->file;
+}
+
+const char *st_record_name(const st_record *r)
+{
+    return ((const rec_entry *)r)->name;
+}
+
+int st_record_firstlineno(const st_record *r)
+{
+    return ((const rec_entry *)r)->firstlineno;
+}
+
 int st_thread_set_name(st_thread *t, const char *name)
 {
     char *d = dup(name);

@@ -86,6 +86,11 @@ st_record *st_record_get(st_store *s, const char *file, const char *name,
                          int firstlineno, const void *bytes, size_t nbytes,
                          uint32_t ncounters, int *created);
 
+/* The key's file, name and first line.  Signal-safe: plain reads. */
+const char *st_record_file(const st_record *r);
+const char *st_record_name(const st_record *r);
+int st_record_firstlineno(const st_record *r);
+
 /* A new thread; NULL when out of memory. */
 st_thread *st_thread_new(st_store *s, unsigned long ident);
 int st_thread_set_name(st_thread *t, const char *name);

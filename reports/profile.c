@@ -124,6 +124,20 @@ void pf_profile_release(pf_profile *p)
         free(p->stacks[i].ops);
     }
     free(p->stacks);
+    free(p->signal);
+    if (p->crash) {
+        for (size_t i = 0; i < p->crash->nnative; i++)
+            free(p->crash->native[i].function), free(p->crash->native[i].module);
+        for (size_t i = 0; i < p->crash->npython; i++)
+            free(p->crash->python[i].function), free(p->crash->python[i].file);
+        free(p->crash->native);
+        free(p->crash->python);
+        free(p->crash->thread);
+        free(p->crash);
+    }
+    for (size_t i = 0; i < p->nnative_stacks; i++)
+        free_strings(p->native_stacks[i].frames, p->native_stacks[i].nframes);
+    free(p->native_stacks);
     free(p);
 }
 
@@ -245,4 +259,22 @@ size_t *pf_functions_by_weight(const pf_profile *p)
         idx[i] = r[i].index;
     free(r);
     return idx;
+}
+
+pf_native_stack *pf_add_native_stack(pf_profile *p)
+{
+    pf_native_stack *v = realloc(p->native_stacks, (p->nnative_stacks + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    p->native_stacks = v;
+    pf_native_stack *s = &v[p->nnative_stacks++];
+    memset(s, 0, sizeof *s);
+    return s;
+}
+
+pf_crash *pf_crash_get(pf_profile *p)
+{
+    if (!p->crash)
+        p->crash = calloc(1, sizeof *p->crash);
+    return p->crash;
 }

@@ -85,6 +85,47 @@ typedef struct pf_stack {
     size_t nops;
 } pf_stack;
 
+/* A native frame: an address, named when the symbol tables can. */
+typedef struct pf_native_frame {
+    uint64_t address;
+    char *function;          /* NULL when unresolved */
+    uint64_t offset;         /* from the function's start (or the module's) */
+    char *module;            /* the shared object's path; NULL when unknown */
+} pf_native_frame;
+
+typedef struct pf_crash_frame {
+    char *function;
+    char *file;
+    int line;                /* the running line, else the def line; -1: none */
+} pf_crash_frame;
+
+/* What a fatal signal interrupted (crash.h). */
+typedef struct pf_crash {
+    char *thread;            /* NULL: not a thread running Python */
+    uint64_t address;        /* the faulting address (SIGSEGV, SIGBUS) */
+    pf_native_frame *native; /* most recent call first */
+    size_t nnative;
+    pf_crash_frame *python;  /* most recent call first */
+    size_t npython;
+} pf_crash;
+
+/* --native: one distinct mixed stack and what was sampled in it. */
+typedef struct pf_native_stack {
+    uint32_t thread;         /* index into pf_profile.threads */
+    char **frames;           /* root first: "f (file:line)" or "name [native]" */
+    size_t nframes;
+    uint64_t samples;
+    uint64_t time_ns;
+} pf_native_stack;
+
+typedef struct pf_native_stats {
+    uint64_t samples;        /* native stacks captured */
+    uint64_t merged;         /* ... merged with the thread's Python stack */
+    uint64_t native_only;    /* ... with no Python stack to merge (kept) */
+    uint64_t dropped;        /* ... lost: the buffer was full */
+    uint64_t unresolved;     /* distinct frames shown by address */
+} pf_native_stats;
+
 typedef struct pf_profile {
     char *python_version;    /* "3.12.1" */
     char *implementation;
@@ -122,6 +163,12 @@ typedef struct pf_profile {
     size_t nfunctions;
     pf_stack *stacks;
     size_t nstacks;
+    char *signal;            /* "SIGSEGV": the run ended by it; NULL otherwise */
+    pf_crash *crash;         /* a fatal signal's report; NULL otherwise */
+    int native;              /* --native: the fields below are set */
+    pf_native_stats native_stats;
+    pf_native_stack *native_stacks;
+    size_t nnative_stacks;
 } pf_profile;
 
 /* Returns NULL when out of memory. */
@@ -136,6 +183,11 @@ int pf_mark_incomplete(pf_profile *p, const char *reason);
  * The pointer is valid until the next pf_add_function(). */
 pf_function *pf_add_function(pf_profile *p);
 pf_stack *pf_add_stack(pf_profile *p);
+
+/* NULL when out of memory (the array may move). */
+pf_native_stack *pf_add_native_stack(pf_profile *p);
+/* Allocates p->crash (zeroed) if not there; NULL when out of memory. */
+pf_crash *pf_crash_get(pf_profile *p);
 
 /* The index of opcode name `name` in p->opnames, added if new; -1 on OOM. */
 int pf_opname_index(pf_profile *p, const char *name);

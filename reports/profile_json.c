@@ -162,6 +162,100 @@ static void write_stack(jw *w, const pf_profile *p, const pf_stack *s,
     jw_end_object(w);
 }
 
+static void write_native_frame(jw *w, const pf_native_frame *f)
+{
+    jw_begin_object(w);
+    jw_key(w, "address");
+    jw_uint(w, f->address);
+    if (f->function) {
+        jw_key(w, "function");
+        jw_string(w, f->function);
+    }
+    jw_key(w, "offset");
+    jw_uint(w, f->offset);
+    if (f->module) {
+        jw_key(w, "module");
+        jw_string(w, f->module);
+    }
+    jw_end_object(w);
+}
+
+/* "signal", "crash", "native_sampling" and "native_stacks": present only
+ * when the run ended by a signal / ran with --native. */
+static void write_signal_and_native(jw *w, const pf_profile *p)
+{
+    if (p->signal) {
+        jw_key(w, "signal");
+        jw_string(w, p->signal);
+    }
+    const pf_crash *c = p->crash;
+    if (c) {
+        jw_key(w, "crash");
+        jw_begin_object(w);
+        jw_key(w, "thread");
+        if (c->thread)
+            jw_string(w, c->thread);
+        else
+            jw_null(w);
+        jw_key(w, "address");
+        jw_uint(w, c->address);
+        jw_key(w, "native_backtrace");
+        jw_begin_array(w);
+        for (size_t i = 0; i < c->nnative; i++)
+            write_native_frame(w, &c->native[i]);
+        jw_end_array(w);
+        jw_key(w, "python_stack");
+        jw_begin_array(w);
+        for (size_t i = 0; i < c->npython; i++) {
+            jw_begin_object(w);
+            jw_key(w, "function");
+            jw_string(w, c->python[i].function ? c->python[i].function : "?");
+            jw_key(w, "file");
+            jw_string(w, c->python[i].file ? c->python[i].file : "?");
+            jw_key(w, "line");
+            jw_int(w, c->python[i].line);
+            jw_end_object(w);
+        }
+        jw_end_array(w);
+        jw_end_object(w);
+    }
+    if (!p->native)
+        return;
+    const pf_native_stats *n = &p->native_stats;
+    jw_key(w, "native_sampling");
+    jw_begin_object(w);
+    jw_key(w, "samples");
+    jw_uint(w, n->samples);
+    jw_key(w, "merged");
+    jw_uint(w, n->merged);
+    jw_key(w, "native_only");
+    jw_uint(w, n->native_only);
+    jw_key(w, "dropped");
+    jw_uint(w, n->dropped);
+    jw_key(w, "unresolved_frames");
+    jw_uint(w, n->unresolved);
+    jw_end_object(w);
+    jw_key(w, "native_stacks");
+    jw_begin_array(w);
+    for (size_t i = 0; i < p->nnative_stacks; i++) {
+        const pf_native_stack *s = &p->native_stacks[i];
+        jw_begin_object(w);
+        jw_key(w, "thread");
+        jw_string(w, s->thread < p->nthreads ? p->threads[s->thread] : "?");
+        jw_key(w, "frames");
+        jw_begin_array(w);
+        for (size_t k = 0; k < s->nframes; k++)
+            jw_string(w, s->frames[k]);
+        jw_end_array(w);
+        jw_key(w, "samples");
+        jw_uint(w, s->samples);
+        jw_key(w, "time_ns");
+        jw_uint(w, s->time_ns);
+        jw_end_object(w);
+    }
+    jw_end_array(w);
+}
+
 int pf_json_write(const pf_profile *p, FILE *out)
 {
     pf_opcount *by_op = calloc(p->nopnames ? p->nopnames : 1, sizeof *by_op);
@@ -258,6 +352,7 @@ int pf_json_write(const pf_profile *p, FILE *out)
     for (size_t i = 0; i < p->nstacks; i++)
         write_stack(&w, p, &p->stacks[i], by_op);
     jw_end_array(&w);
+    write_signal_and_native(&w, p);
     jw_end_object(&w);
     free(by_op);
     return jw_finish(&w);

@@ -228,6 +228,84 @@ static int read_stacks(rd *r, json_t *stacks)
     return 0;
 }
 
+static int read_crash(rd *r, json_t *c)
+{
+    if (!c)
+        return 0;
+    pf_crash *k = pf_crash_get(r->p);
+    json_t *nat = json_object_get(c, "native_backtrace");
+    json_t *py = json_object_get(c, "python_stack");
+    if (!k)
+        return fail(r, "out of memory");
+    if (!json_is_object(c) || !json_is_array(nat) || !json_is_array(py))
+        return fail(r, "field \"crash\" has no native_backtrace or python_stack");
+    if (get_string(r, c, "thread", &k->thread, 0) < 0 && !json_is_null(json_object_get(c, "thread")))
+        return -1;
+    k->native = calloc(json_array_size(nat) + 1, sizeof *k->native);
+    k->python = calloc(json_array_size(py) + 1, sizeof *k->python);
+    if (!k->native || !k->python || get_uint(r, c, "address", &k->address, 0) < 0)
+        return k->native && k->python ? -1 : fail(r, "out of memory");
+    for (size_t i = 0; i < json_array_size(nat); i++) {
+        pf_native_frame *f = &k->native[k->nnative++];
+        json_t *o = json_array_get(nat, i);
+        if (get_uint(r, o, "address", &f->address, 1) < 0 ||
+            get_uint(r, o, "offset", &f->offset, 0) < 0 ||
+            get_string(r, o, "function", &f->function, 0) < 0 ||
+            get_string(r, o, "module", &f->module, 0) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < json_array_size(py); i++) {
+        pf_crash_frame *f = &k->python[k->npython++];
+        json_t *o = json_array_get(py, i);
+        if (get_string(r, o, "function", &f->function, 1) < 0 ||
+            get_string(r, o, "file", &f->file, 1) < 0 || get_int(r, o, "line", &f->line) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int read_native(rd *r, json_t *stats, json_t *stacks)
+{
+    if (!stats && !stacks)
+        return 0;
+    pf_native_stats *n = &r->p->native_stats;
+    r->p->native = 1;
+    if (!json_is_object(stats) || !json_is_array(stacks))
+        return fail(r, "fields \"native_sampling\" and \"native_stacks\" go together");
+    if (get_uint(r, stats, "samples", &n->samples, 1) < 0 ||
+        get_uint(r, stats, "merged", &n->merged, 0) < 0 ||
+        get_uint(r, stats, "native_only", &n->native_only, 0) < 0 ||
+        get_uint(r, stats, "dropped", &n->dropped, 0) < 0 ||
+        get_uint(r, stats, "unresolved_frames", &n->unresolved, 0) < 0)
+        return -1;
+    for (size_t i = 0; i < json_array_size(stacks); i++) {
+        json_t *so = json_array_get(stacks, i);
+        json_t *frames = json_object_get(so, "frames");
+        json_t *thread = json_object_get(so, "thread");
+        pf_native_stack *s = pf_add_native_stack(r->p);
+        if (!s)
+            return fail(r, "out of memory");
+        if (!json_is_array(frames) || !json_is_string(thread))
+            return fail(r, "native stack %zu has no frames or thread", i);
+        int t = pf_thread_index(r->p, json_string_value(thread));
+        s->frames = calloc(json_array_size(frames) + 1, sizeof *s->frames);
+        if (t < 0 || !s->frames)
+            return fail(r, "out of memory");
+        s->thread = (uint32_t)t;
+        for (size_t k = 0; k < json_array_size(frames); k++) {
+            json_t *f = json_array_get(frames, k);
+            if (!json_is_string(f))
+                return fail(r, "native stack %zu has a frame that is not a string", i);
+            if (pf_set_string(&s->frames[s->nframes++], json_string_value(f)) < 0)
+                return fail(r, "out of memory");
+        }
+        if (get_uint(r, so, "samples", &s->samples, 1) < 0 ||
+            get_uint(r, so, "time_ns", &s->time_ns, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int read_argv(rd *r, json_t *argv)
 {
     if (!json_is_array(argv))
@@ -298,7 +376,11 @@ static int read_profile(rd *r, json_t *root)
         get_uint(r, totals, "time_ns", &p->time_ns, 0) < 0)
         return -1;
     if (read_functions(r, json_object_get(root, "functions")) < 0 ||
-        read_stacks(r, json_object_get(root, "stacks")) < 0)
+        read_stacks(r, json_object_get(root, "stacks")) < 0 ||
+        get_string(r, root, "signal", &r->p->signal, 0) < 0 ||
+        read_crash(r, json_object_get(root, "crash")) < 0 ||
+        read_native(r, json_object_get(root, "native_sampling"),
+                    json_object_get(root, "native_stacks")) < 0)
         return -1;
     uint64_t total = 0;
     if (get_uint(r, totals, "instructions", &total, 1) < 0)

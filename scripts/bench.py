@@ -12,6 +12,8 @@ Fidelity = opprof's ratio / the untraced ratio of the same round (1.00 is
 perfect; the goal on 3.12+ is within 0.85-1.15 in the default mode).
 
 Environment: OPPROF (binary), PYTHON_EXE (its python), BENCH_ROUNDS (5).
+`make bench` runs it once per interpreter present (scripts/bench_all.sh);
+each run ends with a `check Python X.Y.Z:` line.
 """
 import json
 import os
@@ -72,6 +74,7 @@ def main():
                          capture_output=True, text=True).stdout.strip()
     print(f"opprof bench: Python {ver}, {ROUNDS} rounds, median wall time, ratio to untraced")
     print(f"{'workload':26} {'mode':22} {'median s':>9} {'ratio':>7}")
+    checks = []
     for name, args in WORKLOADS:
         for _, cmd in MODES:       # warm-up: page cache, __pycache__
             timed(cmd + args)
@@ -100,7 +103,24 @@ def main():
                 print(f"{name:26} fidelity {m:22} median {statistics.median(f):.2f} "
                       f"(range {min(f):.2f}-{max(f):.2f}; 1.00 = opprof's module/function "
                       f"time ratio equals the untraced one)")
+        if fidelity["opprof (count+time)"]:
+            checks.append(check_line(ver, fidelity, times, base))
+    for line in checks:
+        print(line)
     return 0
+
+
+def check_line(ver, fidelity, times, base):
+    """One line per interpreter: the issue's goals, measured."""
+    med = statistics.median(fidelity["opprof (count+time)"])
+    only = statistics.median(fidelity["opprof --time-only"]) if fidelity["opprof --time-only"] else 0
+    ratio = {m: statistics.median(times[m]) / base for m in times}
+    new = tuple(int(x) for x in ver.split(".")[:2]) >= (3, 12)
+    verdict = ("met" if 0.85 <= med <= 1.15 else "NOT met") if new else "reported only"
+    return (f"check Python {ver}: fidelity default {med:.2f} (goal 0.85-1.15 on 3.12+: {verdict}),"
+            f" --time-only {only:.2f}; overhead on the scope loop: default "
+            f"{ratio['opprof (count+time)']:.2f}x (goal 1.5x), --time-only "
+            f"{ratio['opprof --time-only']:.2f}x (goal 1.1x)")
 
 
 if __name__ == "__main__":

@@ -269,6 +269,10 @@ def main():
     e2e_cli.run_report(sys.modules[__name__])
     import e2e_diff
     e2e_diff.run_all(sys.modules[__name__])
+    import e2e_flame
+    e2e_flame.run_all(sys.modules[__name__])
+    import e2e_native
+    e2e_native.run_all(sys.modules[__name__])
     print(f"e2e: {compared} instructions compared with the reference")
     print(f"e2e: {passed} passed, {failed} failed")
     return 1 if failed else 0

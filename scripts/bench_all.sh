@@ -1,0 +1,25 @@
+#!/bin/sh
+# make bench: scripts/bench.py once for every interpreter present — the
+# default python3-embed and each CPython 3.10-3.13 under $PYENV_ROOT — each
+# against its own build, one after another (never beside a build), then
+# the goal checks of all of them together.  BENCH_ROUNDS passes through.
+cd "$(dirname "$0")/.." || exit 1
+root=${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}
+summary=$(mktemp)
+run() {  # $1: PYTHON_CONFIG or "" for the default
+    if [ -n "$1" ]; then
+        make -s -j2 PYTHON_CONFIG="$1" >/dev/null || return 1
+        make -s bench-one PYTHON_CONFIG="$1"
+    else
+        make -s -j2 >/dev/null || return 1
+        make -s bench-one
+    fi | tee /dev/stderr | grep '^check ' >>"$summary"
+}
+run ""
+for v in 3.10 3.11 3.12 3.13; do
+    c=$(ls -d "$root"/versions/"$v".*/bin/python"$v"-config 2>/dev/null | grep -v 't-config$' | sort -V | tail -1)
+    [ -n "$c" ] && run "$c"
+done
+echo "== every interpreter"
+cat "$summary"
+rm -f "$summary"
