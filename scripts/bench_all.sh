@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.." || exit 1
 root=${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}
 summary=$(mktemp)
 run() {  # $1: PYTHON_CONFIG or "" for the default
+    out=$(mktemp)
     if [ -n "$1" ]; then
-        make -s -j2 PYTHON_CONFIG="$1" >/dev/null || return 1
-        make -s bench-one PYTHON_CONFIG="$1"
+        make -s -j2 PYTHON_CONFIG="$1" >/dev/null && make -s bench-one PYTHON_CONFIG="$1"
     else
-        make -s -j2 >/dev/null || return 1
-        make -s bench-one
-    fi | tee /dev/stderr | grep '^check ' >>"$summary"
+        make -s -j2 >/dev/null && make -s bench-one
+    fi | tee "$out"
+    grep '^check ' "$out" >>"$summary"
+    rm -f "$out"
 }
 run ""
 for v in 3.10 3.11 3.12 3.13; do
