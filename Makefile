@@ -145,7 +145,7 @@ check-pycompat:
 
 valgrind: $(OPPROF) $(UNIT_BINS)
 	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \
-	  VALGRIND="valgrind -q --error-exitcode=99 --leak-check=no" PYTHONMALLOC=malloc \
+	  VALGRIND="valgrind -q --error-exitcode=99 --leak-check=no --suppressions=$(CURDIR)/tests/valgrind.supp" PYTHONMALLOC=malloc \
 	  E2E_QUICK=1 sh tests/run_tests.sh
 
 demo: $(OPPROF)

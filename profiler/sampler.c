@@ -164,7 +164,11 @@ void sm_stop(void)
         sk_disarm(t->timer);
         t->timer = NULL;
     }
-    sigaction(SIGPROF, &previous, NULL);
+    /* A signal already on its way (another thread's, or one the kernel
+     * queued before the clock stopped) would kill the process under
+     * SIG_DFL: the inactive handler stays to take it. */
+    if (previous.sa_handler != SIG_DFL || (previous.sa_flags & SA_SIGINFO))
+        sigaction(SIGPROF, &previous, NULL);
 }
 
 void sm_pause(void)

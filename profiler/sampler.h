@@ -38,7 +38,8 @@ int sm_thread_start(st_thread *t);
 /* After fork(): the child's one thread gets a timer again. */
 void sm_after_fork(st_thread *t);
 
-/* Disarms every timer and restores the previous SIGPROF action. */
+/* Disarms every clock; restores the previous SIGPROF action unless it was
+ * the default (a late signal would kill the process: ours, inactive, stays). */
 void sm_stop(void);
 
 /* Stops crediting samples, from a signal handler (the timers stay). */

@@ -64,6 +64,12 @@ def run_crashes(t):
             r.stderr.find("opprof: fatal signal") < r.stderr.find("Fatal Python error"),
             r.stderr[-800:])
     # ... and one the script enables later runs first, then opprof's
+    if t.VALGRIND:
+        # faulthandler's re-raise of a fault that valgrind has already
+        # reported, then opprof's forked writer under valgrind: not a case
+        # valgrind can judge
+        print("e2e: note: the late-faulthandler crash check is left out under valgrind")
+        return
     out = os.path.join(t.TMP, "crash_late_fh.json")
     r = t.opprof(["run", "-q", "-o", out, "-c",
                   "import faulthandler, ctypes\nfaulthandler.enable()\nctypes.string_at(0)"],
