@@ -146,21 +146,30 @@ static inline int oc_peek_code(oc_peek_fn peek, PyObject *code, long off)
  * anywhere - also while the interpreter is half way through setting up a
  * frame, when its pointers are not yet valid - so every read goes through
  * `peek` and is checked; -1 when there is no Python frame to credit. */
+#if PY_VERSION_HEX >= 0x030B0000
+/* The thread's innermost interpreter frame, read through `peek`: 1, or 0
+ * on a bad read. */
+static inline int oc_peek_current_frame(oc_peek_fn peek, PyThreadState *ts,
+                                        _PyInterpreterFrame **f)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return OC_PEEK(peek, *f, ts, PyThreadState, current_frame);
+#else
+    _PyCFrame *cf;
+    return OC_PEEK(peek, cf, ts, PyThreadState, cframe) &&
+           OC_PEEK(peek, *f, cf, _PyCFrame, current_frame);
+#endif
+}
+#endif
+
 static inline int oc_sample_position(oc_peek_fn peek, PyThreadState *ts, PyObject **code,
                                      long *offset)
 {
 #if PY_VERSION_HEX >= 0x030B0000
     _PyInterpreterFrame *f;
     char owner;
-#if PY_VERSION_HEX >= 0x030D0000
-    if (!OC_PEEK(peek, f, ts, PyThreadState, current_frame))
+    if (!oc_peek_current_frame(peek, ts, &f))
         return -1;
-#else
-    _PyCFrame *cf;
-    if (!OC_PEEK(peek, cf, ts, PyThreadState, cframe) ||
-        !OC_PEEK(peek, f, cf, _PyCFrame, current_frame))
-        return -1;
-#endif
     for (int depth = 0; f && depth < 4; depth++) {
         if (!OC_PEEK(peek, owner, f, _PyInterpreterFrame, owner))
             return -1;
@@ -212,15 +221,8 @@ static inline int oc_eval_groups(oc_peek_fn peek, PyThreadState *ts, uint16_t *g
 {
 #if PY_VERSION_HEX >= 0x030B0000
     _PyInterpreterFrame *f;
-#if PY_VERSION_HEX >= 0x030D0000
-    if (!OC_PEEK(peek, f, ts, PyThreadState, current_frame))
+    if (!oc_peek_current_frame(peek, ts, &f))
         return -1;
-#else
-    _PyCFrame *cf;
-    if (!OC_PEEK(peek, cf, ts, PyThreadState, cframe) ||
-        !OC_PEEK(peek, f, cf, _PyCFrame, current_frame))
-        return -1;
-#endif
     int n = 0;
     uint16_t cur = 0;
     for (int depth = 0; f && depth < 4096 && n < max; depth++) {
