@@ -4,6 +4,7 @@
 #include "collector.h"
 #include "collector_common.h"
 #include "crash.h"
+#include "native.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,5 +174,6 @@ void collector_after_fork_child(void)
      * from the child, and their frames never report again. */
     if (cc_store)
         st_store_zero(cc_store);
+    nv_after_fork();
     sm_after_fork(cc_tls);
 }

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -381,6 +382,15 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
     errno = saved_errno;
 }
 
+static pthread_key_t altstack_key;
+
+static void thread_ended(void *stack)
+{
+    stack_t off = {.ss_flags = SS_DISABLE};
+    sigaltstack(&off, NULL);
+    free(stack);
+}
+
 int cr_thread_start(void)
 {
     stack_t cur;
@@ -392,9 +402,14 @@ int cr_thread_start(void)
     stack_t ss = {.ss_sp = malloc(n), .ss_size = n, .ss_flags = 0};
     if (!ss.ss_sp)
         return -1;
-    /* never freed: the thread's signals may use it until it ends (64 KiB
-     * a thread that ran Python, mostly never touched) */
-    return sigaltstack(&ss, NULL);
+    if (sigaltstack(&ss, NULL) < 0) {
+        int e = errno;
+        free(ss.ss_sp);
+        errno = e;
+        return -1;
+    }
+    pthread_setspecific(altstack_key, ss.ss_sp);  /* freed as the thread ends */
+    return 0;
 }
 
 int cr_install(st_store *s, cr_writer w)
@@ -407,6 +422,8 @@ int cr_install(st_store *s, cr_writer w)
         errno = EINVAL;
         return -1;
     }
+    if (pthread_key_create(&altstack_key, thread_ended) != 0)
+        return -1;
     writer = w;
     if (cr_thread_start() < 0)
         return -1;

@@ -59,7 +59,14 @@ nv_sample *nv_reserve(void)
         atomic_fetch_add(&dropped, 1);
         return NULL;
     }
+    atomic_store(&samples[i].ready, 0);  /* a forked child reuses the parent's slots */
     return &samples[i];
+}
+
+void nv_after_fork(void)
+{
+    atomic_store(&reserved, 0);
+    atomic_store(&dropped, 0);
 }
 
 static int peek(void *dst, const void *src, size_t n)
@@ -75,13 +82,14 @@ void nv_commit(nv_sample *s, const st_thread *t, uint64_t weight_ns, size_t nnat
     s->npython = 0;
     s->ngroups = 0;
     s->python_known = t && !t->busy;
-    s->thread = t ? t->index : 0;
+    s->thread = t ? t->index : 0;  /* known even when its stack is not */
     if (s->python_known) {
         uint32_t d = t->depth, first = d > NV_MAX_PYTHON ? d - NV_MAX_PYTHON + 1 : 1;
         for (uint32_t k = first; k <= d; k++)
             if (t->stack[k].node && t->stack[k].node->rec)
                 s->python[s->npython++] = t->stack[k].node->rec;
-        int g = t->pyts ? oc_eval_groups(peek, t->pyts, s->groups, NV_MAX_GROUPS) : -1;
+        int g = t->pyts ? oc_eval_groups(peek, t->pyts, s->groups, NV_MAX_GROUPS, s->npython)
+                        : -1;
         s->ngroups = g > 0 ? (uint16_t)g : 0;
     }
     atomic_store(&s->ready, 1);
@@ -333,7 +341,7 @@ static int build_one(pf_profile *p, const nv_sample *s, label_cache *c)
         p->native_stats.merged++;
     else
         p->native_stats.native_only++;
-    return add_stack(p, s->python_known ? s->thread : 0, frames, n, s->weight_ns);
+    return add_stack(p, s->thread, frames, n, s->weight_ns);
 }
 
 int nv_build(pf_profile *p)

@@ -43,6 +43,9 @@ typedef struct nv_sample {
 int nv_start(void);
 int nv_enabled(void);
 
+/* In a forked child: its profile holds only what it ran itself. */
+void nv_after_fork(void);
+
 /* In the SIGPROF handler: a slot to fill, or NULL when the buffer is full
  * (counted as dropped). */
 nv_sample *nv_reserve(void);

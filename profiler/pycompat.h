@@ -215,17 +215,20 @@ static inline int oc_sample_position(oc_peek_fn peek, PyThreadState *ts, PyObjec
 /* How many Python frames each C call of the interpreter loop runs on
  * thread `ts`, innermost first, from the entry-frame markers (3.11:
  * is_entry; 3.12+: the FRAME_OWNED_BY_CSTACK frame each call pushes).
- * Signal-safe (every read goes through `peek`).  How many groups, 0 where
- * the version has no markers (3.10), -1 on a bad read. */
-static inline int oc_eval_groups(oc_peek_fn peek, PyThreadState *ts, uint16_t *groups, int max)
+ * The walk stops once the groups hold `max_frames` Python frames: the
+ * caller keeps no more, and a signal handler must not walk a deep
+ * recursion.  Signal-safe (every read goes through `peek`).  How many
+ * groups, 0 where the version has no markers (3.10), -1 on a bad read. */
+static inline int oc_eval_groups(oc_peek_fn peek, PyThreadState *ts, uint16_t *groups, int max,
+                                 int max_frames)
 {
 #if PY_VERSION_HEX >= 0x030B0000
     _PyInterpreterFrame *f;
     if (!oc_peek_current_frame(peek, ts, &f))
         return -1;
-    int n = 0;
+    int n = 0, frames = 0;
     uint16_t cur = 0;
-    for (int depth = 0; f && depth < 4096 && n < max; depth++) {
+    for (int depth = 0; f && depth < 4096 && n < max && frames < max_frames; depth++) {
 #if PY_VERSION_HEX >= 0x030C0000
         char owner;
         if (!OC_PEEK(peek, owner, f, _PyInterpreterFrame, owner))
@@ -235,12 +238,14 @@ static inline int oc_eval_groups(oc_peek_fn peek, PyThreadState *ts, uint16_t *g
             cur = 0;
         } else {
             cur++;
+            frames++;
         }
 #else
         bool entry;
         if (!OC_PEEK(peek, entry, f, _PyInterpreterFrame, is_entry))
             return -1;
         cur++;
+        frames++;
         if (entry) {
             groups[n++] = cur;
             cur = 0;
@@ -253,7 +258,7 @@ static inline int oc_eval_groups(oc_peek_fn peek, PyThreadState *ts, uint16_t *g
         groups[n++] = cur;
     return n;
 #else
-    (void)peek, (void)ts, (void)groups, (void)max;
+    (void)peek, (void)ts, (void)groups, (void)max, (void)max_frames;
     return 0;
 #endif
 }

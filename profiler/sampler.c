@@ -11,10 +11,12 @@
 #include "sampler.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -34,6 +36,8 @@ static volatile sig_atomic_t active;
 static unsigned rate;
 static int with_stacks;
 static struct sigaction previous;
+static _Atomic int in_handler;  /* handlers (and thread_ended) running now */
+static pthread_key_t clock_key;
 static _Atomic uint64_t n_samples, n_sampled, n_overhead, n_unattributed, mark;
 
 static uintptr_t pc_of(void *ucv)
@@ -75,12 +79,15 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 {
     (void)sig;
     int saved_errno = errno;
+    atomic_fetch_add(&in_handler, 1);  /* sm_stop() waits for it to drop */
     st_thread *t = cc_tls;
+    sk_clock *clock = NULL;
     if (!active || !t)
         goto done;
     uint64_t w = sk_weight(t->timer, si);
     if (!w)
         goto done;  /* not our clock's: another sender's SIGPROF */
+    clock = t->timer;
     atomic_fetch_add(&n_samples, 1);
     atomic_fetch_add(&n_sampled, w);
     uintptr_t local[24], *ips = local;
@@ -111,8 +118,12 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     node->samples[off / 2]++;
     st_add_cumulative(t, w, atomic_fetch_add(&mark, 1) + 1);
 done:
+    sk_rearm(clock);
+    atomic_fetch_sub(&in_handler, 1);
     errno = saved_errno;
 }
+
+static void thread_ended(void *t);
 
 int sm_start(st_store *s, unsigned rate_hz)
 {
@@ -121,6 +132,8 @@ int sm_start(st_store *s, unsigned rate_hz)
     sa.sa_sigaction = on_sigprof;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
+    if (pthread_key_create(&clock_key, thread_ended) != 0)
+        return -1;
     if (sigaction(SIGPROF, &sa, &previous) < 0)
         return -1;
     store = s;
@@ -135,12 +148,32 @@ int sm_start(st_store *s, unsigned rate_hz)
     return 0;
 }
 
+/* Takes the thread's clock, once, whoever comes first: the thread as it
+ * ends, or sm_stop(). */
+static sk_clock *take_clock(st_thread *t)
+{
+    return __atomic_exchange_n((void **)&t->timer, NULL, __ATOMIC_SEQ_CST);
+}
+
+/* A thread that ends gives its clock back (a perf clock holds a file
+ * descriptor: thousands of short threads would run out of them). */
+static void thread_ended(void *t)
+{
+    atomic_fetch_add(&in_handler, 1);  /* so that sm_stop() and the store wait */
+    if (active)
+        sk_disarm(take_clock(t));
+    atomic_fetch_sub(&in_handler, 1);
+}
+
 int sm_thread_start(st_thread *t)
 {
     if (!active || t->timer)
         return 0;
     ns_thread_init();
-    return (t->timer = sk_arm()) ? 0 : -1;
+    if (!(t->timer = sk_arm()))
+        return -1;
+    pthread_setspecific(clock_key, t);
+    return 0;
 }
 
 void sm_after_fork(st_thread *t)
@@ -159,11 +192,14 @@ void sm_stop(void)
     if (!active)
         return;
     active = 0;
-    for (size_t i = 0; store && i < st_thread_count(store); i++) {
-        st_thread *t = st_thread_at(store, i);
-        sk_disarm(t->timer);
-        t->timer = NULL;
-    }
+    /* a handler already past its check of `active` on another thread may
+     * still use its clock and thread: wait for it (handlers never block) */
+    atomic_thread_fence(memory_order_seq_cst);
+    struct timespec tick = {0, 100000};
+    for (int i = 0; i < 10000 && atomic_load(&in_handler) > 0; i++)
+        nanosleep(&tick, NULL);
+    for (size_t i = 0; store && i < st_thread_count(store); i++)
+        sk_disarm(take_clock(st_thread_at(store, i)));
     /* A signal already on its way (another thread's, or one the kernel
      * queued before the clock stopped) would kill the process under
      * SIG_DFL: the inactive handler stays to take it. */

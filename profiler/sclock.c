@@ -122,12 +122,19 @@ uint64_t sk_weight(sk_clock *c, const siginfo_t *si)
     }
     if ((si->si_code != POLL_HUP && si->si_code != POLL_IN) || si->si_fd != c->fd)
         return 0;
-    uint64_t now = 0, next = jittered(c);
+    uint64_t now = 0;
     uint64_t w = read(c->fd, &now, sizeof now) == (ssize_t)sizeof now ? now - c->last : period;
     c->last = now;
+    return w;
+}
+
+void sk_rearm(sk_clock *c)
+{
+    if (!c || c->fd < 0)
+        return;  /* a timer runs on by itself */
+    uint64_t next = jittered(c);
     ioctl(c->fd, PERF_EVENT_IOC_PERIOD, &next);
     ioctl(c->fd, PERF_EVENT_IOC_REFRESH, 1);
-    return w;
 }
 
 void sk_disarm(sk_clock *c)

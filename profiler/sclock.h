@@ -33,8 +33,13 @@ sk_clock *sk_arm(void);
 
 /* In the SIGPROF handler: the CPU time in ns that this signal stands
  * for, or 0 when it is not a sample of `c` (sent by someone else).
- * Re-arms a perf clock.  Async-signal-safe. */
+ * Async-signal-safe. */
 uint64_t sk_weight(sk_clock *c, const siginfo_t *si);
+
+/* At the end of the handler of a sample of `c`: a perf clock stopped at
+ * its overflow and counts again from here, so the handler's own time is
+ * no sample's weight.  Async-signal-safe. */
+void sk_rearm(sk_clock *c);
 
 /* Stops and frees it (any thread). */
 void sk_disarm(sk_clock *c);

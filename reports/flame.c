@@ -250,7 +250,12 @@ static int collect(builder *b, int by_thread, char *err, size_t errlen)
         rc = 0;
         goto done;
     }
-    pf_opcount *ops = calloc(p->nopnames + 1, sizeof *ops);
+    /* one entry per executed instruction: a function can run more than
+     * there are opcode names (add_path sums them by name) */
+    size_t most = 0;
+    for (size_t i = 0; i < p->nfunctions; i++)
+        most = p->functions[i].ncode > most ? p->functions[i].ncode : most;
+    pf_opcount *ops = calloc(most + 1, sizeof *ops);
     if (!ops) {
         snprintf(err, errlen, "out of memory");
         goto done;

@@ -179,6 +179,16 @@ def run_timing(t):
                 "%.0f samples per CPU second" % got)
     else:
         print("e2e: note: perf events refused here; the timer clock was used")
+    # each thread's clock goes when the thread ends (a perf clock is a file
+    # descriptor: a long-lived server starting threads must not run out)
+    code = ("import threading, os\n"
+            "for _ in range(300):\n"
+            "    t = threading.Thread(target=sum, args=(range(20000),)); t.start(); t.join()\n"
+            "print(len(os.listdir('/proc/self/fd')))\n")
+    r = t.opprof(["run", "-q", "-o", os.path.join(tmp, "threads.json"), "-c", code])
+    t.check("timing: 300 threads one after another leave no clock open",
+            r.returncode == 0 and r.stdout.strip().isdigit() and int(r.stdout) < 40,
+            r.stdout + r.stderr)
     # the POSIX-timer backend, weighted by missed expirations, still times
     t.opprof(["run", "-q", "-o", out, "scope_loop.py", "400000"], cwd=examples,
              env={"OPPROF_CLOCK": "timer"})

@@ -532,6 +532,31 @@ static void test_save(void **state)
 
 #define WITH(test) cmocka_unit_test_setup_teardown(test, setup_timed, teardown)
 
+/* A flat (--no-stacks) graph with --opcodes of a function that runs more
+ * distinct instructions than the profile has opcode names (a read-back
+ * profile holds only the names it uses): one frame per name, all of it. */
+static void test_flat_opcodes_long_function(void **state)
+{
+    (void)state;
+    pf_profile *p = pf_profile_new();
+    assert_non_null(p);
+    p->counted = 1;
+    p->stacks_enabled = 0;
+    ins code[300];
+    const char *names[] = {"LOAD_FAST", "STORE_FAST", "BINARY_OP"};
+    for (size_t i = 0; i < LEN(code); i++)
+        code[i] = (ins){names[i % 3], i + 1, 0, 0};
+    add_fn(p, UNTIMED, "/r/long.py", "long_one", 1, PF_SCOPE_FUNCTION, code, LEN(code));
+    assert_int_equal(p->nopnames, 3);
+    fl_options o = opts(FL_METRIC_INSTRUCTIONS, 1);
+    char *text = must_render("folded", p, &o);
+    assert_int_equal(folded_sum(text), p->instructions);
+    assert_non_null(strstr(text, "long_one (/r/long.py:1);[LOAD_FAST] "));
+    assert_non_null(strstr(text, "long_one (/r/long.py:1);[BINARY_OP] "));
+    free(text);
+    pf_profile_release(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_formats),
         WITH(test_write_error),
         WITH(test_save),
+        cmocka_unit_test(test_flat_opcodes_long_function),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
