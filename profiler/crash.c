@@ -16,7 +16,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -186,11 +185,7 @@ static void report_native(outbuf *o)
         put_num(o, i, 10);
         puts_(o, i < 10 ? "  " : " ");
         put_num(o, ip, 16);
-        uintptr_t start;
-        /* a stripped library's nearest symbol starts elsewhere than the
-         * function the unwind tables know: no name beats a wrong one */
-        if (ns_name(at, name, sizeof name, &off) == 0 &&
-            !(ns_function_start(at, &start) == 0 && start != at - off)) {
+        if (ns_name(at, name, sizeof name, &off) == 0) {
             puts_(o, " ");
             puts_(o, name);
             puts_(o, "+");
@@ -237,8 +232,6 @@ static void report_python(outbuf *o)
     }
 }
 
-static int peek(void *dst, const void *src, size_t n);
-
 static void capture(int sig, siginfo_t *si, void *uc)
 {
     info.sig = sig;
@@ -257,17 +250,11 @@ static void capture(int sig, siginfo_t *si, void *uc)
             info.python[info.npython++] = t->stack[d].node->rec;
     PyObject *code;
     long off;
-    if (t->pyts && t->depth >= 1 && oc_sample_position(peek, t->pyts, &code, &off) == 0 &&
+    if (t->pyts && t->depth >= 1 && oc_sample_position(oc_peek_self, t->pyts, &code, &off) == 0 &&
         code == t->stack[t->depth].code) {
         info.leaf_code = code;
         info.leaf_offset = off;
     }
-}
-
-static int peek(void *dst, const void *src, size_t n)
-{
-    struct iovec local = {dst, n}, remote = {(void *)src, n};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n ? 0 : -1;
 }
 
 /* ---- the profile, from a child ------------------------------------------- */

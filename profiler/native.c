@@ -5,20 +5,18 @@
  * grown (the handler cannot allocate); pages are only committed as
  * samples fill them.  When it is full, samples are counted as dropped.
  */
-#define UNW_LOCAL_ONLY
 #include "native.h"
 
 #include <dlfcn.h>
 #include <link.h>
 #include <errno.h>
-#include <libunwind.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <sys/mman.h>
 
+#include "../reports/flame.h"
 #include "nmerge.h"
 #include "pycompat.h"
 
@@ -27,7 +25,6 @@
 static nv_sample *samples;
 static _Atomic uint32_t reserved;
 static _Atomic uint64_t dropped;
-static uintptr_t eval_start, eval_end;
 
 int nv_start(void)
 {
@@ -36,12 +33,6 @@ int nv_start(void)
     if (m == MAP_FAILED)
         return -1;
     samples = m;
-    unw_proc_info_t pi;
-    void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
-    if (eval && unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)eval, &pi, NULL) == 0) {
-        eval_start = (uintptr_t)pi.start_ip;
-        eval_end = (uintptr_t)pi.end_ip;
-    }
     return 0;
 }
 
@@ -69,12 +60,6 @@ void nv_after_fork(void)
     atomic_store(&dropped, 0);
 }
 
-static int peek(void *dst, const void *src, size_t n)
-{
-    struct iovec local = {dst, n}, remote = {(void *)src, n};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n ? 0 : -1;
-}
-
 void nv_commit(nv_sample *s, const st_thread *t, uint64_t weight_ns, size_t nnative)
 {
     s->weight_ns = weight_ns;
@@ -88,7 +73,7 @@ void nv_commit(nv_sample *s, const st_thread *t, uint64_t weight_ns, size_t nnat
         for (uint32_t k = first; k <= d; k++)
             if (t->stack[k].node && t->stack[k].node->rec)
                 s->python[s->npython++] = t->stack[k].node->rec;
-        int g = t->pyts ? oc_eval_groups(peek, t->pyts, s->groups, NV_MAX_GROUPS, s->npython)
+        int g = t->pyts ? oc_eval_groups(oc_peek_self, t->pyts, s->groups, NV_MAX_GROUPS, s->npython)
                         : -1;
         s->ngroups = g > 0 ? (uint16_t)g : 0;
     }
@@ -131,11 +116,6 @@ static int describe(uintptr_t ip, int leaf, pf_native_frame *f)
     int dl_covers = have_dl && di.dli_sname && sym &&
                     at - (uintptr_t)di.dli_saddr < (uintptr_t)(sym->st_size ? sym->st_size : 1);
     int named = ns_name(at, name, sizeof name, &off) == 0;
-    uintptr_t start;
-    /* a symbol that does not start where the unwind tables say this
-     * function starts is a stripped library's nearest one, far away */
-    if (named && !dl_covers && ns_function_start(at, &start) == 0 && start != at - off)
-        named = 0;
     if (named && have_dl && !dl_covers && exported_elsewhere(&di, name, at))
         named = 0;
     if (named) {
@@ -177,16 +157,6 @@ static char *native_label(const pf_native_frame *f, uintptr_t at, uint64_t *unre
     return strdup(buf);
 }
 
-static const char *relative(const pf_profile *p, const char *file)
-{
-    size_t n = p->root ? strlen(p->root) : 0;
-    while (n > 0 && p->root[n - 1] == '/')
-        n--;
-    if (n > 0 && strncmp(file, p->root, n) == 0 && file[n] == '/' && file[n + 1])
-        return file + n + 1;
-    return file;
-}
-
 /* The flame graphs' name of a function: "qualname (file:line)". */
 static char *python_label(const pf_profile *p, const st_record *r)
 {
@@ -194,10 +164,10 @@ static char *python_label(const pf_profile *p, const st_record *r)
     if (r->index < p->nfunctions) {
         const pf_function *f = &p->functions[r->index];
         snprintf(buf, sizeof buf, "%s (%s:%d)", f->qualname ? f->qualname : f->name,
-                 relative(p, f->file ? f->file : "?"), f->firstlineno);
+                 fl_relative_file(p, f->file), f->firstlineno);
     } else {
         snprintf(buf, sizeof buf, "%s (%s:%d)", st_record_name(r),
-                 relative(p, st_record_file(r)), st_record_firstlineno(r));
+                 fl_relative_file(p, st_record_file(r)), st_record_firstlineno(r));
     }
     return strdup(buf);
 }
@@ -306,7 +276,7 @@ static int build_one(pf_profile *p, const nv_sample *s, label_cache *c)
     nm_item items[NS_MAX_FRAMES + NV_MAX_PYTHON];
     for (size_t i = 0; i < s->nnative; i++) {
         uintptr_t at = i ? s->native[i] - 1 : s->native[i];
-        is_eval[i] = s->python_known && at >= eval_start && at < eval_end;
+        is_eval[i] = s->python_known && ns_in_eval(at);
     }
     size_t n = nm_merge(is_eval, s->nnative, s->python_known ? s->npython : 0,
                         OPPROF_EVAL_FRAME_PER_PY_FRAME ? NULL : s->groups,

@@ -120,6 +120,11 @@ size_t ns_capture(void *ucontext, uintptr_t *ips, size_t max, int until_eval)
 #endif
 }
 
+int ns_in_eval(uintptr_t ip)
+{
+    return eval_loop.end && in(&eval_loop, ip);
+}
+
 int ns_function_start(uintptr_t ip, uintptr_t *start)
 {
     range r;
@@ -138,6 +143,12 @@ int ns_name(uintptr_t ip, char *buf, size_t n, uintptr_t *offset)
     if (unw_getcontext(&uc) < 0 || unw_init_local(&c, &uc) < 0 ||
         unw_set_reg(&c, UNW_REG_IP, (unw_word_t)ip) < 0 ||
         unw_get_proc_name(&c, buf, n, &off) < 0)
+        return -1;
+    /* a symbol that does not start where the unwind tables say this
+     * function starts is a stripped library's nearest one, far away: no
+     * name beats a wrong one */
+    range r;
+    if (range_of(ip, &r) == 0 && r.start != ip - (uintptr_t)off)
         return -1;
     *offset = (uintptr_t)off;
     return 0;

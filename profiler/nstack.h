@@ -45,13 +45,18 @@ void ns_thread_init(void);
  * Returns how many; 0 when this platform cannot. */
 size_t ns_capture(void *ucontext, uintptr_t *ips, size_t max, int until_eval);
 
+/* Whether `ip` is in the interpreter loop (after ns_init()).
+ * Async-signal-safe. */
+int ns_in_eval(uintptr_t ip);
+
 /* The start of the function holding `ip`, from the unwind tables (so
  * for stripped code too): 0, or -1 when there is no unwind entry. */
 int ns_function_start(uintptr_t ip, uintptr_t *start);
 
 /* The name of the function holding `ip` and ip's offset in it, from the
  * symbol tables (.symtab too: libpython's local functions get names).
- * 0, or -1 when unknown.  Async-signal-safe (libunwind's local cursor). */
+ * 0, or -1 when unknown or when the only symbol near is not the function
+ * the unwind tables know (a stripped library's nearest export).  Async-signal-safe (libunwind's local cursor). */
 int ns_name(uintptr_t ip, char *buf, size_t n, uintptr_t *offset);
 
 typedef enum ns_kind {

@@ -11,6 +11,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #if PY_VERSION_HEX < 0x030A0000 || PY_VERSION_HEX >= 0x030E0000
 #error "opprof supports CPython 3.10 to 3.13"
@@ -119,6 +121,15 @@ static inline void oc_err_restore(oc_err_state e) { PyErr_Restore(e.type, e.valu
 /* Copies n bytes from src, or fails instead of faulting on a bad
  * address: 0 or -1.  Supplied by the sampler (process_vm_readv). */
 typedef int (*oc_peek_fn)(void *dst, const void *src, size_t n);
+
+/* The oc_peek_fn of signal handlers: reads our own memory through the
+ * kernel, so a bad address is EFAULT, not a crash.  One system call,
+ * async-signal-safe.  0 or -1. */
+static inline int oc_peek_self(void *dst, const void *src, size_t n)
+{
+    struct iovec local = {dst, n}, remote = {(void *)src, n};
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n ? 0 : -1;
+}
 
 /* A field of a struct at an address that may be garbage. */
 #define OC_PEEK(peek, dst, ptr, type, field) \

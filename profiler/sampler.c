@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -51,14 +50,6 @@ static uintptr_t pc_of(void *ucv)
     (void)uc;
     return 0;
 #endif
-}
-
-/* Reads our own memory through the kernel: a bad address is EFAULT, not
- * a crash.  One syscall, async-signal-safe. */
-static int peek(void *dst, const void *src, size_t n)
-{
-    struct iovec local = {dst, n}, remote = {(void *)src, n};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n ? 0 : -1;
 }
 
 /* The node to credit: the frame of `code` near the top of the thread's
@@ -108,7 +99,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     PyObject *code;
     long off;
     st_node *node = NULL;
-    if (t->pyts && oc_sample_position(peek, t->pyts, &code, &off) == 0)
+    if (t->pyts && oc_sample_position(oc_peek_self, t->pyts, &code, &off) == 0)
         node = node_of(t, code);
     if (!node || !node->times || off < 0 || (unsigned long)off / 2 >= node->rec->ncounters) {
         atomic_fetch_add(&n_unattributed, w);
