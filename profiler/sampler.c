@@ -27,9 +27,6 @@
 #include "sclock.h"
 #include "pycompat.h"
 
-/* opprof's own machine code, from the GNU linker */
-extern char __executable_start[], etext[];
-
 static st_store *store;
 static volatile sig_atomic_t active;
 static unsigned rate;
@@ -89,9 +86,8 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     size_t n = ns_capture(ucv, ips, ns ? NS_MAX_FRAMES : 24, !ns);
     if (ns)
         nv_commit(ns, t, w, n);
-    uintptr_t pc = pc_of(ucv);
-    int hook = n ? ns_classify(ips, n) == NS_HOOK
-                 : pc >= (uintptr_t)__executable_start && pc < (uintptr_t)etext;
+    uintptr_t pc = pc_of(ucv);  /* the leaf alone, where unwinding gave nothing */
+    int hook = ns_classify(n ? ips : &pc, n ? n : 1) == NS_HOOK;
     if (t->busy || hook) {
         atomic_fetch_add(&n_overhead, w);
         goto done;
