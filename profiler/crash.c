@@ -16,8 +16,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "codeinfo.h"
@@ -269,6 +271,32 @@ static pid_t fork_safe(void)
 #endif
 }
 
+static void run_writer(void)
+{
+    writer(&info);
+    _exit(0);
+}
+
+/* The handler runs on an alternate signal stack of a few dozen KB (ours,
+ * or faulthandler's when the script enabled it after opprof); the writer
+ * runs Python (the snapshot imports dis and walks every function), which
+ * overflowed it into the heap.  The child gets a stack of a thread's size.
+ * Returns only if it cannot. */
+static void run_writer_on_own_stack(void)
+{
+    static ucontext_t ctx;
+    size_t n = 8u << 20;
+    void *stack = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                       -1, 0);
+    if (stack == MAP_FAILED || getcontext(&ctx) != 0)
+        return;
+    ctx.uc_stack.ss_sp = stack;
+    ctx.uc_stack.ss_size = n;
+    ctx.uc_link = NULL;
+    makecontext(&ctx, run_writer, 0);
+    setcontext(&ctx);
+}
+
 static void write_profile(outbuf *o)
 {
     pid_t pid = fork_safe();
@@ -281,8 +309,8 @@ static void write_profile(outbuf *o)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        writer(&info);
-        _exit(0);
+        run_writer_on_own_stack();
+        run_writer();
     }
     if (pid < 0) {
         puts_(o, "opprof: cannot fork to write the profile\n");

@@ -226,6 +226,9 @@ static void write_after_signal(const cr_info *ci)
     if (!PyGILState_Check())
         PyGILState_Ensure();  /* free unless another thread held it: then the parent's timeout */
     run.by_signal = 1;
+    /* the signal may have stopped an object half-built (a fault inside a C
+     * call): the cyclic GC must not walk the heap while the snapshot runs */
+    PyGC_Disable();
     run.baseline = NULL;
     st_store *store = run.store;
     at_exit(NULL, NULL);
