@@ -342,11 +342,74 @@ static int slot_of(int sig)
     return -1;
 }
 
+/* What a signal does before it is passed on: the reports and the
+ * profile.  Runs on work_stack when there is one. */
+static void report_and_write(int sig, siginfo_t *si, void *uc)
+{
+    outbuf o = {.n = 0};
+    sm_pause();  /* no sample may land in what follows */
+    capture(sig, si, uc);
+    if (info.fatal) {
+        load_maps();
+        puts_(&o, "\nopprof: fatal signal ");
+        puts_(&o, cr_signal_name(sig));
+        if (sig == SIGSEGV || sig == SIGBUS) {
+            puts_(&o, " at address ");
+            put_num(&o, info.address, 16);
+        }
+        puts_(&o, "\n");
+        report_native(&o);
+        report_python(&o);
+    } else if (!disarmed) {
+        puts_(&o, "opprof: ");
+        puts_(&o, cr_signal_name(sig));
+        puts_(&o, ": writing the profile collected so far\n");
+    }
+    flush(&o);
+    if (!disarmed && writer) {
+        write_profile(&o);
+        flush(&o);
+    }
+}
+
+/* The handler may run on someone else's alternate signal stack
+ * (faulthandler's, 16 KB when the script enabled it after opprof): too
+ * small for unwinding and symbolizing.  The work runs on a stack of ours,
+ * reserved at install time. */
+static void *work_stack;
+static const size_t work_stack_size = 512 * 1024;
+static struct {
+    int sig;
+    siginfo_t *si;
+    void *uc;
+} pending;
+
+static void report_and_write_pending(void)
+{
+    report_and_write(pending.sig, pending.si, pending.uc);
+}
+
+static void report_and_write_on_work_stack(int sig, siginfo_t *si, void *uc)
+{
+    static ucontext_t work, back;
+    pending.sig = sig;
+    pending.si = si;
+    pending.uc = uc;
+    if (work_stack && getcontext(&work) == 0) {
+        work.uc_stack.ss_sp = work_stack;
+        work.uc_stack.ss_size = work_stack_size;
+        work.uc_link = &back;
+        makecontext(&work, report_and_write_pending, 0);
+        if (swapcontext(&back, &work) == 0)
+            return;
+    }
+    report_and_write(sig, si, uc);
+}
+
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
     int k = slot_of(sig);
-    outbuf o = {.n = 0};
     pid_t self = gettid();
     if (atomic_fetch_add(&entered, 1) != 0 && atomic_load(&entered_by) != self) {
         /* another thread is writing the profile: let it finish first */
@@ -355,29 +418,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
             nanosleep(&tick, NULL);
     } else if (atomic_load(&entered_by) == 0) {
         atomic_store(&entered_by, self);
-        sm_pause();  /* no sample may land in what follows */
-        capture(sig, si, uc);
-        if (info.fatal) {
-            load_maps();
-            puts_(&o, "\nopprof: fatal signal ");
-            puts_(&o, cr_signal_name(sig));
-            if (sig == SIGSEGV || sig == SIGBUS) {
-                puts_(&o, " at address ");
-                put_num(&o, info.address, 16);
-            }
-            puts_(&o, "\n");
-            report_native(&o);
-            report_python(&o);
-        } else if (!disarmed) {
-            puts_(&o, "opprof: ");
-            puts_(&o, cr_signal_name(sig));
-            puts_(&o, ": writing the profile collected so far\n");
-        }
-        flush(&o);
-        if (!disarmed && writer) {
-            write_profile(&o);
-            flush(&o);
-        }
+        report_and_write_on_work_stack(sig, si, uc);
     }
     /* then what would have happened without opprof: the handler before
      * ours, and the default action */
@@ -439,6 +480,9 @@ int cr_install(st_store *s, cr_writer w)
     }
     if (pthread_key_create(&altstack_key, thread_ended) != 0)
         return -1;
+    void *ws = mmap(NULL, work_stack_size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    work_stack = ws == MAP_FAILED ? NULL : ws;   /* without it: the signal stack */
     writer = w;
     if (cr_thread_start() < 0)
         return -1;
