@@ -55,6 +55,7 @@ static const option run_options[] = {
 };
 
 static const option diff_options[] = {
+    {"-o", "--output", OPT_OUTPUT, 1},
     {"-h", "--help", OPT_HELP, 0},
     GATE_OPTIONS,
     {NULL, NULL, 0, 0},
@@ -326,6 +327,10 @@ static int apply_diff(void *p, const option *opt, const char *arg, const char *v
     cli_diff *o = p;
     if (opt->id == OPT_HELP) {
         o->help = 1;
+        return 0;
+    }
+    if (opt->id == OPT_OUTPUT) {
+        o->output = value;
         return 0;
     }
     return gate_option(&o->gate, opt->id, arg, value, err, errlen);

@@ -44,6 +44,7 @@ typedef struct cli_run {
 
 typedef struct cli_diff {
     const char *base, *new_;
+    const char *output;      /* -o FILE: NULL for standard output */
     cli_gate gate;
     int help;
 } cli_diff;

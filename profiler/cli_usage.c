@@ -67,9 +67,10 @@ const char cli_diff_usage[] =
     "\n"
     "Compares NEW against BASE function by function (matched by file relative\n"
     "to each profile's root, and qualname).  Exit 0: no regression past a hard\n"
-    "limit; 3: regression; 2: usage error or bad input.\n"
+    "limit; 3: regression; 2: usage error, bad input or a refused output.\n"
     "\n"
     GATE_HELP
+    "  -o, --output FILE      write the comparison there instead of standard output\n"
     "  -h, --help             this help\n";
 
 const char cli_merge_usage[] =

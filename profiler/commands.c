@@ -4,6 +4,7 @@
 #include "commands.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "../reports/diff.h"
 #include "../reports/diff_render.h"
 #include "../reports/merge.h"
+#include "../reports/outfile.h"
 #include "../reports/profile_json.h"
 #include "../reports/profile_read.h"
 #include "../reports/report_text.h"
@@ -52,6 +54,43 @@ int cmd_compare(const pf_profile *base, const pf_profile *new_, const char *base
     return verdict;
 }
 
+/* Plans a read-only command's output, refusing its inputs and opprof's own
+ * program; a refusal is one line.  0, or -1. */
+static int plan_output(const char *path, const char *const *inputs, size_t ninputs,
+                       of_target **t)
+{
+    char err[512];
+    of_guard *g = of_guard_new();
+    int bad = !g || of_guard_add_self(g) < 0;
+    for (size_t i = 0; !bad && i < ninputs; i++)
+        bad = of_guard_add(g, inputs[i], "an input of this command") < 0;
+    int rc = bad ? -1 : of_plan(path, g, t, err, sizeof err);
+    of_guard_release(g);
+    if (bad)
+        usage_error("out of memory");
+    else if (rc < 0)
+        fprintf(stderr, "opprof: cannot write %s: %s\n", path, err);
+    return rc;
+}
+
+typedef struct compare_ctx {
+    pf_profile *base, *new_;
+    const cli_diff *o;
+    int verdict;
+    char err[512];
+} compare_ctx;
+
+static int write_compare(void *ctx, FILE *out, char *err, size_t errlen)
+{
+    compare_ctx *c = ctx;
+    c->verdict = cmd_compare(c->base, c->new_, c->o->base, c->o->new_, &c->o->gate, out, c->err,
+                             sizeof c->err);
+    if (c->verdict >= 0)
+        return 0;
+    snprintf(err, errlen, "%s", c->err);
+    return -1;
+}
+
 int cmd_diff(int argc, char **argv)
 {
     cli_diff o;
@@ -64,21 +103,25 @@ int cmd_diff(int argc, char **argv)
     }
     if (cmd_check_format(o.gate.format, err, sizeof err) < 0)
         return usage_error(err);
-    pf_profile *base = NULL, *new_ = NULL;
+    const char *inputs[] = {o.base, o.new_};
+    of_target *t = NULL;
+    if (plan_output(o.output ? o.output : "-", inputs, 2, &t) < 0)
+        return OPPROF_EXIT_BAD_INPUT;
+    compare_ctx c = {NULL, NULL, &o, -1, ""};
     int rc = OPPROF_EXIT_BAD_INPUT;
-    if (pf_read_file(o.base, &base, err, sizeof err) < 0 ||
-        pf_read_file(o.new_, &new_, err, sizeof err) < 0) {
+    if (pf_read_file(o.base, &c.base, err, sizeof err) < 0 ||
+        pf_read_file(o.new_, &c.new_, err, sizeof err) < 0) {
         usage_error(err);
         goto done;
     }
-    int verdict = cmd_compare(base, new_, o.base, o.new_, &o.gate, stdout, err, sizeof err);
-    if (verdict < 0)
-        usage_error(err);
+    if (of_write(t, NULL, write_compare, &c, err, sizeof err) < 0 || c.verdict < 0)
+        usage_error(c.verdict < 0 && c.err[0] ? c.err : err);
     else
-        rc = verdict == DF_REGRESSION ? OPPROF_EXIT_REGRESSION : OPPROF_EXIT_OK;
+        rc = c.verdict == DF_REGRESSION ? OPPROF_EXIT_REGRESSION : OPPROF_EXIT_OK;
 done:
-    pf_profile_release(base);
-    pf_profile_release(new_);
+    of_release(t);
+    pf_profile_release(c.base);
+    pf_profile_release(c.new_);
     return rc;
 }
 
@@ -96,6 +139,13 @@ int cmd_merge(int argc, char **argv)
         return OPPROF_EXIT_OK;
     }
     int rc = OPPROF_EXIT_BAD_INPUT;
+    of_target *t = NULL;
+    /* the inputs are not protected: merge -o all.json all.json new.json
+     * accumulates, and reads every input before it writes */
+    if (plan_output(o.output, NULL, 0, &t) < 0) {
+        free(o.inputs);
+        return rc;
+    }
     pf_profile **in = calloc((size_t)o.ninputs, sizeof *in), *out = NULL;
     if (!in) {
         usage_error("out of memory");
@@ -111,12 +161,13 @@ int cmd_merge(int argc, char **argv)
         usage_error(err);
         goto done;
     }
-    if (pf_json_save(out, o.output) < 0) {
-        fprintf(stderr, "opprof: cannot write %s: %s\n", o.output, strerror(errno));
+    if (of_write(t, NULL, pf_json_write_to, out, err, sizeof err) < 0) {
+        fprintf(stderr, "opprof: cannot write %s: %s\n", o.output, err);
         goto done;
     }
     rc = OPPROF_EXIT_OK;
 done:
+    of_release(t);
     for (int i = 0; in && i < o.ninputs; i++)
         pf_profile_release(in[i]);
     free(in);
@@ -165,8 +216,14 @@ static const char *flame_label(const char *format)
            : strcmp(format, "speedscope") == 0 ? "speedscope file" : "HTML report";
 }
 
-int cmd_write_flame(const pf_profile *p, const char *format, const char *path,
-                    const fl_options *o, int quiet)
+void cmd_say_diverted(const of_target *t, const char *what)
+{
+    fprintf(stderr, "opprof: %s is a file the run executed: not overwritten, the %s is in %s\n",
+            of_path(t), what, of_written_to(t));
+}
+
+int cmd_write_flame(const pf_profile *p, const char *format, of_target *t,
+                    const of_guard *executed, const fl_options *o, int quiet)
 {
     char err[512];
     const fl_format *f = fl_format_find(format);
@@ -177,78 +234,52 @@ int cmd_write_flame(const pf_profile *p, const char *format, const char *path,
         return -1;
     }
     const char *note = fl_note(p, o);
-    const char *shown = strcmp(path, "-") == 0 ? "standard output" : path;
+    const char *shown = strcmp(of_path(t), "-") == 0 ? "standard output" : of_path(t);
     if (note)
         fprintf(stderr, "opprof: note: %s: %s\n", shown, note);
-    if (fl_save(f, p, o, path, err, sizeof err) < 0) {
+    if (fl_save(f, p, o, t, executed, err, sizeof err) < 0) {
         fprintf(stderr, "opprof: cannot write the %s to %s: %s\n", flame_label(format), shown,
                 err);
         return -1;
     }
-    if (!quiet && strcmp(path, "-") != 0)
-        fprintf(stderr, "opprof: %s written to %s (weights: %s)\n", flame_label(format), path,
+    if (of_diverted(t)) {
+        cmd_say_diverted(t, flame_label(format));
+        return -1;
+    }
+    if (!quiet && of_is_file(t))
+        fprintf(stderr, "opprof: %s written to %s (weights: %s)\n", flame_label(format), shown,
                 m == FL_METRIC_TIME ? "ns of CPU time" : "instructions");
     return 0;
 }
 
-void cmd_run_report(const pf_profile *p, const cli_run *o, const char *profile_name)
-{
-    if (o->quiet && !o->report)
-        return;
-    FILE *out = o->report ? fopen(o->report, "w") : stderr;
-    if (!out) {
-        fprintf(stderr, "opprof: cannot write the report to %s: %s\n", o->report,
-                strerror(errno));
-        return;
-    }
-    rt_options ro;
-    rt_options_init(&ro);
-    rt_options_for_terminal(&ro, fileno(out));
-    ro.sort_by_count = o->sort_by_count;
-    if (o->gate.opts.top)
-        ro.top = o->gate.opts.top;
-    ro.profile_name = profile_name;
-    if (rt_render(p, &ro, out) < 0 || (o->report && fclose(out) != 0))
-        fprintf(stderr, "opprof: cannot write the report: %s\n", strerror(errno));
-}
-
 const char *const cmd_flame_format[CMD_NFLAME] = {"folded", "speedscope", "html"};
 
-int cmd_run_flames(const pf_profile *p, const cli_run *o, char *const paths[CMD_NFLAME])
+int cmd_write_report(void *job, FILE *out, char *err, size_t errlen)
 {
-    fl_options fo;
-    fl_options_init(&fo);
-    if (o->metric_set)
-        fo.metric = o->gate.opts.metric == DF_TIME ? FL_METRIC_TIME : FL_METRIC_INSTRUCTIONS;
-    fo.opcodes = o->opcodes;
-    int rc = 0;
-    for (int i = 0; i < CMD_NFLAME; i++)
-        if (paths[i] && cmd_write_flame(p, cmd_flame_format[i], paths[i], &fo, o->quiet) < 0)
-            rc = -1;
-    return rc;
+    const cmd_report_job *j = job;
+    rt_options ro = j->ro;
+    rt_options_for_terminal(&ro, fileno(out));
+    if (j->width)
+        ro.width = j->width;
+    if (rt_render(j->p, &ro, out) == 0 && fflush(out) == 0)
+        return 0;
+    snprintf(err, errlen, "cannot write the report: %s", strerror(errno ? errno : EIO));
+    return -1;
 }
 
-static int report_text(const pf_profile *p, const cli_show *o)
+void cmd_say(const char *fmt, ...)
 {
-    FILE *out = o->output && strcmp(o->output, "-") ? fopen(o->output, "w") : stdout;
-    if (!out) {
-        fprintf(stderr, "opprof: cannot write the report to %s: %s\n", o->output,
-                strerror(errno));
-        return OPPROF_EXIT_BAD_INPUT;
-    }
-    rt_options ro;
-    rt_options_init(&ro);
-    rt_options_for_terminal(&ro, fileno(out));
-    if (o->top)
-        ro.top = o->top;
-    if (o->width)
-        ro.width = o->width;
-    ro.sort_by_count = o->sort_by_count;
-    ro.profile_name = o->profile;
-    int bad = rt_render(p, &ro, out) < 0 || fflush(out) != 0;
-    if (out != stdout)
-        bad |= fclose(out) != 0;
-    return bad ? usage_error("cannot write the report") : OPPROF_EXIT_OK;
+    va_list ap;
+    va_start(ap, fmt);
+    cmd_vsay(fmt, ap);
+    va_end(ap);
+}
+
+void cmd_vsay(const char *fmt, va_list ap)
+{
+    fputs("opprof: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
 }
 
 int cmd_report(int argc, char **argv)
@@ -267,21 +298,36 @@ int cmd_report(int argc, char **argv)
                  fl_format_names);
         return usage_error(err);
     }
+    /* before reading: a refused output costs no work */
+    of_target *t = NULL;
+    const char *inputs[] = {o.profile};
+    if (plan_output(o.output ? o.output : "-", inputs, 1, &t) < 0)
+        return OPPROF_EXIT_BAD_INPUT;
     pf_profile *p = NULL;
-    if (pf_read_file(o.profile, &p, err, sizeof err) < 0)
+    if (pf_read_file(o.profile, &p, err, sizeof err) < 0) {
+        of_release(t);
         return usage_error(err);
+    }
     fl_options fo;
     fl_options_init(&fo);
     fo.opcodes = o.opcodes;
     fl_metric m;
     int rc = OPPROF_EXIT_OK;
-    if (text)
-        rc = report_text(p, &o);
-    else if (o.metric && fl_metric_from_name(o.metric, &fo.metric) == 0 &&
+    cmd_report_job job = {p, {0}, o.width};
+    rt_options_init(&job.ro);
+    if (o.top)
+        job.ro.top = o.top;
+    job.ro.sort_by_count = o.sort_by_count;
+    job.ro.profile_name = o.profile;
+    if (text) {
+        if (of_write(t, NULL, cmd_write_report, &job, err, sizeof err) < 0)
+            rc = usage_error(err);
+    } else if (o.metric && fl_metric_from_name(o.metric, &fo.metric) == 0 &&
              fl_metric_for(p, fo.metric, &m, err, sizeof err) < 0)
         rc = usage_error(err);   /* the profile lacks it: one line, before any output */
-    else if (cmd_write_flame(p, o.format, o.output ? o.output : "-", &fo, 0) < 0)
+    else if (cmd_write_flame(p, o.format, t, NULL, &fo, 0) < 0)
         rc = OPPROF_EXIT_BAD_INPUT;
+    of_release(t);
     pf_profile_release(p);
     return rc;
 }

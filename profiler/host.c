@@ -13,6 +13,7 @@
  */
 #include "host.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -24,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../reports/profile_json.h"
+#include "../reports/outfile.h"
 #include "../reports/profile_read.h"
 #include "codeinfo.h"
 #include "collector.h"
@@ -33,6 +34,7 @@
 #include "exitcode.h"
 #include "native.h"
 #include "pycompat.h"
+#include "runout.h"
 #include "sampler.h"
 #include "snapshot.h"
 
@@ -42,9 +44,9 @@
 
 static struct {
     const cli_run *opts;
-    char *output;            /* absolute path, or "-"; NULL once disabled */
-    char *flame[CMD_NFLAME]; /* --folded, --speedscope, --html: absolute paths or NULL */
+    ro_outputs *out;         /* every file the run writes, planned before it */
     char cwd[PATH_MAX];
+    char script[PATH_MAX];   /* the script python runs, "" for -m and -c */
     char gate[PATH_MAX];     /* file whose first code starts counting */
     char root[PATH_MAX];     /* paths in the profile are matched relative to it */
     char hash_seed[32];
@@ -69,9 +71,7 @@ static int error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("opprof: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    cmd_vsay(fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -81,7 +81,7 @@ static int error(const char *fmt, ...)
 static int compare(int status)
 {
     char err[512];
-    const char *name = strcmp(run.output, "-") == 0 ? "this run" : run.output;
+    const char *name = ro_profile_name(run.out) ? ro_profile_name(run.out) : "this run";
     int verdict = cmd_compare(run.baseline, run.profile, run.opts->compare, name,
                               &run.opts->gate, stderr, err, sizeof err);
     if (verdict < 0) {
@@ -102,30 +102,23 @@ static int compare(int status)
     return 0;
 }
 
-/* Writes the profile, once, with the script's exit status; returns the
+/* Writes the outputs, once, with the script's exit status; returns the
  * status the process should exit with: the script's own, else 73 when an
- * output could not be written, else the comparison's verdict. */
+ * output could not be written or went to PATH.opprof, else the
+ * comparison's verdict. */
 static int finish(int status)
 {
     if (run.written || !run.profile)
         return status;
     run.written = 1;
     run.profile->exit_status = status;
-    cmd_run_report(run.profile, run.opts,
-                   run.output && strcmp(run.output, "-") ? run.output : NULL);
-    fflush(stdout);
-    if (run.output && pf_json_save(run.profile, run.output) < 0) {
-        error("cannot write profile to %s: %s", run.output, strerror(errno));
-        cmd_run_flames(run.profile, run.opts, run.flame);
-        return status ? status : OPPROF_EXIT_CANTCREAT;
-    }
-    if (run.output && !run.opts->quiet && strcmp(run.output, "-") != 0)
-        fprintf(stderr, "opprof: profile written to %s\n", run.output);
-    int flames = cmd_run_flames(run.profile, run.opts, run.flame);
-    if (!run.output)
+    ro_result res = ro_write(run.out, run.profile, run.opts);
+    if (res == RO_NO_PROFILE)
         return status;
+    if (res == RO_PROFILE_FAILED)
+        return status ? status : OPPROF_EXIT_CANTCREAT;
     int rc = run.baseline ? compare(status) : status;
-    return !status && flames < 0 ? OPPROF_EXIT_CANTCREAT : rc;
+    return !status && res != RO_OK ? OPPROF_EXIT_CANTCREAT : rc;
 }
 
 static void on_process_exit(int status, void *arg)
@@ -145,6 +138,28 @@ static int last_exception_is_keyboard_interrupt(void)
 {
     PyObject *e = PySys_GetObject(OPPROF_PY_LAST_EXC_NAME);  /* borrowed */
     return e && PyObject_TypeCheck(e, (PyTypeObject *)PyExc_KeyboardInterrupt);
+}
+
+/* Tells runout every module file the run imported, so that no output
+ * replaces one.  Reads the module dicts, not attributes: a module's
+ * __getattr__ must not run. */
+static void note_imported_files(void)
+{
+    PyObject *mods = PySys_GetObject("modules");   /* borrowed */
+    PyObject *key, *mod;
+    Py_ssize_t pos = 0;
+    while (mods && PyDict_Check(mods) && PyDict_Next(mods, &pos, &key, &mod)) {
+        PyObject *d = PyModule_Check(mod) ? PyModule_GetDict(mod) : NULL;
+        PyObject *file = d ? PyDict_GetItemString(d, "__file__") : NULL;   /* borrowed */
+        PyObject *b = file && PyUnicode_Check(file) ? PyUnicode_EncodeFSDefault(file) : NULL;
+        char *abs = b ? of_absolute(PyBytes_AS_STRING(b), run.cwd) : NULL;
+        int bad = abs && ro_note_executed(run.out, abs) < 0;
+        free(abs);
+        Py_XDECREF(b);
+        if (bad)
+            break;
+    }
+    PyErr_Clear();
 }
 
 /* The atexit hook: stop counting and build the model while Python is up. */
@@ -183,6 +198,7 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         bad |= pf_set_argv(p, (const char *const *)run.opts->py_argv,
                            (size_t)run.opts->py_argc) < 0;
         bad |= snap_build(run.store, p, run.cwd) < 0;
+        note_imported_files();
         if (p->timed) {
             sm_stats st;
             sm_get_stats(&st);
@@ -246,20 +262,6 @@ static void write_after_signal(const cr_info *ci)
     _exit(finish(128 + ci->sig) == 128 + ci->sig ? 0 : 1);
 }
 
-/* "dir/name.<pid>.ext" for "dir/name.ext"; frees `path`; NULL on OOM. */
-static char *child_path(char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash : path, '.');
-    size_t stem = dot && dot != slash + 1 ? (size_t)(dot - path) : strlen(path);
-    size_t n = strlen(path) + 32;
-    char *child = malloc(n);
-    if (child)
-        snprintf(child, n, "%.*s.%ld%s", (int)stem, path, (long)getpid(), path + stem);
-    free(path);
-    return child;
-}
-
 /* A forked child writes its own profile (and flame graphs), named with
  * its pid, and counts only what it runs itself. */
 static PyObject *after_fork_child(PyObject *self, PyObject *unused)
@@ -268,15 +270,7 @@ static PyObject *after_fork_child(PyObject *self, PyObject *unused)
     (void)unused;
     collector_after_fork_child();
     run.start_ns = now_ns();
-    for (int i = 0; i < CMD_NFLAME; i++)
-        if (run.flame[i])
-            run.flame[i] = child_path(run.flame[i]);
-    if (!run.output || strcmp(run.output, "-") == 0) {
-        free(run.output);
-        run.output = NULL;  /* stdout belongs to the parent's profile */
-        return Py_NewRef(Py_None);
-    }
-    run.output = child_path(run.output);
+    ro_after_fork(run.out);
     Py_RETURN_NONE;
 }
 
@@ -350,17 +344,6 @@ static int is_zip(const char *path)
     size_t n = fread(magic, 1, sizeof magic, f);
     fclose(f);
     return n == 4 && memcmp(magic, "PK\3\4", 4) == 0;
-}
-
-static char *absolute_path(const char *path, const char *cwd)
-{
-    if (strcmp(path, "-") == 0 || path[0] == '/')
-        return strdup(path);
-    size_t n = strlen(cwd) + strlen(path) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", cwd, path);
-    return s;
 }
 
 /* PyConfig_Read(), with what CPython's parser writes to stderr when it
@@ -452,6 +435,7 @@ static int configure(PyConfig *config, const cli_run *o)
         struct stat sb;
         if (wcstombs(path, config->run_filename, sizeof path) == (size_t)-1)
             path[0] = 0;
+        snprintf(run.script, sizeof run.script, "%s", path);
         if (access(path, R_OK) != 0 || stat(path, &sb) != 0) {
             error("cannot open script '%s': %s", path, strerror(errno));
             return OPPROF_EXIT_NOINPUT;
@@ -467,7 +451,7 @@ static int configure(PyConfig *config, const cli_run *o)
             snprintf(run.root, sizeof run.root, "%.*s", (int)(slash - path), path);
     }
     if (o->root) {
-        char *abs = absolute_path(o->root, run.cwd);
+        char *abs = of_absolute(o->root, run.cwd);
         if (abs)
             snprintf(run.root, sizeof run.root, "%s", abs);
         free(abs);
@@ -478,32 +462,21 @@ static int configure(PyConfig *config, const cli_run *o)
     return -1;
 }
 
+/* The shared object libpython lives in (opprof itself when linked
+ * statically), or NULL. */
+static const char *libpython_path(void)
+{
+    Dl_info lib;
+    if (dladdr((void *)Py_InitializeFromConfig, &lib) && lib.dli_fname && lib.dli_fname[0])
+        return lib.dli_fname;
+    return NULL;
+}
+
 int host_run(const cli_run *o)
 {
     run.opts = o;
     if (!getcwd(run.cwd, sizeof run.cwd))
         run.cwd[0] = 0;
-    run.output = absolute_path(o->output, run.cwd);
-    if (!run.output)
-        return error("out of memory"), OPPROF_EXIT_SOFTWARE;
-    if (pf_json_check_writable(run.output) < 0) {
-        error("cannot write profile to %s: %s", run.output, strerror(errno));
-        return OPPROF_EXIT_CANTCREAT;
-    }
-    const char *flame[CMD_NFLAME] = {o->folded, o->speedscope, o->html};
-    for (int i = 0; i < CMD_NFLAME; i++) {
-        if (!flame[i])
-            continue;
-        /* absolute: the script may change the current directory */
-        if (!(run.flame[i] = absolute_path(flame[i], run.cwd)))
-            return error("out of memory"), OPPROF_EXIT_SOFTWARE;
-        if (pf_json_check_writable(run.flame[i]) < 0) {
-            error("cannot write --%s %s: %s", cmd_flame_format[i], run.flame[i],
-                  strerror(errno));
-            return OPPROF_EXIT_CANTCREAT;
-        }
-    }
-
     char err[512];
     if (o->compare && cmd_check_format(o->gate.format, err, sizeof err) < 0) {
         error("%s", err);
@@ -518,6 +491,11 @@ int host_run(const cli_run *o)
     if (rc >= 0) {
         PyConfig_Clear(&config);
         return rc;
+    }
+    /* after configure (it finds the script), before anything runs */
+    if (ro_plan(o, run.cwd, run.script[0] ? run.script : NULL, libpython_path(), &run.out) < 0) {
+        PyConfig_Clear(&config);
+        return OPPROF_EXIT_CANTCREAT;
     }
     PyStatus st = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);
@@ -566,9 +544,7 @@ int host_run(const cli_run *o)
         signal(SIGINT, SIG_DFL);
         kill(getpid(), SIGINT);
     }
-    free(run.output);
-    for (int i = 0; i < CMD_NFLAME; i++)
-        free(run.flame[i]);
+    ro_release(run.out);
     pf_profile_release(run.profile);
     pf_profile_release(run.baseline);
     return status;

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "outfile.h"
 #include "profile.h"
 
 typedef enum fl_metric {
@@ -148,11 +149,11 @@ int fl_write_html(const pf_profile *p, const fl_options *o, FILE *out, char *err
  * "\xNN" (so a line is one line for every reader, and valid UTF-8). */
 void fl_put_folded_name(FILE *out, const char *name);
 
-/* Writes format `f` of p to `path` atomically (a temporary file beside
- * it, then rename); "-" is standard output.  0, or -1 with a reason as the
- * writers give it (callers name the file). */
-int fl_save(const fl_format *f, const pf_profile *p, const fl_options *o, const char *path,
-            char *err, size_t errlen);
+/* Writes format `f` of p to the planned output `t` (outfile.h: a regular
+ * file atomically; `executed` as of_write takes it, may be NULL).  0, or -1
+ * with a reason as the writers give it (callers name the file). */
+int fl_save(const fl_format *f, const pf_profile *p, const fl_options *o, of_target *t,
+            const of_guard *executed, char *err, size_t errlen);
 
 /* For writers: strerror(errno) (EIO when errno is 0) into err; returns -1. */
 int fl_write_error(char *err, size_t errlen);

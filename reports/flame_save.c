@@ -1,15 +1,11 @@
 /*
- * flame_save.c - writing a flame-graph format to a file atomically
- * (flame.h), as the profile itself is written: a reader never sees half a
- * graph, and a failed write leaves no file behind.
+ * flame_save.c - writing a flame-graph format to a planned output
+ * (flame.h, outfile.h): atomically to a regular file, as the profile is.
  */
 #include "flame.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int fl_write_error(char *err, size_t errlen)
 {
@@ -17,40 +13,23 @@ int fl_write_error(char *err, size_t errlen)
     return -1;
 }
 
-int fl_save(const fl_format *f, const pf_profile *p, const fl_options *o, const char *path,
-            char *err, size_t errlen)
+typedef struct save_ctx {
+    const fl_format *f;
+    const pf_profile *p;
+    const fl_options *o;
+} save_ctx;
+
+static int write_format(void *ctx, FILE *out, char *err, size_t errlen)
 {
-    if (strcmp(path, "-") == 0) {
-        if (f->write(p, o, stdout, err, errlen) < 0)
-            return -1;
-        return fflush(stdout) != 0 ? fl_write_error(err, errlen) : 0;
-    }
-    /* beside the target, so that rename() is atomic; the same name
-     * pf_json_check_writable() tries before a run */
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0, n = strlen(path) + 40;
-    char *tmp = malloc(n);
-    if (!tmp) {
-        snprintf(err, errlen, "out of memory");
+    const save_ctx *c = ctx;
+    if (c->f->write(c->p, c->o, out, err, errlen) < 0)
         return -1;
-    }
-    snprintf(tmp, n, "%.*s.%s.tmp.%ld", (int)dirlen, path, path + dirlen, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    FILE *out = fd < 0 ? NULL : fdopen(fd, "w");
-    if (!out) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        free(tmp);
-        return -1;
-    }
-    int rc = f->write(p, o, out, err, errlen);
-    if (fclose(out) != 0 && rc == 0)
-        rc = fl_write_error(err, errlen);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = fl_write_error(err, errlen);
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    return fflush(out) != 0 ? fl_write_error(err, errlen) : 0;
+}
+
+int fl_save(const fl_format *f, const pf_profile *p, const fl_options *o, of_target *t,
+            const of_guard *executed, char *err, size_t errlen)
+{
+    save_ctx c = {f, p, o};
+    return of_write(t, executed, write_format, &c, err, errlen);
 }

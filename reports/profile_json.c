@@ -4,13 +4,11 @@
 #include "profile_json.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "jsonw.h"
+#include "outfile.h"
 
 /* by_op[op] for every opcode; most frequent first: easier to read.
  * Consumes by_op (entries are zeroed as they are written). */
@@ -358,74 +356,20 @@ int pf_json_write(const pf_profile *p, FILE *out)
     return jw_finish(&w);
 }
 
-/* "<dir>/.<base>.tmp.<pid>" for `path`; caller frees; NULL on OOM. */
-static char *temp_path(const char *path)
+int pf_json_write_to(void *profile, FILE *out, char *err, size_t errlen)
 {
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    size_t n = strlen(path) + 40;
-    char *t = malloc(n);
-    if (!t) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    snprintf(t, n, "%.*s.%s.tmp.%ld", (int)dirlen, path, path + dirlen,
-             (long)getpid());
-    return t;
-}
-
-int pf_json_check_writable(const char *path)
-{
-    if (strcmp(path, "-") == 0)
+    if (pf_json_write(profile, out) == 0)
         return 0;
-    char *tmp = temp_path(path);
-    if (!tmp)
-        return -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        free(tmp);
-        return -1;
-    }
-    close(fd);
-    unlink(tmp);
-    free(tmp);
-    /* a directory at `path` would defeat the rename at the end */
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        errno = EISDIR;
-        return -1;
-    }
-    return 0;
+    snprintf(err, errlen, "%s", strerror(errno ? errno : EIO));
+    return -1;
 }
 
-int pf_json_save(const pf_profile *p, const char *path)
+int pf_json_save(const pf_profile *p, const char *path, char *err, size_t errlen)
 {
-    if (strcmp(path, "-") == 0)
-        return pf_json_write(p, stdout);
-    char *tmp = temp_path(path);
-    if (!tmp)
+    of_target *t;
+    if (of_plan(path, NULL, &t, err, errlen) < 0)
         return -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-    if (!f) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        free(tmp);
-        errno = e;
-        return -1;
-    }
-    int rc = pf_json_write(p, f);
-    int e = errno;
-    if (fsync(fileno(f)) != 0 && rc == 0)
-        e = errno, rc = -1;
-    if (fclose(f) != 0 && rc == 0)
-        e = errno, rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        e = errno, rc = -1;
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
-    errno = e;
+    int rc = of_write(t, NULL, pf_json_write_to, (void *)p, err, errlen);
+    of_release(t);
     return rc;
 }

@@ -12,13 +12,12 @@
 /* Writes the whole document to `out`; 0, or -1 on a write error. */
 int pf_json_write(const pf_profile *p, FILE *out);
 
-/* Writes to `path` atomically: a temporary file beside it, then rename(2),
- * so a reader never sees half a profile.  "-" means standard output.
- * Returns 0, or -1 with errno set. */
-int pf_json_save(const pf_profile *p, const char *path);
+/* pf_json_write as an of_write_fn (outfile.h): `profile` is the pf_profile. */
+int pf_json_write_to(void *profile, FILE *out, char *err, size_t errlen);
 
-/* Checks, before a run, that `path` can be created: creates and removes
- * the temporary file pf_json_save() would use.  0, or -1 with errno set. */
-int pf_json_check_writable(const char *path);
+/* Writes to `path` by outfile.h's rules (a regular file atomically, "-"
+ * to standard output), nothing protected.  0, or -1 with a one-line
+ * reason in err. */
+int pf_json_save(const pf_profile *p, const char *path, char *err, size_t errlen);
 
 #endif

@@ -273,6 +273,8 @@ def main():
     e2e_flame.run_all(sys.modules[__name__])
     import e2e_native
     e2e_native.run_all(sys.modules[__name__])
+    import e2e_output
+    e2e_output.run_all(sys.modules[__name__])
     print(f"e2e: {compared} instructions compared with the reference")
     print(f"e2e: {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -234,8 +234,9 @@ static inline void write_text(const char *path, const char *text)
 static inline pf_profile *save_and_read(const pf_profile *p, const char *name)
 {
     char *path = path_in_tmp(name);
-    assert_int_equal(pf_json_save(p, path), 0);
     char err[512] = "x";
+    if (pf_json_save(p, path, err, sizeof err) != 0)
+        fail_msg("pf_json_save: %s", err);
     pf_profile *q = NULL;
     int rc = pf_read_file(path, &q, err, sizeof err);
     if (rc != 0)

@@ -502,6 +502,23 @@ static void test_reparse_resets(void **state)
     assert_string_equal(o.output, "opprof.json");
 }
 
+static void test_diff_output(void **state)
+{
+    (void)state;
+    char err[256];
+    cli_diff o;
+    char *a1[] = {"diff", "a.json", "b.json"};
+    assert_int_equal(cli_parse_diff(ARGC(a1), a1, &o, err, sizeof err), 0);
+    assert_null(o.output);
+    char *a2[] = {"diff", "-o", "d.txt", "a.json", "b.json"};
+    assert_int_equal(cli_parse_diff(ARGC(a2), a2, &o, err, sizeof err), 0);
+    assert_string_equal(o.output, "d.txt");
+    assert_string_equal(o.base, "a.json");
+    assert_string_equal(o.new_, "b.json");
+    char *a3[] = {"diff", "a.json", "b.json", "--output"};
+    assert_int_equal(cli_parse_diff(ARGC(a3), a3, &o, err, sizeof err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_reparse_resets),
         cmocka_unit_test(test_flame_outputs),
         cmocka_unit_test(test_report_options),
+        cmocka_unit_test(test_diff_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

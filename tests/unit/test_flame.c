@@ -506,6 +506,18 @@ static void test_write_error(void **state)
     fclose(f);
 }
 
+/* fl_save through a planned output, as opprof's commands use it */
+static int save_to(const fl_format *f, const pf_profile *p, const fl_options *o,
+                   const char *path, char *err, size_t errlen)
+{
+    of_target *t;
+    if (of_plan(path, NULL, &t, err, errlen) < 0)
+        return -1;
+    int rc = fl_save(f, p, o, t, NULL, err, errlen);
+    of_release(t);
+    return rc;
+}
+
 static void test_save(void **state)
 {
     char dir[] = "/tmp/opprof-test-flame-dir-XXXXXX";
@@ -514,18 +526,18 @@ static void test_save(void **state)
     snprintf(path, sizeof path, "%s/out.folded", dir);
     fl_options o = opts(FL_METRIC_AUTO, 0);
     const fl_format *f = fl_format_find("folded");
-    assert_int_equal(fl_save(f, *state, &o, path, err, sizeof err), 0);
+    assert_int_equal(save_to(f, *state, &o, path, err, sizeof err), 0);
     char *want = must_render("folded", *state, &o), *got = golden_read(path);
     assert_string_equal(want, got);
     free(want);
     free(got);
     unlink(path);
     assert_int_equal(mkdir(path, 0755), 0);   /* rename onto a directory fails */
-    assert_int_equal(fl_save(f, *state, &o, path, err, sizeof err), -1);
+    assert_int_equal(save_to(f, *state, &o, path, err, sizeof err), -1);
     assert_true(err[0]);
     rmdir(path);
     snprintf(path, sizeof path, "%s/no/such/dir.folded", dir);
-    assert_int_equal(fl_save(f, *state, &o, path, err, sizeof err), -1);
+    assert_int_equal(save_to(f, *state, &o, path, err, sizeof err), -1);
     assert_non_null(strstr(err, "No such file"));
     assert_int_equal(rmdir(dir), 0);   /* no temporary file left behind */
 }
