@@ -104,7 +104,7 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read report_text annotate flame nmerge
+UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame nmerge
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/profile.c
 unit_src_jsonw := reports/jsonw.c reports/profile.c reports/profile_json.c reports/outfile.c
@@ -118,6 +118,7 @@ unit_src_diff  := reports/diff.c reports/merge.c reports/profile_read.c reports/
                   reports/outfile.c reports/jsonw.c reports/profile.c
 unit_src_merge := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)
+unit_src_fuzz_read := $(unit_src_diff)
 unit_src_annotate := reports/annotate.c reports/profile_read.c reports/profile.c
 unit_src_report_text := reports/report_text.c reports/report_bars.c reports/profile.c
 unit_src_flame := reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \

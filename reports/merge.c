@@ -38,19 +38,19 @@ static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const 
              * line): the name first seen stays, which keeps merging
              * associative */
             in.op = g->code[i].op;
-            in.count += g->code[i].count;
-            in.time_ns += g->code[i].time_ns;
-            in.samples += g->code[i++].samples;
+            in.count = pf_add_sat(in.count, g->code[i].count);
+            in.time_ns = pf_add_sat(in.time_ns, g->code[i].time_ns);
+            in.samples = pf_add_sat(in.samples, g->code[i++].samples);
         }
         v[n++] = in;
     }
     free(g->code);
     g->code = v;
     g->ncode = n;
-    g->calls += f->calls;
-    g->instructions += f->instructions;
-    g->time_ns += f->time_ns;
-    g->cumulative_ns += f->cumulative_ns;
+    g->calls = pf_add_sat(g->calls, f->calls);
+    g->instructions = pf_add_sat(g->instructions, f->instructions);
+    g->time_ns = pf_add_sat(g->time_ns, f->time_ns);
+    g->cumulative_ns = pf_add_sat(g->cumulative_ns, f->cumulative_ns);
     return 0;
 }
 
@@ -118,8 +118,8 @@ static int add_ops(pf_profile *out, pf_stack *t, const pf_profile *p, const pf_s
             t->ops = v;
             t->ops[t->nops++] = (pf_opcount){(uint16_t)op, 0, 0};
         }
-        t->ops[k].count += s->ops[i].count;
-        t->ops[k].time_ns += s->ops[i].time_ns;
+        t->ops[k].count = pf_add_sat(t->ops[k].count, s->ops[i].count);
+        t->ops[k].time_ns = pf_add_sat(t->ops[k].time_ns, s->ops[i].time_ns);
     }
     return 0;
 }
@@ -146,8 +146,8 @@ static int merge_stack(pf_profile *out, const pf_profile *p, const pf_stack *s,
         for (size_t i = 0; i < s->nframes; i++)
             t->frames[t->nframes++] = ids[s->frames[i]];
     }
-    t->instructions += s->instructions;
-    t->time_ns += s->time_ns;
+    t->instructions = pf_add_sat(t->instructions, s->instructions);
+    t->time_ns = pf_add_sat(t->time_ns, s->time_ns);
     return add_ops(out, t, p, s);
 }
 
@@ -186,13 +186,13 @@ static int merge_one(pf_profile *out, const pf_profile *p)
     free(ids);
     if (rc < 0)
         return -1;
-    out->instructions += p->instructions;
-    out->wall_ns += p->wall_ns;
-    out->time_ns += p->time_ns;
-    out->samples += p->samples;
-    out->sampled_ns += p->sampled_ns;
-    out->overhead_ns += p->overhead_ns;
-    out->unattributed_ns += p->unattributed_ns;
+    out->instructions = pf_add_sat(out->instructions, p->instructions);
+    out->wall_ns = pf_add_sat(out->wall_ns, p->wall_ns);
+    out->time_ns = pf_add_sat(out->time_ns, p->time_ns);
+    out->samples = pf_add_sat(out->samples, p->samples);
+    out->sampled_ns = pf_add_sat(out->sampled_ns, p->sampled_ns);
+    out->overhead_ns = pf_add_sat(out->overhead_ns, p->overhead_ns);
+    out->unattributed_ns = pf_add_sat(out->unattributed_ns, p->unattributed_ns);
     out->timed &= p->timed;  /* times of some runs only would mislead */
     out->counted &= p->counted;
     out->stacks_enabled &= p->stacks_enabled;
@@ -226,6 +226,14 @@ int pf_merge(pf_profile *const *in, size_t n, pf_profile **out, char *err, size_
     if (rc < 0) {
         pf_profile_release(p);
         snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* sums past what a profile holds saturated: refused here, never
+     * written for opprof to refuse later */
+    char why[256];
+    if (pf_check_sums(p, why, sizeof why) < 0) {
+        pf_profile_release(p);
+        snprintf(err, errlen, "the merged profile cannot be written: %s", why);
         return -1;
     }
     *out = p;

@@ -3,6 +3,7 @@
  */
 #include "profile.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,4 +278,71 @@ pf_crash *pf_crash_get(pf_profile *p)
     if (!p->crash)
         p->crash = calloc(1, sizeof *p->crash);
     return p->crash;
+}
+
+uint64_t pf_add_sat(uint64_t a, uint64_t b)
+{
+    uint64_t s;
+    return __builtin_add_overflow(a, b, &s) ? UINT64_MAX : s;
+}
+
+/* s += v, refusing what a profile cannot hold. */
+static int sum_into(uint64_t *s, uint64_t v)
+{
+    *s = pf_add_sat(*s, v);
+    return *s <= PF_MAX_COUNT && v <= PF_MAX_COUNT ? 0 : -1;
+}
+
+static int too_big(char *err, size_t errlen, const char *what, size_t i)
+{
+    snprintf(err, errlen, "%s %zu: counts or times past 2^63-1, more than any run makes", what,
+             i);
+    return -1;
+}
+
+int pf_check_sums(const pf_profile *p, char *err, size_t errlen)
+{
+    uint64_t total = 0, total_time = 0;
+    for (size_t i = 0; i < p->nfunctions; i++) {
+        const pf_function *f = &p->functions[i];
+        uint64_t n = 0, t = 0, samples = 0;
+        for (size_t k = 0; k < f->ncode; k++)
+            if (sum_into(&n, f->code[k].count) < 0 || sum_into(&t, f->code[k].time_ns) < 0 ||
+                sum_into(&samples, f->code[k].samples) < 0)
+                return too_big(err, errlen, "function", i);
+        if (f->calls > PF_MAX_COUNT || f->time_ns > PF_MAX_COUNT ||
+            f->cumulative_ns > PF_MAX_COUNT || sum_into(&total, f->instructions) < 0 ||
+            sum_into(&total_time, f->time_ns) < 0)
+            return too_big(err, errlen, "function", i);
+        if (n != f->instructions) {
+            snprintf(err, errlen, "function %zu: its instructions (%llu) are not the sum of its "
+                     "code's counts (%llu)", i, (unsigned long long)f->instructions,
+                     (unsigned long long)n);
+            return -1;
+        }
+    }
+    if (total != p->instructions) {
+        snprintf(err, errlen, "totals.instructions (%llu) is not the sum over functions (%llu)",
+                 (unsigned long long)p->instructions, (unsigned long long)total);
+        return -1;
+    }
+    uint64_t header[] = {p->wall_ns, p->time_ns, p->samples, p->sampled_ns, p->overhead_ns,
+                         p->unattributed_ns};
+    for (size_t i = 0; i < sizeof header / sizeof *header; i++)
+        if (header[i] > PF_MAX_COUNT)
+            return too_big(err, errlen, "totals", 0);
+    for (size_t i = 0; i < p->nstacks; i++) {
+        const pf_stack *s = &p->stacks[i];
+        uint64_t n = 0;
+        if (s->instructions > PF_MAX_COUNT || s->time_ns > PF_MAX_COUNT)
+            return too_big(err, errlen, "stack", i);
+        for (size_t k = 0; k < s->nops; k++)
+            if (sum_into(&n, s->ops[k].count) < 0 || s->ops[k].time_ns > PF_MAX_COUNT)
+                return too_big(err, errlen, "stack", i);
+    }
+    for (size_t i = 0; i < p->nnative_stacks; i++)
+        if (p->native_stacks[i].samples > PF_MAX_COUNT ||
+            p->native_stacks[i].time_ns > PF_MAX_COUNT)
+            return too_big(err, errlen, "native stack", i);
+    return 0;
 }

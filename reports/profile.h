@@ -204,6 +204,20 @@ int pf_same_interpreter(const pf_profile *a, const pf_profile *b);
  * has p->nopnames entries and is zeroed first. */
 void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *out);
 
+/* The largest count or time a profile holds: JSON readers (jansson
+ * among them) read integers as int64. */
+#define PF_MAX_COUNT ((uint64_t)INT64_MAX)
+
+/* a + b, or UINT64_MAX when that overflows (pf_check_sums then refuses). */
+uint64_t pf_add_sat(uint64_t a, uint64_t b);
+
+/* Checks what the model's sums promise: each function's instructions are
+ * the sum of its code's counts, totals.instructions the sum over
+ * functions, and every count, time and sum fits PF_MAX_COUNT, so that any
+ * arithmetic a reader does on them in int64 cannot overflow.  0, or -1
+ * with one line in err. */
+int pf_check_sums(const pf_profile *p, char *err, size_t errlen);
+
 /* Function indices, hottest first: by self time, then instructions, then
  * calls in a timed profile; by instructions, then calls, otherwise; ties
  * by id.  The report and annotate agree on "hottest" through it.  Caller

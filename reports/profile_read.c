@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct rd {
     pf_profile *p;
@@ -167,7 +168,6 @@ static int read_functions(rd *r, json_t *fns)
         if (read_code(r, f, json_object_get(fo, "code")) < 0 ||
             read_listing(r, f, json_object_get(fo, "listing")) < 0)
             return -1;
-        r->p->instructions += f->instructions;
     }
     return 0;
 }
@@ -385,13 +385,20 @@ static int read_profile(rd *r, json_t *root)
     uint64_t total = 0;
     if (get_uint(r, totals, "instructions", &total, 1) < 0)
         return -1;
-    if (total != p->instructions)
-        return fail(r, "totals.instructions (%llu) is not the sum over functions (%llu)",
-                    (unsigned long long)total, (unsigned long long)p->instructions);
-    return 0;
+    p->instructions = total;
+    return pf_check_sums(p, r->err, r->errlen);
 }
 
-int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen)
+/* Messages quote the input (jansson's context, strings of the file): one
+ * line whatever it holds. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
+int pf_read_stream(FILE *f, const char *name, pf_profile **out, char *err, size_t errlen)
 {
     rd r = {pf_profile_new(), err, errlen};
     json_error_t je;
@@ -399,28 +406,47 @@ int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen)
     *out = NULL;
     if (!r.p)
         return fail(&r, "out of memory");
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        fail(&r, "%s: %s", path, strerror(errno));
-        pf_profile_release(r.p);
-        return -1;
-    }
     json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
-    if (f != stdin)
-        fclose(f);
     int rc;
     if (!root)
-        rc = fail(&r, "%s: not valid JSON (line %d: %s)", path, je.line, je.text);
+        rc = fail(&r, "%s: not valid JSON (line %d: %s)", name, je.line, je.text);
     else if ((rc = read_profile(&r, root)) < 0) {
         char why[256];
         snprintf(why, sizeof why, "%s", err);
-        fail(&r, "%s: %s", path, why);
+        fail(&r, "%s: %s", name, why);
     }
     json_decref(root);
+    one_line(err);
     if (rc < 0) {
         pf_profile_release(r.p);
         return -1;
     }
     *out = r.p;
     return 0;
+}
+
+int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (strcmp(path, "-") == 0)
+        return pf_read_stream(stdin, path, out, err, errlen);
+    /* pipes are streams like "-"; what is no file at all gets its name */
+    struct stat sb;
+    const char *what = NULL;
+    if (stat(path, &sb) == 0)
+        what = S_ISDIR(sb.st_mode) ? "a directory" : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode)
+                                                        ? "a device"
+                                                    : S_ISSOCK(sb.st_mode) ? "a socket" : NULL;
+    FILE *f = what ? NULL : fopen(path, "rb");
+    if (!f) {
+        if (what)
+            snprintf(err, errlen, "%s: is %s, not a profile", path, what);
+        else
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        one_line(err);
+        return -1;
+    }
+    int rc = pf_read_stream(f, path, out, err, errlen);
+    fclose(f);
+    return rc;
 }

@@ -7,6 +7,7 @@
 #define OPPROF_PROFILE_READ_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "profile.h"
 
@@ -15,5 +16,9 @@
  * saying what is wrong (not found, not JSON, not an opprof profile, an
  * unknown version, a malformed field). */
 int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen);
+
+/* The same from an open stream (a pipe, memory); `name` is for messages.
+ * The caller keeps `f`. */
+int pf_read_stream(FILE *f, const char *name, pf_profile **out, char *err, size_t errlen);
 
 #endif

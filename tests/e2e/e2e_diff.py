@@ -1,6 +1,7 @@
 """End-to-end checks of diff, merge and run --compare."""
 import json
 import os
+import re
 import shutil
 
 
@@ -130,6 +131,24 @@ def run_all(t):
                 r.stderr.count("\n") == 1 and r.stderr.startswith("opprof: "), r.stderr)
     r = t.opprof(["diff", a1, os.path.join(tmp, "missing.json")])
     t.check("diff: missing profile -> exit 2", r.returncode == 2, r.stderr)
+    for path, says in ((tmp, "is a directory, not a profile"),
+                       ("/dev/null", "is a device, not a profile")):
+        for cmd in (["diff", a1, path], ["report", path], ["merge", "-o", "-", a1, path]):
+            r = t.opprof(cmd)
+            t.check(f"{cmd[0]}: {path} as a profile -> exit 2, one fitting line",
+                    r.returncode == 2 and r.stderr.count("\n") == 1 and says in r.stderr,
+                    r.stderr)
+    # counts no run can make: refused, not summed into overflow
+    huge = os.path.join(tmp, "huge.json")
+    with open(huge, "w") as f:
+        f.write(re.sub(r'"count":\d+', '"count":9223372036854775807', text))
+    r = t.opprof(["diff", huge, huge])
+    t.check("diff: INT64_MAX counts -> exit 2, one line", r.returncode == 2 and
+            r.stderr.count("\n") == 1 and ("2^63-1" in r.stderr or "not the sum" in r.stderr),
+            r.stderr)
+    # a piped profile is read as a stream, as "-" is
+    r = t.run(["sh", "-c", f"cat {a1} | {' '.join(t.VALGRIND + [t.OPPROF])} report /dev/stdin"])
+    t.check("report of a pipe (/dev/stdin): read as a stream", r.returncode == 0, r.stderr)
     r = t.opprof(["diff", a1])
     t.check("diff: one profile only -> exit 2", r.returncode == 2, r.stderr)
     r = t.opprof(["diff", "--format", "yaml", a1, a2])

@@ -209,6 +209,26 @@ static void test_merge_same_key_different_code(void **state)
     pf_profile_release(b);
 }
 
+/* Sums past what a profile holds are refused, never written: opprof
+ * would refuse to read them back. */
+static void test_merge_refuses_overflow(void **state)
+{
+    (void)state;
+    pf_profile *a = profile_new("/p", NULL);
+    add_simple(a, "/p/m.py", "f", 1, PF_MAX_COUNT / 2 + 1);
+    pf_profile *in[] = {a, a}, *out = (pf_profile *)in;
+    char err[256] = "";
+    assert_int_equal(pf_merge(in, 2, &out, err, sizeof err), -1);
+    assert_null(out);
+    assert_non_null(strstr(err, "2^63-1"));
+    /* three of them would wrap an unsigned sum: saturated, still refused */
+    pf_profile *three[] = {a, a, a};
+    assert_int_equal(pf_merge(three, 3, &out, err, sizeof err), -1);
+    assert_int_equal(pf_merge(in, 1, &out, err, sizeof err), 0);
+    pf_profile_release(out);
+    pf_profile_release(a);
+}
+
 static void test_merge_refuses_other_interpreter(void **state)
 {
     (void)state;
@@ -417,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_merge_associative_opcode_ties),
         cmocka_unit_test(test_merge_associative_partial_code),
         cmocka_unit_test(test_merge_one_profile_same_line),
+        cmocka_unit_test(test_merge_refuses_overflow),
     };
     return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);
 }

@@ -271,7 +271,54 @@ static void test_read_errors(void **state)
         free(doc);
     }
     /* a directory is not a file */
-    expect_read_error(".", NULL, NULL);
+    expect_read_error(".", NULL, "is a directory, not a profile");
+}
+
+/* minimal_doc with its text edited: `from` (which must be there) -> `to` */
+static char *edited(const char *from, const char *to)
+{
+    char *doc = minimal_doc(1, 5, 1, 1);
+    size_t head = 0, n = strlen(from);
+    while (doc[head] && strncmp(doc + head, from, n) != 0)
+        head++;
+    assert_true(doc[head]);
+    char *out = malloc(strlen(doc) + strlen(to) + 1);
+    assert_non_null(out);
+    memcpy(out, doc, head);
+    strcpy(out + head, to);
+    strcat(out, doc + head + strlen(from));
+    free(doc);
+    return out;
+}
+
+static void test_read_refuses_impossible_counts(void **state)
+{
+    (void)state;
+    struct {
+        const char *name, *from, *to, *needle;
+    } bad[] = {
+        /* a function's instructions are its code's counts */
+        {"fsum.json", "\"count\": 3}", "\"count\": 4}", "not the sum of its code"},
+        /* INT64_MAX counts that would overflow every sum after them */
+        {"huge.json", "\"count\": 2}", "\"count\": 9223372036854775807}", "2^63-1"},
+        {"huge-time.json", "\"count\": 2}", "\"count\": 2, \"time_ns\": 9223372036854775807},"
+         " {\"offset\": 1, \"opname\": \"NOP\", \"count\": 0, \"time_ns\": 9}",
+         "2^63-1"},
+        {"toobig.json", "\"count\": 2}", "\"count\": 9223372036854775808}", "not valid JSON"},
+        {"negative.json", "\"count\": 2}", "\"count\": -2}", "count"},
+        /* an error quoting a string of the file stays one line */
+        {"newline.json", "\"scope\": \"function\", \"calls\": 1",
+         "\"scope\": \"func\\ntion\", \"calls\": 1", "unknown scope"},
+    };
+    for (size_t i = 0; i < N(bad); i++) {
+        char *doc = edited(bad[i].from, bad[i].to);
+        expect_read_error(bad[i].name, doc, bad[i].needle);
+        free(doc);
+    }
+    char *dev = path_in_tmp("device.json");
+    assert_int_equal(symlink("/dev/null", dev), 0);   /* a device, by any name */
+    expect_read_error("device.json", NULL, "is a device, not a profile");
+    free(dev);
 }
 
 int main(void)
@@ -283,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_non_utf8_file),
         cmocka_unit_test(test_read_minimal),
         cmocka_unit_test(test_read_errors),
+        cmocka_unit_test(test_read_refuses_impossible_counts),
     };
     return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);
 }
