@@ -12,6 +12,19 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
 STD     := -std=c11 -D_GNU_SOURCE
 
+# A fresh Debian/Ubuntu machine: the build packages are installed here,
+# once, in one line (apt-get, through sudo when not root).
+MISSING := $(shell command -v pkg-config >/dev/null 2>&1 || echo pkg-config; \
+             for p in jansson libunwind cmocka $(if $(PYTHON_CONFIG),,python3-embed); do \
+               pkg-config --exists $$p 2>/dev/null || echo $$p; done)
+ifneq ($(strip $(MISSING)),)
+  $(info opprof: installing the missing build packages ($(strip $(MISSING))) with apt-get: scripts/install-deps.sh --build)
+  INSTALL_LOG := $(shell scripts/install-deps.sh --build >/tmp/opprof-install-deps.log 2>&1 || echo failed)
+  ifneq ($(INSTALL_LOG),)
+    $(error installing failed: see /tmp/opprof-install-deps.log)
+  endif
+endif
+
 ifeq ($(PYTHON_CONFIG),)
   ifneq ($(shell pkg-config --exists python3-embed 2>/dev/null && echo ok),ok)
     $(error python3-embed not found: run `scripts/install-deps.sh` (apt-get install python3-dev pkg-config libcmocka-dev libunwind-dev))

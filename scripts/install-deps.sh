@@ -1,17 +1,25 @@
 #!/bin/sh
 # Installs what opprof needs to build and test on Debian/Ubuntu.  Safe to
 # run again: what is there already is left alone.
+#   --build   only what `make` needs (the Makefile runs this by itself when
+#             a package is missing); without it, the tests' tools too
 set -e
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
+BUILD_PACKAGES="build-essential pkg-config python3-dev libcmocka-dev libunwind-dev libjansson-dev"
+if [ "${1:-}" = --build ]; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        $BUILD_PACKAGES >/dev/null
+    exit 0
+fi
 # the flame-graph tests: Debian's chromium (headless) and node; npm only
 # where no node is installed yet (a node from elsewhere brings its own)
 BROWSER="chromium fonts-dejavu-core"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || BROWSER="$BROWSER nodejs npm"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    build-essential pkg-config python3-dev libcmocka-dev libunwind-dev libjansson-dev \
-    libxml2-utils valgrind $BROWSER >/dev/null
+    $BUILD_PACKAGES libxml2-utils valgrind $BROWSER >/dev/null
 
 # npm packages for the tests only (never for building opprof): speedscope
 # (its viewer and its file-format schema), ajv-cli (validates against the
