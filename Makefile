@@ -66,13 +66,13 @@ PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/com
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c \
                 profiler/collector_common.c profiler/collector_trace.c \
                 profiler/collector_monitor.c profiler/sampler.c profiler/sclock.c profiler/nstack.c \
-                profiler/crash.c profiler/native.c profiler/nmerge.c profiler/runout.c
+                profiler/crash.c profiler/native.c profiler/nmerge.c profiler/runout.c profiler/listing.c
 REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c reports/outfile.c \
                 reports/profile_read.c reports/diff.c reports/merge.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \
                 reports/report_text.c reports/report_bars.c \
                 reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
-                reports/html.c
+                reports/html.c reports/model/disasm.c reports/model/opcodes_tables.c
 
 # the HTML page's script and style, compiled in (reports/html.c): the page
 # and the binary need no file of ours at run time
@@ -117,7 +117,7 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame nmerge
+UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame nmerge disasm
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/profile.c
 unit_src_jsonw := reports/jsonw.c reports/profile.c reports/profile_json.c reports/outfile.c
@@ -125,6 +125,7 @@ unit_src_outfile := reports/outfile.c
 unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/profile.c
 unit_src_blockmap := profiler/blockmap.c
 unit_src_nmerge := profiler/nmerge.c
+unit_src_disasm := reports/model/disasm.c reports/model/opcodes_tables.c
 unit_src_nstack := profiler/nstack.c
 unit_src_sclock := profiler/sclock.c
 unit_src_diff  := reports/diff.c reports/merge.c reports/profile_read.c reports/profile_json.c \
@@ -154,15 +155,15 @@ test: $(OPPROF) $(UNIT_BINS) check-pycompat
 # Every PY_VERSION_HEX test lives in profiler/pycompat.h, and report
 # writers never touch libpython.
 check-pycompat:
-	@! grep -n PY_VERSION_HEX $(filter-out profiler/pycompat.h,$(wildcard profiler/*.[ch] reports/*.[ch])) \
+	@! grep -n PY_VERSION_HEX $(filter-out profiler/pycompat.h,$(wildcard profiler/*.[ch] reports/*.[ch] reports/model/*.[ch])) \
 	  || { echo "PY_VERSION_HEX outside profiler/pycompat.h" >&2; exit 1; }
-	@! grep -n 'Python.h\|pycompat.h' $(wildcard reports/*.[ch]) \
+	@! grep -n 'Python.h\|pycompat.h' $(wildcard reports/*.[ch] reports/model/*.[ch]) \
 	  || { echo "reports/ must not use libpython" >&2; exit 1; }
 
 valgrind: $(OPPROF) $(UNIT_BINS)
 	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \
 	  VALGRIND="valgrind -q --error-exitcode=99 --leak-check=no --suppressions=$(CURDIR)/tests/valgrind.supp" PYTHONMALLOC=malloc \
-	  E2E_QUICK=1 sh tests/run_tests.sh
+	  E2E_QUICK=1 FUZZ_CASES=1000 sh tests/run_tests.sh
 
 demo: $(OPPROF)
 	$(OPPROF) run -o $(BUILDDIR)/demo.json scripts/examples/scope_loop.py

@@ -102,6 +102,31 @@ static inline PyObject *oc_code_bytes(PyCodeObject *co)
 #endif
 }
 
+/* The variable names an oparg indexes, as dis resolves them: 3.11+ the
+ * "localsplus" names (locals, then cells, then free variables) in
+ * *locals and no *cells; 3.10 co_varnames in *locals and co_cellvars +
+ * co_freevars in *cells.  New references (tuples); -1 with an exception
+ * set on failure. */
+static inline int oc_code_varnames(PyCodeObject *co, PyObject **locals, PyObject **cells)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    *locals = Py_NewRef(co->co_localsplusnames);
+    *cells = NULL;
+    return 0;
+#else
+    *locals = Py_NewRef(co->co_varnames);
+    *cells = PySequence_Concat(co->co_cellvars, co->co_freevars);
+    if (!*cells) {
+        Py_CLEAR(*locals);
+        return -1;
+    }
+    return 0;
+#endif
+}
+
+/* The minor version the tables of reports/model/opcodes.h are chosen by. */
+#define OPPROF_PY_MINOR PY_MINOR_VERSION
+
 /* The pending exception, set aside while the hook does its own work. */
 #if PY_VERSION_HEX >= 0x030C0000
 typedef PyObject *oc_err_state;

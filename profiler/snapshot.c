@@ -14,6 +14,7 @@
 
 #include "blockmap.h"
 #include "codeinfo.h"
+#include "listing.h"
 #include "pycompat.h"
 #include "scope.h"
 
@@ -254,64 +255,12 @@ static int fill_code(pf_function *f, const st_record *r, const unit_sums *sum,
     return 0;
 }
 
-/* The whole disassembly of `code`, from dis itself (so that arguments are
- * shown the way `dis` shows them), for `opprof annotate`. */
-static int fill_listing(pf_profile *p, pf_function *f, PyObject *dis, PyObject *code,
-                        const int *line, uint32_t n)
-{
-    PyObject *list = PyObject_CallMethod(dis, "get_instructions", "O", code);
-    PyObject *seq = list ? PySequence_List(list) : NULL;
-    Py_XDECREF(list);
-    if (!seq)
-        return -1;
-    Py_ssize_t k = PyList_GET_SIZE(seq);
-    int rc = -1;
-    f->listing = calloc((size_t)k + 1, sizeof *f->listing);
-    if (!f->listing)
-        goto done;
-    for (Py_ssize_t i = 0; i < k; i++) {
-        PyObject *ins = PyList_GET_ITEM(seq, i);
-        PyObject *off = PyObject_GetAttrString(ins, "offset");
-        PyObject *name = PyObject_GetAttrString(ins, "opname");
-        PyObject *arg = PyObject_GetAttrString(ins, "arg");
-        PyObject *repr = PyObject_GetAttrString(ins, "argrepr");
-        const char *ns = name ? PyUnicode_AsUTF8(name) : NULL;
-        const char *rs = repr ? PyUnicode_AsUTF8(repr) : NULL;
-        long o = off ? PyLong_AsLong(off) : -1;
-        int op = ns ? pf_opname_index(p, ns) : -1;
-        pf_listing *l = &f->listing[f->nlisting];
-        int ok = ns && rs && o >= 0 && op >= 0 && pf_set_string(&l->argrepr, rs) == 0;
-        if (ok) {
-            l->offset = (uint32_t)o;
-            l->op = (uint16_t)op;
-            l->arg = arg && arg != Py_None ? (int32_t)PyLong_AsLong(arg) : -1;
-            l->line = (uint32_t)o / 2 < n ? line[o / 2] : -1;
-            f->nlisting++;
-        }
-        Py_XDECREF(off);
-        Py_XDECREF(name);
-        Py_XDECREF(arg);
-        Py_XDECREF(repr);
-        if (!ok)
-            goto done;
-    }
-    rc = 0;
-done:
-    Py_DECREF(seq);
-    PyErr_Clear();
-    return rc;
-}
-
 static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf *b)
 {
     int rc = -1;
     PyObject *quals = PyDict_New();
-    PyObject *dis = PyImport_ImportModule("dis");
-    if (!quals || !dis) {
-        Py_XDECREF(quals);
-        Py_XDECREF(dis);
+    if (!quals)
         return -1;
-    }
     size_t nrec = st_record_count(s);
     unit_sums *sums = calloc(nrec ? nrec : 1, sizeof *sums);
     if (!sums)
@@ -335,8 +284,8 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf
         int bad = !line || fill_names(f, r->user, quals, cwd) < 0 ||
                   fill_code(f, r, &sums[i], line) < 0;
         /* a listing that cannot be had only costs annotate its argument texts */
-        if (!bad && fill_listing(p, f, dis, r->user, line, r->ncounters) < 0)
-            PyErr_Clear();
+        if (!bad)
+            lst_fill(p, f, r->user, line, r->ncounters);
         free(line);
         if (bad)
             goto done;
@@ -349,7 +298,7 @@ done:
         sums_free(&sums[i]);
     free(sums);
     Py_DECREF(quals);
-    Py_DECREF(dis);
+    lst_release();
     PyErr_Clear();
     return rc;
 }

@@ -2,6 +2,7 @@
 stacks on/off, the environment a script sees."""
 import json
 import os
+import re
 import signal
 import subprocess
 
@@ -199,8 +200,42 @@ def run_timing(t):
             str(tm))
 
 
+def listing_matches_dis(t):
+    """The listing is made in C at exit (reports/model/disasm.c): on a run
+    through a good part of the stdlib it equals dis.get_instructions()'s,
+    which OPPROF_LISTING_FROM_DIS=1 still uses."""
+    code = ("import json, email.parser, argparse, dataclasses, asyncio, re, unittest, "
+            "textwrap, fractions, statistics, enum, typing\nprint(1)\n")
+    listings = []
+    for env in ({}, {"OPPROF_LISTING_FROM_DIS": "1"}):
+        out = os.path.join(t.TMP, "listing.json")
+        r = t.opprof(["run", "-q", "--no-time", "--no-stacks", "-o", out, "-c", code], env=env)
+        if r.returncode != 0 or not os.path.exists(out):
+            t.check("listing: profiled", False, r.stderr)
+            return
+        # a code object's repr holds its address: the one thing two runs differ in
+        text = re.sub(r" at 0x[0-9a-f]+", " at 0x", open(out).read())
+        listings.append({(f["file"], f["qualname"], f["firstlineno"]): f.get("listing")
+                         for f in json.loads(text)["functions"]})
+    c, d = listings
+    differ = [k for k in c if c[k] != d.get(k)]
+    n = sum(len(v or ()) for v in c.values())
+    t.check(f"listing: made in C equals dis's ({len(c)} functions, {n} instructions)",
+            not differ and len(c) > 300 and n > 10000 and all(c.values()),
+            f"{len(differ)} differ, e.g. {differ[:2]}")
+    # every code object of 55 stdlib modules and a synthetic one, compiled
+    # (not run), against dis on this interpreter; too slow under valgrind
+    binary = os.path.join(os.path.dirname(t.OPPROF), "tests", "test_disasm")
+    if os.path.exists(binary) and not t.VALGRIND:
+        r = t.run([t.PYTHON, os.path.join(os.path.dirname(__file__), "disasm_check.py"),
+                   "--bin", binary, t.PYTHON])
+        t.check("disasm: every code object of the stdlib sample equals dis's",
+                r.returncode == 0 and " 0 mismatches" in r.stdout, r.stdout[-800:] + r.stderr[-800:])
+
+
 def run_annotate(t):
     """annotate reads a saved profile alone: dis's listing with the numbers."""
+    listing_matches_dis(t)
     tmp, out = t.TMP, os.path.join(t.TMP, "annot.json")
     t.opprof(["run", "-q", "-o", out, "loops.py"])
     r = t.opprof(["annotate", out, "work"])
