@@ -130,8 +130,8 @@ ro_result ro_write(ro_outputs *r, const pf_profile *p, const cli_run *o)
 {
     /* every file code was counted in, whether imported or exec'd */
     for (size_t i = 0; i < p->nfunctions; i++) {
-        const char *f = p->functions[i].file;
-        if (f && f[0] == '/' && ro_note_executed(r, f) < 0)
+        const char *f = p->functions[i].file, *prev = i ? p->functions[i - 1].file : NULL;
+        if (f && f[0] == '/' && !(prev && strcmp(f, prev) == 0) && ro_note_executed(r, f) < 0)
             break;
     }
     char err[512];
