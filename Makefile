@@ -2,7 +2,7 @@
 #   make                 build $(BUILDDIR)/opprof against the default python3-embed
 #   make PYTHON_CONFIG=$PYENV_ROOT/versions/3.12.1/bin/python3.12-config
 #   make test            unit + end-to-end tests; last line "N passed, N failed"
-#   make demo | bench (every interpreter present; bench-one: this build) | valgrind | clean
+#   make demo | bench (every interpreter present; bench-one, bench-scale: this build) | valgrind | clean
 #   make SANITIZE=address,undefined test
 
 CC      ?= cc
@@ -81,7 +81,7 @@ OBJ := $(patsubst %.c,$(BUILDDIR)/obj/%.o,$(PROFILER_SRC) $(REPORTS_SRC)) \
        $(BUILDDIR)/obj/gen/html_assets.o
 OPPROF := $(BUILDDIR)/opprof
 
-.PHONY: all test unit e2e demo bench bench-one valgrind clean check-pycompat
+.PHONY: all test unit e2e demo bench bench-one bench-scale valgrind clean check-pycompat
 all: $(OPPROF)
 
 JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
@@ -174,6 +174,10 @@ bench:
 
 bench-one: $(OPPROF)
 	@OPPROF=$(OPPROF) $(PYTHON_EXE) scripts/bench.py
+
+# the profile-size goals: exit work, profile size, readers (scripts/bench_scale.py)
+bench-scale: $(OPPROF)
+	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) $(PYTHON_EXE) scripts/bench_scale.py
 
 clean:
 	rm -rf build
