@@ -306,10 +306,15 @@ int pf_check_sums(const pf_profile *p, char *err, size_t errlen)
     for (size_t i = 0; i < p->nfunctions; i++) {
         const pf_function *f = &p->functions[i];
         uint64_t n = 0, t = 0, samples = 0;
-        for (size_t k = 0; k < f->ncode; k++)
+        for (size_t k = 0; k < f->ncode; k++) {
             if (sum_into(&n, f->code[k].count) < 0 || sum_into(&t, f->code[k].time_ns) < 0 ||
                 sum_into(&samples, f->code[k].samples) < 0)
                 return too_big(err, errlen, "function", i);
+            if (k && f->code[k].offset <= f->code[k - 1].offset) {
+                snprintf(err, errlen, "function %zu: its code is not in offset order", i);
+                return -1;
+            }
+        }
         if (f->calls > PF_MAX_COUNT || f->time_ns > PF_MAX_COUNT ||
             f->cumulative_ns > PF_MAX_COUNT || sum_into(&total, f->instructions) < 0 ||
             sum_into(&total_time, f->time_ns) < 0)

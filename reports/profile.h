@@ -211,9 +211,9 @@ void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *
 /* a + b, or UINT64_MAX when that overflows (pf_check_sums then refuses). */
 uint64_t pf_add_sat(uint64_t a, uint64_t b);
 
-/* Checks what the model's sums promise: each function's instructions are
- * the sum of its code's counts, totals.instructions the sum over
- * functions, and every count, time and sum fits PF_MAX_COUNT, so that any
+/* Checks what the model's sums promise: each function's code is in
+ * offset order and its instructions are the sum of its code's counts,
+ * totals.instructions the sum over functions, and every count, time and sum fits PF_MAX_COUNT, so that any
  * arithmetic a reader does on them in int64 cannot overflow.  0, or -1
  * with one line in err. */
 int pf_check_sums(const pf_profile *p, char *err, size_t errlen);

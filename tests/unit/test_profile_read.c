@@ -297,6 +297,8 @@ static void test_read_refuses_impossible_counts(void **state)
     struct {
         const char *name, *from, *to, *needle;
     } bad[] = {
+        /* by offset, as opprof writes it (annotate searches it) */
+        {"order.json", "\"offset\": 2", "\"offset\": 0", "offset order"},
         /* a function's instructions are its code's counts */
         {"fsum.json", "\"count\": 3}", "\"count\": 4}", "not the sum of its code"},
         /* INT64_MAX counts that would overflow every sum after them */
