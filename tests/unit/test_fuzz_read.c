@@ -247,19 +247,8 @@ static pf_profile *seed_profile(void)
 static pf_profile *timed_profile(void)
 {
     pf_profile *p = seed_profile();
-    p->timed = 1;
-    set(&p->timing_method, "sampling");
+    add_times(p);
     p->samples = 12;
-    uint64_t t = 1;
-    for (size_t i = 0; i < p->nfunctions; i++) {
-        pf_function *f = &p->functions[i];
-        for (size_t k = 0; k < f->ncode; k++) {
-            f->code[k].time_ns = t * 1000;
-            f->code[k].samples = t++;
-            f->time_ns += f->code[k].time_ns;
-        }
-        p->time_ns += f->time_ns;
-    }
     return p;
 }
 

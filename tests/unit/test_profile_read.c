@@ -75,32 +75,13 @@ static void test_round_trip_timed(void **state)
 {
     (void)state;
     pf_profile *p = full_profile();
-    p->timed = 1;
-    set(&p->timing_method, "sampling");
+    add_times(p);
     set(&p->timing_clock, "thread CPU time");
     p->rate_hz = 997;
     p->samples = 12345;
     p->sampled_ns = 9876543210ULL;
     p->overhead_ns = 1111;
     p->unattributed_ns = 2222;
-    uint64_t t = 1;
-    for (size_t i = 0; i < p->nfunctions; i++) {
-        pf_function *f = &p->functions[i];
-        for (size_t k = 0; k < f->ncode; k++) {
-            f->code[k].time_ns = t * 1000;
-            f->code[k].samples = t++;
-            f->time_ns += f->code[k].time_ns;
-        }
-        f->cumulative_ns = f->time_ns + 7;
-        p->time_ns += f->time_ns;
-    }
-    for (size_t i = 0; i < p->nstacks; i++) {
-        pf_stack *s = &p->stacks[i];
-        for (size_t k = 0; k < s->nops; k++) {
-            s->ops[k].time_ns = 500 + k;
-            s->time_ns += s->ops[k].time_ns;
-        }
-    }
     pf_profile *q = save_and_read(p, "timed.json");
     assert_profiles_equal(p, q);
     assert_int_equal(q->timed, 1);
