@@ -20,7 +20,7 @@
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "opprof: %s\n", msg);
+    cmd_say("%s", msg);
     return OPPROF_EXIT_BAD_INPUT;
 }
 
@@ -69,7 +69,7 @@ static int plan_output(const char *path, const char *const *inputs, size_t ninpu
     if (bad)
         usage_error("out of memory");
     else if (rc < 0)
-        fprintf(stderr, "opprof: cannot write %s: %s\n", path, err);
+        cmd_say("cannot write %s: %s", path, err);
     return rc;
 }
 
@@ -162,7 +162,7 @@ int cmd_merge(int argc, char **argv)
         goto done;
     }
     if (of_write(t, NULL, pf_json_write_to, out, err, sizeof err) < 0) {
-        fprintf(stderr, "opprof: cannot write %s: %s\n", o.output, err);
+        cmd_say("cannot write %s: %s", o.output, err);
         goto done;
     }
     rc = OPPROF_EXIT_OK;
@@ -218,8 +218,8 @@ static const char *flame_label(const char *format)
 
 void cmd_say_diverted(const of_target *t, const char *what)
 {
-    fprintf(stderr, "opprof: %s is a file the run executed: not overwritten, the %s is in %s\n",
-            of_path(t), what, of_written_to(t));
+    cmd_say("%s is a file the run executed: not overwritten, the %s is in %s", of_path(t), what,
+            of_written_to(t));
 }
 
 int cmd_write_flame(const pf_profile *p, const char *format, of_target *t,

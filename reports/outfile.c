@@ -174,12 +174,18 @@ static char *link_target(const char *p)
     return s;
 }
 
+/* A close-on-exec duplicate of `fd` from PARK_FD up (any number when the
+ * limit is lower); -1 with errno set. */
+static int dup_high(int fd)
+{
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, PARK_FD);
+    return high >= 0 ? high : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
 /* Moves `fd` (ours) to a high, close-on-exec number; returns the new one. */
 static int park(int fd)
 {
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, PARK_FD);
-    if (high < 0)
-        high = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    int high = dup_high(fd);
     int e = errno;
     close(fd);
     errno = e;
@@ -209,9 +215,7 @@ static int plan_fd(of_target *t, int n, char *err, size_t errlen)
     }
     t->kind = OF_FD;
     t->source_fd = n;
-    t->fd = fcntl(n, F_DUPFD_CLOEXEC, PARK_FD);
-    if (t->fd < 0)
-        t->fd = fcntl(n, F_DUPFD_CLOEXEC, 0);
+    t->fd = dup_high(n);   /* the caller's stays theirs */
     return t->fd < 0 ? fail_errno(err, errlen) : 0;
 }
 

@@ -180,9 +180,13 @@ def run_fifo(t):
 
 
 def drain(fd):
+    """Everything until EOF (a FIFO) or EIO (a pty whose last slave closed)."""
     chunks = []
     while True:
-        b = os.read(fd, 65536)
+        try:
+            b = os.read(fd, 65536)
+        except OSError:
+            b = b""
         if not b:
             return b"".join(chunks)
         chunks.append(b)
@@ -208,7 +212,7 @@ def run_devices(t):
     m, s = pty.openpty()
     tty.setraw(s)
     got = []
-    th = threading.Thread(target=lambda: got.append(drain_pty(m)))
+    th = threading.Thread(target=lambda: got.append(drain(m)))
     th.start()
     r = t.opprof(["run", "-q", "-o", os.ttyname(s), "app.py"], cwd=d)
     os.close(s)
@@ -216,18 +220,6 @@ def run_devices(t):
     os.close(m)
     t.check("-o CHARACTER-DEVICE: written directly", r.returncode == 0 and got and
             is_profile(got[0]), r.stderr)
-
-
-def drain_pty(fd):
-    chunks = []
-    while True:
-        try:
-            b = os.read(fd, 65536)
-        except OSError:   # EIO: the last slave descriptor is closed
-            return b"".join(chunks)
-        if not b:
-            return b"".join(chunks)
-        chunks.append(b)
 
 
 def run_links_and_checks(t):
