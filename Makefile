@@ -67,8 +67,8 @@ PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/com
                 profiler/collector_common.c profiler/collector_trace.c \
                 profiler/collector_monitor.c profiler/sampler.c profiler/sclock.c profiler/nstack.c \
                 profiler/crash.c profiler/native.c profiler/nmerge.c profiler/runout.c profiler/listing.c
-REPORTS_SRC  := reports/profile.c reports/jsonw.c reports/profile_json.c reports/outfile.c \
-                reports/profile_read.c reports/diff.c reports/merge.c \
+REPORTS_SRC  := reports/model/profile.c reports/jsonw.c reports/model/profile_json.c reports/outfile.c \
+                reports/model/profile_read.c reports/diff.c reports/model/merge.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \
                 reports/report_text.c reports/report_bars.c \
                 reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
@@ -119,25 +119,25 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
 UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame nmerge disasm
 unit_src_store := profiler/store.c
-unit_src_scope := profiler/scope.c reports/profile.c
-unit_src_jsonw := reports/jsonw.c reports/profile.c reports/profile_json.c reports/outfile.c
+unit_src_scope := profiler/scope.c reports/model/profile.c
+unit_src_jsonw := reports/jsonw.c reports/model/profile.c reports/model/profile_json.c reports/outfile.c
 unit_src_outfile := reports/outfile.c
-unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/profile.c
+unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/model/profile.c
 unit_src_blockmap := profiler/blockmap.c
 unit_src_nmerge := profiler/nmerge.c
 unit_src_disasm := reports/model/disasm.c reports/model/opcodes_tables.c
 unit_src_nstack := profiler/nstack.c
 unit_src_sclock := profiler/sclock.c
-unit_src_diff  := reports/diff.c reports/merge.c reports/profile_read.c reports/profile_json.c \
-                  reports/outfile.c reports/jsonw.c reports/profile.c
+unit_src_diff  := reports/diff.c reports/model/merge.c reports/model/profile_read.c reports/model/profile_json.c \
+                  reports/outfile.c reports/jsonw.c reports/model/profile.c
 unit_src_merge := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)
 unit_src_fuzz_read := $(unit_src_diff)
-unit_src_annotate := reports/annotate.c reports/profile_read.c reports/profile.c
-unit_src_report_text := reports/report_text.c reports/report_bars.c reports/profile.c
+unit_src_annotate := reports/annotate.c reports/model/profile_read.c reports/model/profile.c
+unit_src_report_text := reports/report_text.c reports/report_bars.c reports/model/profile.c
 unit_src_flame := reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
                   reports/html.c reports/report_text.c reports/report_bars.c reports/jsonw.c \
-                  reports/profile.c reports/profile_read.c reports/profile_json.c reports/outfile.c \
+                  reports/model/profile.c reports/model/profile_read.c reports/model/profile_json.c reports/outfile.c \
                   $(HTML_ASSETS)
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))

@@ -11,10 +11,10 @@
 #include "../reports/annotate.h"
 #include "../reports/diff.h"
 #include "../reports/diff_render.h"
-#include "../reports/merge.h"
+#include "../reports/model/merge.h"
 #include "../reports/outfile.h"
-#include "../reports/profile_json.h"
-#include "../reports/profile_read.h"
+#include "../reports/model/profile_json.h"
+#include "../reports/model/profile_read.h"
 #include "../reports/report_text.h"
 #include "exitcode.h"
 

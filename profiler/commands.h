@@ -12,7 +12,7 @@
 
 #include "../reports/flame.h"
 #include "../reports/outfile.h"
-#include "../reports/profile.h"
+#include "../reports/model/profile.h"
 #include "../reports/report_text.h"
 #include "cli.h"
 

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "../reports/outfile.h"
-#include "../reports/profile_read.h"
+#include "../reports/model/profile_read.h"
 #include "codeinfo.h"
 #include "collector.h"
 #include "commands.h"

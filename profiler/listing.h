@@ -10,7 +10,7 @@
 #ifndef OPPROF_LISTING_H
 #define OPPROF_LISTING_H
 
-#include "../reports/profile.h"
+#include "../reports/model/profile.h"
 #include "pycompat.h"
 
 /* Fills f->listing from `code`; line[i] is the line of code unit i (n of

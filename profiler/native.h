@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../reports/profile.h"
+#include "../reports/model/profile.h"
 #include "crash.h"
 #include "nstack.h"
 #include "store.h"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "../reports/outfile.h"
-#include "../reports/profile_json.h"
+#include "../reports/model/profile_json.h"
 #include "commands.h"
 
 enum { OUT_PROFILE, OUT_REPORT, OUT_FLAME, NOUT = OUT_FLAME + CMD_NFLAME };

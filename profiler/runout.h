@@ -12,7 +12,7 @@
 #ifndef OPPROF_RUNOUT_H
 #define OPPROF_RUNOUT_H
 
-#include "../reports/profile.h"
+#include "../reports/model/profile.h"
 #include "cli.h"
 
 typedef struct ro_outputs ro_outputs;   /* owned by the caller: ro_release() */

@@ -5,7 +5,7 @@
 #ifndef OPPROF_SCOPE_H
 #define OPPROF_SCOPE_H
 
-#include "../reports/profile.h"
+#include "../reports/model/profile.h"
 
 /* CPython's co_flags bits, identical in 3.10-3.13 (codeinfo.c checks). */
 #define SC_CO_OPTIMIZED 0x0001

@@ -5,7 +5,7 @@
 #ifndef OPPROF_SNAPSHOT_H
 #define OPPROF_SNAPSHOT_H
 
-#include "../reports/profile.h"
+#include "../reports/model/profile.h"
 #include "store.h"
 
 /* Fills p->functions, p->stacks, p->threads, p->opnames and totals.

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "profile.h"
+#include "model/profile.h"
 
 /* Functions matching `spec`: a qualname ("Outer.work"), a name, or
  * FILE:LINE (the file's last components, e.g. "app.py:12" or

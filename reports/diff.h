@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profile.h"
+#include "model/profile.h"
 
 typedef enum df_metric { DF_INSTRUCTIONS, DF_TIME } df_metric;
 

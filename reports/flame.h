@@ -27,7 +27,7 @@
 #include <stdio.h>
 
 #include "outfile.h"
-#include "profile.h"
+#include "model/profile.h"
 
 typedef enum fl_metric {
     FL_METRIC_AUTO,           /* time when the profile has sampled time, else instructions */

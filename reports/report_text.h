@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "profile.h"
+#include "model/profile.h"
 
 typedef struct rt_options {
     size_t top;          /* rows per table, 0 = 15 */

@@ -21,10 +21,10 @@
 #include <unistd.h>
 
 #include "../../reports/diff.h"
-#include "../../reports/merge.h"
-#include "../../reports/profile.h"
-#include "../../reports/profile_json.h"
-#include "../../reports/profile_read.h"
+#include "../../reports/model/merge.h"
+#include "../../reports/model/profile.h"
+#include "../../reports/model/profile_json.h"
+#include "../../reports/model/profile_read.h"
 
 
 /* ---- building profiles by hand -------------------------------------- */

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "../../reports/annotate.h"
-#include "../../reports/profile_read.h"
+#include "../../reports/model/profile_read.h"
 
 #define DIR "tests/golden/annotate/"
 

@@ -27,9 +27,9 @@
 #include <unistd.h>
 
 #include "../../reports/flame.h"
-#include "../../reports/profile.h"
-#include "../../reports/profile_json.h"
-#include "../../reports/profile_read.h"
+#include "../../reports/model/profile.h"
+#include "../../reports/model/profile_json.h"
+#include "../../reports/model/profile_read.h"
 
 #define GOLDEN_DIR "tests/golden/flame/"
 #define LEN(a) (sizeof a / sizeof a[0])

@@ -1,6 +1,6 @@
 /*
  * test_jsonw.c - unit tests for reports/jsonw.c (the streaming JSON writer)
- * and reports/profile_json.c (profile v1 writing and atomic saving).
+ * and reports/model/profile_json.c (profile v1 writing and atomic saving).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "../../reports/jsonw.h"
-#include "../../reports/profile.h"
-#include "../../reports/profile_json.h"
+#include "../../reports/model/profile.h"
+#include "../../reports/model/profile_json.h"
 
 /* ---- an in-memory document ------------------------------------------- */
 

@@ -1,5 +1,5 @@
 /*
- * test_merge.c - unit tests for reports/merge.c (pf_merge): sums, identity, refusals, associativity.
+ * test_merge.c - unit tests for reports/model/merge.c (pf_merge): sums, identity, refusals, associativity.
  * Profiles are built by hand (profile_fixtures.h).
  */
 #include "profile_fixtures.h"

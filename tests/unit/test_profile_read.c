@@ -1,5 +1,5 @@
 /*
- * test_profile_read.c - unit tests for reports/profile_read.c (pf_read_file) against the writer, reports/profile_json.c: round trips and errors.
+ * test_profile_read.c - unit tests for reports/model/profile_read.c (pf_read_file) against the writer, reports/model/profile_json.c: round trips and errors.
  * Profiles are built by hand (profile_fixtures.h).
  */
 #include "profile_fixtures.h"

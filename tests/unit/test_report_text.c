@@ -27,7 +27,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "../../reports/profile.h"
+#include "../../reports/model/profile.h"
 #include "../../reports/report_text.h"
 
 #ifndef GOLDEN_DIR

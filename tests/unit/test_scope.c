@@ -1,6 +1,6 @@
 /*
  * test_scope.c - unit tests for profiler/scope.c (sc_classify) and
- * pf_scope_name() from reports/profile.c.
+ * pf_scope_name() from reports/model/profile.c.
  */
 #include <stdarg.h>
 #include <stddef.h>

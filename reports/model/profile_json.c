@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonw.h"
-#include "outfile.h"
+#include "../jsonw.h"
+#include "../outfile.h"
 
 /* by_op[op] for every opcode; most frequent first: easier to read.
  * Consumes by_op (entries are zeroed as they are written). */
