@@ -97,12 +97,14 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     st_node *node = NULL;
     if (t->pyts && oc_sample_position(oc_peek_self, t->pyts, &code, &off) == 0)
         node = node_of(t, code);
-    if (!node || !node->times || off < 0 || (unsigned long)off / 2 >= node->rec->ncounters) {
+    if (!node || off < 0 || (unsigned long)off / 2 >= node->rec->ncounters ||
+        st_node_times(store, node) < 0) {
         atomic_fetch_add(&n_unattributed, w);
         goto done;
     }
-    node->times[off / 2] += w;
-    node->samples[off / 2]++;
+    uint64_t *times = node->times;   /* samples follow times: store.h */
+    times[off / 2] += w;
+    times[node->rec->ncounters + off / 2]++;
     st_add_cumulative(t, w, atomic_fetch_add(&mark, 1) + 1);
 done:
     sk_rearm(clock);

@@ -11,6 +11,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 
 typedef struct rec_entry {
     st_record rec;
@@ -33,9 +35,17 @@ typedef struct table {
     size_t used;
 } table;
 
+/* Time arrays come from here, on a node's first sample: a sampled run
+ * touches few of its nodes, and arrays for all of them were most of a
+ * big run's memory.  Reserved with mmap (pages cost nothing until used),
+ * handed out by an atomic bump: the sampler is a signal handler. */
+#define TIME_ARENA_BYTES ((size_t)1 << 30)
+
 struct st_store {
     int with_stacks;
     int with_times;
+    unsigned char *arena;
+    _Atomic size_t arena_used;
     uint32_t width;
     int oom;
     vec records, nodes, threads;
@@ -139,8 +149,31 @@ int st_store_with_stacks(const st_store *s)
     return s->with_stacks;
 }
 
+int st_node_times(st_store *s, st_node *n)
+{
+    uint64_t *have = atomic_load((_Atomic(uint64_t *) *)&n->times);
+    if (have)
+        return 0;
+    if (!s->arena || !n->rec || !n->rec->ncounters)
+        return -1;
+    size_t need = 2 * (size_t)n->rec->ncounters * sizeof(uint64_t);
+    size_t at = atomic_fetch_add(&s->arena_used, need);
+    if (at + need > TIME_ARENA_BYTES)
+        return -1;
+    uint64_t *t = (uint64_t *)(s->arena + at), *none = NULL;
+    /* another thread's sample may have given the node its arrays first
+     * (--no-stacks nodes are shared); the loser's bytes stay unused */
+    if (!atomic_compare_exchange_strong((_Atomic(uint64_t *) *)&n->times, &none, t))
+        t = none;
+    n->samples = t + n->rec->ncounters;
+    return 0;
+}
+
 void st_store_enable_times(st_store *s)
 {
+    void *a = mmap(NULL, TIME_ARENA_BYTES, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    s->arena = a == MAP_FAILED ? NULL : a;
     s->with_times = 1;
 }
 
@@ -167,8 +200,6 @@ static void entry_free(rec_entry *e)
 static void node_free(st_node *n)
 {
     free(n->counts);
-    free(n->times);
-    free(n->samples);
     free(n);
 }
 
@@ -191,6 +222,8 @@ void st_store_release(st_store *s)
     free(s->threads.items);
     free(s->rec_table.slots);
     free(s->node_table.slots);
+    if (s->arena)
+        munmap(s->arena, TIME_ARENA_BYTES);
     free(s);
 }
 
@@ -200,16 +233,13 @@ static st_node *node_new(st_store *s, st_node *parent, st_record *rec,
     st_node *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
+    n->index = (uint32_t)s->nodes.len;
     n->parent = parent;
     n->rec = rec;
     n->thread = thread;
     if (rec && rec->ncounters) {
         n->counts = calloc((size_t)rec->ncounters * rec->width, sizeof *n->counts);
-        if (s->with_times) {
-            n->times = calloc(rec->ncounters, sizeof *n->times);
-            n->samples = calloc(rec->ncounters, sizeof *n->samples);
-        }
-        if (!n->counts || (s->with_times && (!n->times || !n->samples))) {
+        if (!n->counts) {
             node_free(n);
             return NULL;
         }

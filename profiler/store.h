@@ -37,12 +37,15 @@ typedef struct st_record {
 } st_record;
 
 struct st_node {
+    uint32_t index;          /* st_node_at(index): parents come first */
     st_node *parent;         /* NULL for a thread's root */
     st_record *rec;          /* NULL for a thread's root */
     uint32_t thread;         /* index of the thread whose tree this is */
     uint64_t *counts;        /* rec->ncounters * rec->width entries */
-    uint64_t *times;         /* sampled ns per code unit, when timed; else NULL */
-    uint64_t *samples;       /* samples per code unit, when timed */
+    uint64_t *times;         /* sampled ns per code unit; NULL until the node's
+                                first sample (st_node_times) */
+    uint64_t *samples;       /* samples per code unit: times + ncounters (the
+                                sampler computes it so, never reads it) */
 };
 
 typedef struct st_frame {
@@ -72,8 +75,12 @@ st_store *st_store_new(int with_stacks, uint32_t width);
 void st_store_release(st_store *s);
 int st_store_with_stacks(const st_store *s);
 
-/* Nodes made from now on get time arrays.  Call before the first record. */
+/* Nodes can get time arrays (st_node_times).  Call before the first record. */
 void st_store_enable_times(st_store *s);
+/* Gives n its time arrays if it has none: 0, or -1 when it cannot (not
+ * timed, or the arena is used up: the sample is then unattributed).
+ * Signal-safe: no malloc, no locks. */
+int st_node_times(st_store *s, st_node *n);
 int st_store_timed(const st_store *s);
 
 /* Sticky: set when any allocation failed; counts from then on are partial. */

@@ -874,8 +874,13 @@ static void test_timed_nodes(void **state)
     st_store_enable_times(s);
     assert_int_equal(st_store_timed(s), 1);
     st_record *r = get_new(s, "f", 5);
+    assert_null(r->flat->times);          /* until its first sample */
+    assert_int_equal(st_node_times(s, r->flat), 0);
     assert_non_null(r->flat->times);
-    assert_non_null(r->flat->samples);
+    assert_ptr_equal(r->flat->samples, r->flat->times + r->ncounters);
+    uint64_t *first = r->flat->times;
+    assert_int_equal(st_node_times(s, r->flat), 0);
+    assert_ptr_equal(r->flat->times, first);
     r->flat->times[4] = 7;
     r->flat->samples[4] = 1;
     st_store_zero(s);
