@@ -6,7 +6,7 @@
 set -e
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
-BUILD_PACKAGES="build-essential pkg-config python3-dev libcmocka-dev libunwind-dev libjansson-dev"
+BUILD_PACKAGES="build-essential pkg-config python3-dev libcmocka-dev libunwind-dev libjansson-dev zlib1g-dev"
 if [ "${1:-}" = --build ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
