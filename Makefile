@@ -15,7 +15,7 @@ STD     := -std=c11 -D_GNU_SOURCE
 # A fresh Debian/Ubuntu machine: the build packages are installed here,
 # once, in one line (apt-get, through sudo when not root).
 MISSING := $(shell command -v pkg-config >/dev/null 2>&1 || echo pkg-config; \
-             for p in jansson libunwind cmocka $(if $(PYTHON_CONFIG),,python3-embed); do \
+             for p in jansson zlib libunwind cmocka $(if $(PYTHON_CONFIG),,python3-embed); do \
                pkg-config --exists $$p 2>/dev/null || echo $$p; done)
 ifneq ($(strip $(MISSING)),)
   $(info opprof: installing the missing build packages ($(strip $(MISSING))) with apt-get: scripts/install-deps.sh --build)
@@ -67,12 +67,16 @@ PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/com
                 profiler/collector_common.c profiler/collector_trace.c \
                 profiler/collector_monitor.c profiler/sampler.c profiler/sclock.c profiler/nstack.c \
                 profiler/crash.c profiler/native.c profiler/nmerge.c profiler/runout.c profiler/listing.c
-REPORTS_SRC  := reports/model/profile.c reports/jsonw.c reports/model/profile_json.c reports/outfile.c \
-                reports/model/profile_read.c reports/diff.c reports/model/merge.c \
+MODEL_SRC    := reports/model/profile.c reports/model/nodes.c reports/model/strtab.c \
+                reports/model/profile_json.c reports/model/profile_v1w.c reports/model/profile_v2w.c \
+                reports/model/profile_read.c reports/model/profile_read_v2.c \
+                reports/model/jsonpull.c reports/model/jsonpull_src.c \
+                reports/model/merge.c reports/model/disasm.c reports/model/opcodes_tables.c
+REPORTS_SRC  := $(MODEL_SRC) reports/jsonw.c reports/outfile.c reports/diff.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \
                 reports/report_text.c reports/report_bars.c \
                 reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
-                reports/html.c reports/model/disasm.c reports/model/opcodes_tables.c
+                reports/html.c
 
 # the HTML page's script and style, compiled in (reports/html.c): the page
 # and the binary need no file of ours at run time
@@ -90,7 +94,7 @@ UNWIND_CFLAGS  := $(shell pkg-config --cflags libunwind 2>/dev/null)
 UNWIND_LIBS    := $(shell pkg-config --libs libunwind 2>/dev/null || echo -lunwind)
 
 $(OPPROF): $(OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PY_LDFLAGS) $(PY_RPATH) $(JANSSON_LIBS) $(UNWIND_LIBS) -ldl -lm $(SANFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PY_LDFLAGS) $(PY_RPATH) $(JANSSON_LIBS) $(UNWIND_LIBS) -lz -ldl -lm $(SANFLAGS)
 
 # profiler/ needs libpython's headers; reports/ must build without them.
 $(BUILDDIR)/obj/profiler/%.o: profiler/%.c
@@ -117,28 +121,29 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame nmerge disasm
+UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame nmerge disasm jsonpull
 unit_src_store := profiler/store.c
-unit_src_scope := profiler/scope.c reports/model/profile.c
-unit_src_jsonw := reports/jsonw.c reports/model/profile.c reports/model/profile_json.c reports/outfile.c
+unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/nodes.c
+unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
 unit_src_outfile := reports/outfile.c
-unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/model/profile.c
+unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/model/profile.c \
+                  reports/model/nodes.c
 unit_src_blockmap := profiler/blockmap.c
 unit_src_nmerge := profiler/nmerge.c
 unit_src_disasm := reports/model/disasm.c reports/model/opcodes_tables.c
+unit_src_jsonpull := reports/model/jsonpull.c reports/model/jsonpull_src.c
 unit_src_nstack := profiler/nstack.c
 unit_src_sclock := profiler/sclock.c
-unit_src_diff  := reports/diff.c reports/model/merge.c reports/model/profile_read.c reports/model/profile_json.c \
-                  reports/outfile.c reports/jsonw.c reports/model/profile.c
+unit_src_diff  := reports/diff.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
 unit_src_merge := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)
 unit_src_fuzz_read := $(unit_src_diff)
-unit_src_annotate := reports/annotate.c reports/model/profile_read.c reports/model/profile.c
-unit_src_report_text := reports/report_text.c reports/report_bars.c reports/model/profile.c
+unit_src_annotate := reports/annotate.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
+unit_src_report_text := reports/report_text.c reports/report_bars.c reports/model/profile.c \
+                  reports/model/nodes.c
 unit_src_flame := reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
                   reports/html.c reports/report_text.c reports/report_bars.c reports/jsonw.c \
-                  reports/model/profile.c reports/model/profile_read.c reports/model/profile_json.c reports/outfile.c \
-                  $(HTML_ASSETS)
+                  reports/outfile.c $(MODEL_SRC) $(HTML_ASSETS)
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 
@@ -146,7 +151,7 @@ UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 $(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@pkg-config --exists cmocka || { echo "cmocka not found: run scripts/install-deps.sh (apt-get install libcmocka-dev)" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) $(UNWIND_CFLAGS) -o $@ $(filter %.c,$^) $(CMOCKA_FLAGS) $(JANSSON_LIBS) $(UNWIND_LIBS) -ldl -lm $(SANFLAGS)
+	$(CC) $(ALL_CFLAGS) $(UNWIND_CFLAGS) -o $@ $(filter %.c,$^) $(CMOCKA_FLAGS) $(JANSSON_LIBS) $(UNWIND_LIBS) -lz -ldl -lm $(SANFLAGS)
 
 test: $(OPPROF) $(UNIT_BINS) check-pycompat
 	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \

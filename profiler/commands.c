@@ -109,8 +109,9 @@ int cmd_diff(int argc, char **argv)
         return OPPROF_EXIT_BAD_INPUT;
     compare_ctx c = {NULL, NULL, &o, -1, ""};
     int rc = OPPROF_EXIT_BAD_INPUT;
-    if (pf_read_file(o.base, &c.base, err, sizeof err) < 0 ||
-        pf_read_file(o.new_, &c.new_, err, sizeof err) < 0) {
+    /* per-instruction counts are what diff compares: no code, no node opcodes */
+    if (pf_read_file_keep(o.base, 0, &c.base, err, sizeof err) < 0 ||
+        pf_read_file_keep(o.new_, 0, &c.new_, err, sizeof err) < 0) {
         usage_error(err);
         goto done;
     }
@@ -146,31 +147,36 @@ int cmd_merge(int argc, char **argv)
         free(o.inputs);
         return rc;
     }
-    pf_profile **in = calloc((size_t)o.ninputs, sizeof *in), *out = NULL;
-    if (!in) {
+    /* one input at a time: memory for the sum and one input */
+    pf_profile *in = NULL, *out = NULL;
+    pf_merger *m = pf_merger_new();
+    if (!m) {
         usage_error("out of memory");
         goto done;
     }
     for (int i = 0; i < o.ninputs; i++) {
-        if (pf_read_file(o.inputs[i], &in[i], err, sizeof err) < 0) {
+        if (pf_read_file(o.inputs[i], &in, err, sizeof err) < 0 ||
+            pf_merger_add(m, in, err, sizeof err) < 0) {
             usage_error(err);
             goto done;
         }
+        pf_profile_release(in);
+        in = NULL;
     }
-    if (pf_merge(in, (size_t)o.ninputs, &out, err, sizeof err) < 0) {
+    if (pf_merger_finish(m, &out, err, sizeof err) < 0) {
         usage_error(err);
         goto done;
     }
-    if (of_write(t, NULL, pf_json_write_to, out, err, sizeof err) < 0) {
+    if (of_write(t, NULL, pf_json_wants_gz(o.output) ? pf_json_write_gz_to : pf_json_write_to,
+                 out, err, sizeof err) < 0) {
         cmd_say("cannot write %s: %s", o.output, err);
         goto done;
     }
     rc = OPPROF_EXIT_OK;
 done:
     of_release(t);
-    for (int i = 0; in && i < o.ninputs; i++)
-        pf_profile_release(in[i]);
-    free(in);
+    pf_profile_release(in);
+    pf_merger_release(m);
     pf_profile_release(out);
     free(o.inputs);
     return rc;
@@ -187,7 +193,7 @@ int cmd_annotate(int argc, char **argv)
         return OPPROF_EXIT_OK;
     }
     pf_profile *p = NULL;
-    if (pf_read_file(o.profile, &p, err, sizeof err) < 0)
+    if (pf_read_file_keep(o.profile, PF_KEEP_CODE, &p, err, sizeof err) < 0)
         return usage_error(err);
     int rc = OPPROF_EXIT_OK;
     size_t *idx = calloc(p->nfunctions + 1, sizeof *idx);
@@ -293,9 +299,11 @@ int cmd_report(int argc, char **argv)
         return OPPROF_EXIT_OK;
     }
     int text = strcmp(o.format, "text") == 0;
-    if (!text && !fl_format_find(o.format)) {
-        snprintf(err, sizeof err, "unknown format '%s' (one of: text, %s)", o.format,
-                 fl_format_names);
+    /* the profile itself, in v2 (plain or .gz by name) or v1's layout */
+    int json = strcmp(o.format, "json") == 0 ? 2 : strcmp(o.format, "json-v1") == 0 ? 1 : 0;
+    if (!text && !json && !fl_format_find(o.format)) {
+        snprintf(err, sizeof err, "unknown format '%s' (one of: text, json, json-v1, %s)",
+                 o.format, fl_format_names);
         return usage_error(err);
     }
     /* before reading: a refused output costs no work */
@@ -304,7 +312,8 @@ int cmd_report(int argc, char **argv)
     if (plan_output(o.output ? o.output : "-", inputs, 1, &t) < 0)
         return OPPROF_EXIT_BAD_INPUT;
     pf_profile *p = NULL;
-    if (pf_read_file(o.profile, &p, err, sizeof err) < 0) {
+    unsigned keep = json ? PF_KEEP_ALL : o.opcodes && !text ? PF_KEEP_NODE_OPS : 0;
+    if (pf_read_file_keep(o.profile, keep, &p, err, sizeof err) < 0) {
         of_release(t);
         return usage_error(err);
     }
@@ -322,6 +331,13 @@ int cmd_report(int argc, char **argv)
     if (text) {
         if (of_write(t, NULL, cmd_write_report, &job, err, sizeof err) < 0)
             rc = usage_error(err);
+    } else if (json) {
+        of_write_fn fn = json == 1 ? pf_json_write_v1_to
+                         : pf_json_wants_gz(o.output) ? pf_json_write_gz_to : pf_json_write_to;
+        if (of_write(t, NULL, fn, p, err, sizeof err) < 0) {
+            cmd_say("cannot write %s: %s", o.output ? o.output : "-", err);
+            rc = OPPROF_EXIT_BAD_INPUT;
+        }
     } else if (o.metric && fl_metric_from_name(o.metric, &fo.metric) == 0 &&
              fl_metric_for(p, fo.metric, &m, err, sizeof err) < 0)
         rc = usage_error(err);   /* the profile lacks it: one line, before any output */

@@ -57,6 +57,7 @@ static struct {
     int sigint;              /* the script died of KeyboardInterrupt */
     int by_signal;           /* in the child writing after a signal (crash.h) */
     uint64_t start_ns;
+    uint64_t end_ns;         /* when the script ended: the exit work starts */
 } run;
 
 static uint64_t now_ns(void)
@@ -112,7 +113,7 @@ static int finish(int status)
         return status;
     run.written = 1;
     run.profile->exit_status = status;
-    ro_result res = ro_write(run.out, run.profile, run.opts);
+    ro_result res = ro_write(run.out, run.profile, run.opts, run.end_ns);
     if (res == RO_NO_PROFILE)
         return status;
     if (res == RO_PROFILE_FAILED)
@@ -179,7 +180,8 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
     pf_profile *p = pf_profile_new();
     int bad = !p;
     if (p) {
-        p->wall_ns = now_ns() - run.start_ns;
+        run.end_ns = now_ns();
+        p->wall_ns = run.end_ns - run.start_ns;
         p->hexversion = OPPROF_PY_HEXVERSION;
         bad |= pf_set_string(&p->python_version, PY_VERSION) < 0;
         bad |= pf_set_string(&p->python_build, Py_GetVersion()) < 0;
@@ -482,7 +484,7 @@ int host_run(const cli_run *o)
         error("%s", err);
         return OPPROF_EXIT_USAGE;
     }
-    if (o->compare && pf_read_file(o->compare, &run.baseline, err, sizeof err) < 0) {
+    if (o->compare && pf_read_file_keep(o->compare, 0, &run.baseline, err, sizeof err) < 0) {
         error("bad baseline: %s", err);
         return OPPROF_EXIT_DATAERR;
     }

@@ -1,40 +1,36 @@
 /*
- * listing.c - f->listing from the C disassembler, dis as the fallback
- * (listing.h).
+ * listing.c - f->codeinfo from a code object (listing.h).
  */
 #include "listing.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../reports/model/disasm.h"
-
-static PyObject *dis_module;   /* imported on the first fallback only */
-
-/* UTF-8 pointers into the strings of `tuple` (kept alive by the caller),
- * or into `keep`'s reprs when `repr` is set.  NULL on failure. */
-static const char **texts_of(PyObject *tuple, int repr, PyObject *keep, size_t *n)
+/* Copies of the strings of `tuple`, or of their reprs; NULL on failure. */
+static char **texts_of(PyObject *tuple, int repr, size_t *n)
 {
     Py_ssize_t k = tuple && PyTuple_Check(tuple) ? PyTuple_GET_SIZE(tuple) : 0;
-    const char **v = calloc((size_t)k + 1, sizeof *v);
-    *n = (size_t)k;
+    char **v = calloc((size_t)k + 1, sizeof *v);
+    *n = 0;
     for (Py_ssize_t i = 0; v && i < k; i++) {
-        PyObject *o = PyTuple_GET_ITEM(tuple, i);
-        if (repr) {
-            o = PyObject_Repr(o);
-            if (!o || PyList_Append(keep, o) < 0) {
-                Py_XDECREF(o);
-                free(v);
-                return NULL;
-            }
-            Py_DECREF(o);
+        PyObject *o = PyTuple_GET_ITEM(tuple, i), *r = NULL;
+        if (repr && !(o = r = PyObject_Repr(o)))
+            goto fail;
+        const char *s = PyUnicode_Check(o) ? PyUnicode_AsUTF8(o) : NULL;
+        if (!s || pf_set_string(&v[i], s) < 0) {
+            Py_XDECREF(r);
+            goto fail;
         }
-        if (!PyUnicode_Check(o) || !(v[i] = PyUnicode_AsUTF8(o))) {
-            free(v);
-            return NULL;
-        }
+        Py_XDECREF(r);
+        (*n)++;
     }
     return v;
+fail:
+    for (size_t i = 0; i < *n; i++)
+        free(v[i]);
+    free(v);
+    *n = 0;
+    return NULL;
 }
 
 static dz_line_range *ranges_of(PyObject *code, size_t *n)
@@ -61,7 +57,7 @@ static dz_line_range *ranges_of(PyObject *code, size_t *n)
         }
         v[(*n)++] = (dz_line_range){(int)start, (int)end, (int)ln};
     }
-    int bad = !iter || PyErr_Occurred();
+    int bad = !v || !iter || PyErr_Occurred();
     Py_XDECREF(iter);
     Py_XDECREF(it);
     if (bad) {
@@ -71,131 +67,34 @@ static dz_line_range *ranges_of(PyObject *code, size_t *n)
     return v;
 }
 
-static int from_c(pf_profile *p, pf_function *f, PyObject *code, const int *line, uint32_t n)
+int lst_fill(pf_function *f, PyObject *code)
 {
     PyCodeObject *co = (PyCodeObject *)code;
-    PyObject *bytes = oc_code_bytes(co), *keep = PyList_New(0), *locals = NULL, *cells = NULL;
-    dz_code c = {.minor = OPPROF_PY_MINOR};
-    dz_listing l = {0};
-    const char **names = NULL, **consts = NULL, **lv = NULL, **cv = NULL;
-    dz_line_range *ranges = NULL;
+    PyObject *bytes = oc_code_bytes(co), *locals = NULL, *cells = NULL;
+    pf_code *c = calloc(1, sizeof *c);
     int rc = -1;
-    if (!bytes || !keep || !PyBytes_Check(bytes) || oc_code_varnames(co, &locals, &cells) < 0)
+    if (!c || !bytes || !PyBytes_Check(bytes) || oc_code_varnames(co, &locals, &cells) < 0)
         goto done;
-    c.code = (const unsigned char *)PyBytes_AS_STRING(bytes);
-    c.code_len = (size_t)PyBytes_GET_SIZE(bytes);
-    if (!(names = texts_of(co->co_names, 0, keep, &c.n_names)) ||
-        !(consts = texts_of(co->co_consts, 1, keep, &c.n_consts)) ||
-        !(lv = texts_of(locals, 0, keep, &c.n_locals)) ||
-        !(cv = texts_of(cells, 0, keep, &c.n_cells)) || !(ranges = ranges_of(code, &c.n_lines)))
+    c->nbytes = (size_t)PyBytes_GET_SIZE(bytes);
+    if (!(c->bytes = malloc(c->nbytes + 1)))
         goto done;
-    c.names = names;
-    c.consts = consts;
-    c.locals = lv;
-    c.cells = cv;
-    c.lines = ranges;
-    char err[256];
-    if (dz_disassemble(&c, &l, err, sizeof err) < 0)
+    memcpy(c->bytes, PyBytes_AS_STRING(bytes), c->nbytes);
+    if (!(c->names = texts_of(co->co_names, 0, &c->nnames)) ||
+        !(c->consts = texts_of(co->co_consts, 1, &c->nconsts)) ||
+        !(c->locals = texts_of(locals, 0, &c->nlocals)) ||
+        !(c->cells = texts_of(cells, 0, &c->ncells)) || !(c->lines = ranges_of(code, &c->nlines)))
         goto done;
-    f->listing = calloc(l.n + 1, sizeof *f->listing);
-    if (!f->listing)
-        goto done;
-    for (size_t i = 0; i < l.n; i++) {
-        const dz_instr *in = &l.v[i];
-        int op = pf_opname_index(p, in->opname);
-        pf_listing *e = &f->listing[f->nlisting];
-        if (op < 0 || pf_set_string(&e->argrepr, in->argrepr) < 0)
-            goto done;
-        e->offset = (uint32_t)in->offset;
-        e->op = (uint16_t)op;
-        e->arg = in->arg < 0 ? -1 : (int32_t)in->arg;
-        e->line = (uint32_t)in->offset / 2 < n ? line[in->offset / 2] : -1;
-        f->nlisting++;
-    }
+    f->codeinfo = c;
+    c = NULL;
     rc = 0;
 done:
-    if (rc < 0 && f->listing) {
-        for (size_t i = 0; i < f->nlisting; i++)
-            free(f->listing[i].argrepr);
-        free(f->listing);
-        f->listing = NULL;
-        f->nlisting = 0;
+    if (c) {
+        pf_code_release(c);
+        free(c);
     }
-    dz_listing_release(&l);
-    free(names);
-    free(consts);
-    free(lv);
-    free(cv);
-    free(ranges);
     Py_XDECREF(locals);
     Py_XDECREF(cells);
-    Py_XDECREF(keep);
     Py_XDECREF(bytes);
     PyErr_Clear();
     return rc;
-}
-
-/* dis.get_instructions(code), as before the C disassembler. */
-static int from_dis(pf_profile *p, pf_function *f, PyObject *code, const int *line, uint32_t n)
-{
-    if (!dis_module && !(dis_module = PyImport_ImportModule("dis")))
-        return -1;
-    PyObject *list = PyObject_CallMethod(dis_module, "get_instructions", "O", code);
-    PyObject *seq = list ? PySequence_List(list) : NULL;
-    Py_XDECREF(list);
-    if (!seq)
-        return -1;
-    Py_ssize_t k = PyList_GET_SIZE(seq);
-    int rc = -1;
-    f->listing = calloc((size_t)k + 1, sizeof *f->listing);
-    if (!f->listing)
-        goto done;
-    for (Py_ssize_t i = 0; i < k; i++) {
-        PyObject *ins = PyList_GET_ITEM(seq, i);
-        PyObject *off = PyObject_GetAttrString(ins, "offset");
-        PyObject *name = PyObject_GetAttrString(ins, "opname");
-        PyObject *arg = PyObject_GetAttrString(ins, "arg");
-        PyObject *repr = PyObject_GetAttrString(ins, "argrepr");
-        const char *ns = name ? PyUnicode_AsUTF8(name) : NULL;
-        const char *rs = repr ? PyUnicode_AsUTF8(repr) : NULL;
-        long o = off ? PyLong_AsLong(off) : -1;
-        int op = ns ? pf_opname_index(p, ns) : -1;
-        pf_listing *l = &f->listing[f->nlisting];
-        int ok = ns && rs && o >= 0 && op >= 0 && pf_set_string(&l->argrepr, rs) == 0;
-        if (ok) {
-            l->offset = (uint32_t)o;
-            l->op = (uint16_t)op;
-            l->arg = arg && arg != Py_None ? (int32_t)PyLong_AsLong(arg) : -1;
-            l->line = (uint32_t)o / 2 < n ? line[o / 2] : -1;
-            f->nlisting++;
-        }
-        Py_XDECREF(off);
-        Py_XDECREF(name);
-        Py_XDECREF(arg);
-        Py_XDECREF(repr);
-        if (!ok)
-            goto done;
-    }
-    rc = 0;
-done:
-    Py_DECREF(seq);
-    return rc;
-}
-
-int lst_fill(pf_profile *p, pf_function *f, PyObject *code, const int *line, uint32_t n)
-{
-    /* the tests compare both paths on whole runs (README: "Annotated bytecode") */
-    static int dis_only = -1;
-    if (dis_only < 0)
-        dis_only = getenv("OPPROF_LISTING_FROM_DIS") != NULL;
-    if (!dis_only && from_c(p, f, code, line, n) == 0)
-        return 0;
-    int rc = from_dis(p, f, code, line, n);
-    PyErr_Clear();
-    return rc;
-}
-
-void lst_release(void)
-{
-    Py_CLEAR(dis_module);
 }

@@ -1,11 +1,10 @@
 /*
- * listing.h - a function's whole disassembly for `opprof annotate`, made
- * in C at the end of a run (reports/model/disasm.c) instead of calling
- * dis.get_instructions() for every function: the exit work of a run that
- * touched thousands of functions was mostly that.
- *
- * dis itself stays as the fallback for a code object the C disassembler
- * refuses (it is checked against dis on every interpreter in the tests).
+ * listing.h - what `opprof annotate` needs to disassemble a function later,
+ * read from its code object at the end of a run: the bytes, the strings
+ * dis prints (names, reprs of constants, variable names) and the line
+ * table (pf_code).  The readers disassemble in C (reports/model/disasm.c)
+ * instead of the run calling dis for every function: that was most of the
+ * exit work of a run that touched thousands of functions.
  */
 #ifndef OPPROF_LISTING_H
 #define OPPROF_LISTING_H
@@ -13,12 +12,9 @@
 #include "../reports/model/profile.h"
 #include "pycompat.h"
 
-/* Fills f->listing from `code`; line[i] is the line of code unit i (n of
- * them).  0, or -1 (with no Python exception left set) when neither the C
- * disassembler nor dis could: annotate then lacks argument texts only. */
-int lst_fill(pf_profile *p, pf_function *f, PyObject *code, const int *line, uint32_t n);
-
-/* Releases the dis module lst_fill may have imported. */
-void lst_release(void);
+/* Fills f->codeinfo from `code`.  0, or -1 (no Python exception left
+ * set) when out of memory or Python failed: annotate then lacks the
+ * instructions that did not run and the argument texts. */
+int lst_fill(pf_function *f, PyObject *code);
 
 #endif

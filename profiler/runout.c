@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../reports/outfile.h"
@@ -126,7 +127,14 @@ const char *ro_profile_name(const ro_outputs *r)
     return t && of_is_file(t) ? of_path(t) : NULL;
 }
 
-ro_result ro_write(ro_outputs *r, const pf_profile *p, const cli_run *o)
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+ro_result ro_write(ro_outputs *r, pf_profile *p, const cli_run *o, uint64_t end_ns)
 {
     /* every file code was counted in, whether imported or exec'd */
     for (size_t i = 0; i < p->nfunctions; i++) {
@@ -156,18 +164,6 @@ ro_result ro_write(ro_outputs *r, const pf_profile *p, const cli_run *o)
         cmd_say("%s", err);
     }
     fflush(stdout);
-    of_target *prof = r->t[OUT_PROFILE];
-    if (prof) {
-        if (of_write(prof, r->executed, pf_json_write_to, (void *)p, err, sizeof err) < 0) {
-            cmd_say("cannot write profile to %s: %s", of_path(prof), err);
-            res = RO_PROFILE_FAILED;
-        } else if (of_diverted(prof)) {
-            cmd_say_diverted(prof, "profile");
-            res = RO_PROFILE_FAILED;
-        } else if (!o->quiet && of_is_file(prof)) {
-            cmd_say("profile written to %s", of_path(prof));
-        }
-    }
     fl_options fo;
     fl_options_init(&fo);
     if (o->metric_set)
@@ -178,6 +174,23 @@ ro_result ro_write(ro_outputs *r, const pf_profile *p, const cli_run *o)
         if (t && cmd_write_flame(p, cmd_flame_format[i], t, r->executed, &fo, o->quiet) < 0 &&
             res == RO_OK)
             res = RO_OTHER_FAILED;
+    }
+    /* last, so that the profile's exit_ns holds the rest of the end-of-run
+     * work: the snapshot, the report and the flame graphs */
+    of_target *prof = r->t[OUT_PROFILE];
+    p->exit_ns = end_ns ? monotonic_ns() - end_ns : 0;
+    of_write_fn writer = prof && pf_json_wants_gz(of_path(prof)) ? pf_json_write_gz_to
+                                                                 : pf_json_write_to;
+    if (prof) {
+        if (of_write(prof, r->executed, writer, (void *)p, err, sizeof err) < 0) {
+            cmd_say("cannot write profile to %s: %s", of_path(prof), err);
+            res = RO_PROFILE_FAILED;
+        } else if (of_diverted(prof)) {
+            cmd_say_diverted(prof, "profile");
+            res = RO_PROFILE_FAILED;
+        } else if (!o->quiet && of_is_file(prof)) {
+            cmd_say("profile written to %s", of_path(prof));
+        }
     }
     if (!prof)
         return RO_NO_PROFILE;

@@ -45,8 +45,9 @@ typedef enum ro_result {
     RO_NO_PROFILE,       /* a forked child whose profile went to the parent's stream */
 } ro_result;
 
-/* Writes the report, then the profile, then the flame graphs (a failure
- * of one never costs the others). */
-ro_result ro_write(ro_outputs *r, const pf_profile *p, const cli_run *o);
+/* Writes the report, then the flame graphs, then the profile (a failure
+ * of one never costs the others), setting p->exit_ns: the time since
+ * end_ns (CLOCK_MONOTONIC), when the script ended. */
+ro_result ro_write(ro_outputs *r, pf_profile *p, const cli_run *o, uint64_t end_ns);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blockmap.h"
 #include "codeinfo.h"
@@ -224,17 +225,51 @@ static const unit_sums *node_sums(const st_node *n, snap_buf *b)
     return &b->node;
 }
 
-static void add_node(const st_node *n, unit_sums *sum, snap_buf *b)
+/* What one node measured itself, kept from the pass over nodes that sums
+ * functions until the tree is made. */
+typedef struct node_own {
+    uint64_t instructions, time_ns;
+    uint64_t subtree;        /* instructions + time of it and its callees: 0 is pruned */
+    pf_opcount *ops;
+    size_t nops;
+    uint32_t out;            /* its pf_node index */
+} node_own;
+
+/* Adds node n's per-instruction sums into its function's and keeps its
+ * own totals and opcode map in *own (when own is not NULL). */
+static int add_node(const st_node *n, unit_sums *sum, node_own *own, snap_buf *b)
 {
+    const st_record *r = n->rec;
     const unit_sums *u = node_sums(n, b);
-    for (uint32_t i = 0; i < n->rec->ncounters; i++) {
+    pf_opcount by_op[256];
+    size_t nops = 0;
+    if (own)
+        memset(by_op, 0, sizeof by_op);
+    for (uint32_t i = 0; i < r->ncounters; i++) {
         sum->count[i] += u->count[i];
         sum->time[i] += u->time[i];
         sum->samples[i] += u->samples[i];
+        if (!own || (!u->count[i] && !u->time[i]))
+            continue;
+        unsigned op = r->bytes[2 * i];
+        own->instructions += u->count[i];
+        own->time_ns += u->time[i];
+        nops += !by_op[op].count && !by_op[op].time_ns;
+        by_op[op].count += u->count[i];
+        by_op[op].time_ns += u->time[i];
     }
+    if (!own || !nops)
+        return 0;
+    if (!(own->ops = malloc(nops * sizeof *own->ops)))
+        return -1;
+    for (unsigned op = 0; op < 256; op++)
+        if (by_op[op].count || by_op[op].time_ns)
+            own->ops[own->nops++] = (pf_opcount){(uint16_t)op, by_op[op].count, by_op[op].time_ns};
+    return 0;
 }
 
-/* Instructions that ran or got time, by offset. */
+/* Instructions that ran or got time, by offset; lines from line[] when
+ * given, else from the code's line table. */
 static int fill_code(pf_function *f, const st_record *r, const unit_sums *sum,
                      const int *line)
 {
@@ -247,7 +282,8 @@ static int fill_code(pf_function *f, const st_record *r, const unit_sums *sum,
     for (uint32_t i = 0; i < r->ncounters; i++) {
         if (!sum->count[i] && !sum->time[i])
             continue;
-        f->code[f->ncode++] = (pf_instr){2 * i, r->bytes[2 * i], line[i], sum->count[i],
+        int ln = line ? line[i] : f->codeinfo ? pf_code_line(f->codeinfo, 2 * i) : -1;
+        f->code[f->ncode++] = (pf_instr){2 * i, r->bytes[2 * i], ln, sum->count[i],
                                          sum->time[i], sum->samples[i]};
         f->instructions += sum->count[i];
         f->time_ns += sum->time[i];
@@ -255,7 +291,8 @@ static int fill_code(pf_function *f, const st_record *r, const unit_sums *sum,
     return 0;
 }
 
-static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf *b)
+static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf *b,
+                           node_own *own)
 {
     int rc = -1;
     PyObject *quals = PyDict_New();
@@ -270,8 +307,9 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf
             goto done;
     for (size_t i = 0; i < st_node_count(s); i++) {
         st_node *n = st_node_at(s, i);
-        if (n->rec && n->counts)
-            add_node(n, &sums[n->rec->index], b);
+        if (n->rec && n->counts &&
+            add_node(n, &sums[n->rec->index], own && n->parent ? &own[i] : NULL, b) < 0)
+            goto done;
     }
     for (size_t i = 0; i < nrec; i++) {
         st_record *r = st_record_at(s, i);
@@ -280,12 +318,12 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf
             goto done;
         f->calls = r->calls;
         f->cumulative_ns = r->cumulative_ns;
-        int *line = lines_of(r->user, r->ncounters);
-        int bad = !line || fill_names(f, r->user, quals, cwd) < 0 ||
-                  fill_code(f, r, &sums[i], line) < 0;
-        /* a listing that cannot be had only costs annotate its argument texts */
-        if (!bad)
-            lst_fill(p, f, r->user, line, r->ncounters);
+        if (fill_names(f, r->user, quals, cwd) < 0)
+            goto done;
+        /* the line table comes with what annotate needs; without it (out
+         * of memory, a failing repr()) annotate lacks argument texts only */
+        int *line = lst_fill(f, r->user) == 0 ? NULL : lines_of(r->user, r->ncounters);
+        int bad = (!f->codeinfo && !line) || fill_code(f, r, &sums[i], line) < 0;
         free(line);
         if (bad)
             goto done;
@@ -298,72 +336,53 @@ done:
         sums_free(&sums[i]);
     free(sums);
     Py_DECREF(quals);
-    lst_release();
     PyErr_Clear();
     return rc;
 }
 
-static int build_stack(pf_profile *p, const st_node *n, snap_buf *b)
+/* The call tree: st nodes come parents first (store.h), so one pass up
+ * sums subtrees and one pass down emits what is not empty. */
+static int build_nodes(st_store *s, pf_profile *p, node_own *own)
 {
-    const st_record *r = n->rec;
-    const unit_sums *u = node_sums(n, b);
-    uint64_t total = 0, time = 0;
-    size_t nops = 0;
-    pf_opcount by_op[256];
-    memset(by_op, 0, sizeof by_op);
-    for (uint32_t i = 0; i < r->ncounters; i++) {
-        if (!u->count[i] && !u->time[i])
+    size_t n = st_node_count(s);
+    for (size_t i = n; i-- > 0;) {
+        const st_node *sn = st_node_at(s, i);
+        own[i].subtree = pf_add_sat(own[i].subtree, pf_add_sat(own[i].instructions, own[i].time_ns));
+        if (sn->parent && sn->parent->rec)
+            own[sn->parent->index].subtree =
+                pf_add_sat(own[sn->parent->index].subtree, own[i].subtree);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const st_node *sn = st_node_at(s, i);
+        if (!sn->rec || !sn->parent || !own[i].subtree)
             continue;
-        unsigned op = r->bytes[2 * i];
-        total += u->count[i];
-        time += u->time[i];
-        nops += !by_op[op].count && !by_op[op].time_ns;
-        by_op[op].count += u->count[i];
-        by_op[op].time_ns += u->time[i];
+        pf_node *pn = pf_add_node(p);
+        if (!pn)
+            return -1;
+        own[i].out = (uint32_t)(p->nnodes - 1);
+        pn->parent = sn->parent->rec ? own[sn->parent->index].out : PF_NO_NODE;
+        pn->function = sn->rec->index;
+        pn->thread = sn->thread;
+        pn->instructions = own[i].instructions;
+        pn->time_ns = own[i].time_ns;
+        pn->ops = own[i].ops;
+        pn->nops = own[i].nops;
+        own[i].ops = NULL;
     }
-    if (!total && !time)
-        return 0;
-    pf_stack *st = pf_add_stack(p);
-    if (!st)
-        return -1;
-    st->thread = n->thread;
-    st->instructions = total;
-    st->time_ns = time;
-    for (const st_node *a = n; a->rec; a = a->parent)
-        st->nframes++;
-    st->frames = malloc(st->nframes * sizeof *st->frames);
-    st->ops = malloc((nops ? nops : 1) * sizeof *st->ops);
-    if (!st->frames || !st->ops)
-        return -1;
-    size_t k = st->nframes;
-    for (const st_node *a = n; a->rec; a = a->parent)
-        st->frames[--k] = a->rec->index;
-    for (unsigned op = 0; op < 256; op++)
-        if (by_op[op].count || by_op[op].time_ns)
-            st->ops[st->nops++] = (pf_opcount){(uint16_t)op, by_op[op].count, by_op[op].time_ns};
     return 0;
-}
-
-static int build_stacks(st_store *s, pf_profile *p, snap_buf *b)
-{
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < st_node_count(s); i++) {
-        st_node *n = st_node_at(s, i);
-        if (n->rec && n->counts && n->parent)   /* thread roots have no record */
-            rc = build_stack(p, n, b);
-    }
-    return rc;
 }
 
 static int build_threads(st_store *s, pf_profile *p)
 {
     p->threads = calloc(st_thread_count(s) + 1, sizeof *p->threads);
-    if (!p->threads)
+    p->thread_process = calloc(st_thread_count(s) + 1, sizeof *p->thread_process);
+    if (!p->threads || !p->thread_process)
         return -1;
     for (size_t i = 0; i < st_thread_count(s); i++) {
         st_thread *t = st_thread_at(s, i);
         if (pf_set_string(&p->threads[p->nthreads++], t->name ? t->name : "?") < 0)
             return -1;
+        p->thread_process[i] = 0;
     }
     return 0;
 }
@@ -372,12 +391,18 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
 {
     snap_buf b = {0};
     int rc = -1;
+    node_own *own = NULL;
+    size_t nnodes = st_node_count(s);
     p->stacks_enabled = st_store_with_stacks(s);
     p->timed = st_store_timed(s);
     b.counted = p->counted;
-    if (buf_init(&b, s) < 0 || load_opnames(p) < 0 || build_functions(s, p, cwd, &b) < 0 ||
-        build_threads(s, p) < 0 || (p->stacks_enabled && build_stacks(s, p, &b) < 0))
+    if (p->stacks_enabled && !(own = calloc(nnodes + 1, sizeof *own)))
         goto done;
+    if (buf_init(&b, s) < 0 || load_opnames(p) < 0 || build_functions(s, p, cwd, &b, own) < 0 ||
+        build_threads(s, p) < 0 || (own && build_nodes(s, p, own) < 0) ||
+        pf_ensure_process(p) < 0)
+        goto done;
+    p->processes[0].pid = getpid();
     rc = 0;
     if (b.inconsistent) {
         char why[128];
@@ -386,6 +411,9 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
         rc = pf_mark_incomplete(p, why);
     }
 done:
+    for (size_t i = 0; own && i < nnodes; i++)
+        free(own[i].ops);
+    free(own);
     PyErr_Clear();
     buf_release(&b);
     return rc;

@@ -70,6 +70,47 @@ static void bar(FILE *out, double share)
         fputc('#', out);
 }
 
+/* One line of the listing, whichever way the profile holds it. */
+typedef struct row {
+    uint32_t offset;
+    const char *opname;
+    long arg;                /* -1: none */
+    const char *argrepr;
+    int line;
+} row;
+
+/* The whole disassembly: v1's stored listing, else the code's bytes
+ * disassembled now (dz owns the texts until released), else NULL. */
+static row *rows_of(const pf_profile *p, const pf_function *f, dz_listing *dz, size_t *n)
+{
+    row *v = NULL;
+    *n = 0;
+    if (f->nlisting) {
+        if (!(v = calloc(f->nlisting, sizeof *v)))
+            return NULL;
+        for (size_t i = 0; i < f->nlisting; i++) {
+            const pf_listing *l = &f->listing[i];
+            v[i] = (row){l->offset, pf_opname(p, l->op), l->arg, l->argrepr ? l->argrepr : "",
+                         l->line};
+        }
+        *n = f->nlisting;
+        return v;
+    }
+    dz_code c;
+    char err[256];
+    if (!f->codeinfo)
+        return NULL;
+    pf_code_as_dz(f->codeinfo, pf_minor(p), &c);
+    if (dz_disassemble(&c, dz, err, sizeof err) < 0 || !(v = calloc(dz->n + 1, sizeof *v)))
+        return NULL;
+    for (size_t i = 0; i < dz->n; i++) {
+        const dz_instr *d = &dz->v[i];
+        v[i] = (row){(uint32_t)d->offset, d->opname, d->arg, d->argrepr, d->line};
+    }
+    *n = dz->n;
+    return v;
+}
+
 int an_render(const pf_profile *p, const pf_function *f, FILE *out)
 {
     /* shares by time where there is time, else by count */
@@ -82,13 +123,16 @@ int an_render(const pf_profile *p, const pf_function *f, FILE *out)
         fprintf(out, ", %.3f ms self", (double)f->time_ns / 1e6);
     fprintf(out, "\n%6s %6s  %-24s %-28s %12s %10s %6s %7s\n", "line", "offset", "opname",
             "argument", "count", p->timed ? "time us" : "", "%", p->timed ? "ns/i" : "");
-    if (!f->nlisting)
+    dz_listing dz = {0};
+    size_t nrows;
+    row *rows = rows_of(p, f, &dz, &nrows);
+    if (!rows)
         fprintf(out, "(no disassembly in this profile: executed instructions only)\n");
-    size_t n = f->nlisting ? f->nlisting : f->ncode;
+    size_t n = rows ? nrows : f->ncode;
     int last_line = -2;
     uint64_t line_count = 0, line_time = 0;
     for (size_t i = 0; i <= n; i++) {
-        const pf_listing *l = f->nlisting && i < n ? &f->listing[i] : NULL;
+        const row *l = rows && i < n ? &rows[i] : NULL;
         uint32_t off = l ? l->offset : i < n ? f->code[i].offset : 0;
         const pf_instr *in = i < n ? executed(f, off) : NULL;
         int line = l ? l->line : in ? in->line : -1;
@@ -101,13 +145,13 @@ int an_render(const pf_profile *p, const pf_function *f, FILE *out)
             last_line = line;
             line_count = line_time = 0;
         }
-        const char *name = pf_opname(p, l ? l->op : in->op);
+        const char *name = l ? l->opname : pf_opname(p, in->op);
         char arg[64] = "";
         if (l && l->arg >= 0)
-            snprintf(arg, sizeof arg, "%d %s%s%s", l->arg, l->argrepr[0] ? "(" : "",
+            snprintf(arg, sizeof arg, "%ld %s%s%s", l->arg, l->argrepr[0] ? "(" : "",
                      l->argrepr, l->argrepr[0] ? ")" : "");
         char lineno[16] = "";
-        if (line >= 0 && (i == 0 || line != (l && i ? f->listing[i - 1].line : -1)))
+        if (line >= 0 && (i == 0 || line != (l && i ? rows[i - 1].line : -1)))
             snprintf(lineno, sizeof lineno, "%d", line);
         if (!in) {
             fprintf(out, "%6s %6u  %-24s %-28.28s %12s\n", lineno, off, name, arg, ".");
@@ -132,6 +176,8 @@ int an_render(const pf_profile *p, const pf_function *f, FILE *out)
         bar(out, share);
         fputc('\n', out);
     }
+    free(rows);
+    dz_listing_release(&dz);
     if (p->timed)
         fprintf(out, "(time: sampled CPU time; ~ marks fewer than 10 samples)\n");
     return ferror(out) ? -1 : 0;

@@ -1,7 +1,8 @@
 /*
  * annotate.h - `opprof annotate`: dis's listing of a function with what
  * the run measured on every instruction.  Works on a saved profile alone:
- * the profile carries the disassembly (pf_function.listing).
+ * the profile carries the code (pf_function.codeinfo), disassembled at
+ * read time (v1 profiles: their stored listing).
  */
 #ifndef OPPROF_ANNOTATE_H
 #define OPPROF_ANNOTATE_H

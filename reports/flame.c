@@ -1,95 +1,26 @@
 /*
- * flame.c - the graph the flame-graph writers draw (flame.h) and the
- * table of writers.
+ * flame.c - the graph the flame-graph writers draw (flame.h): the call
+ * tree of the profile with its frames merged by name, built and ordered
+ * without recursion, in time and memory linear in its nodes.
  */
 #include "flame.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const fl_format formats[] = {
-    {"folded", fl_write_folded},
-    {"speedscope", fl_write_speedscope},
-    {"html", fl_write_html},
-};
-const char fl_format_names[] = "folded, speedscope, html";
-
-const fl_format *fl_format_find(const char *name)
-{
-    for (size_t i = 0; name && i < sizeof formats / sizeof *formats; i++)
-        if (strcmp(name, formats[i].name) == 0)
-            return &formats[i];
-    return NULL;
-}
-
-void fl_options_init(fl_options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->metric = FL_METRIC_AUTO;
-}
-
-int fl_metric_from_name(const char *name, fl_metric *m)
-{
-    if (strcmp(name, "instructions") == 0)
-        *m = FL_METRIC_INSTRUCTIONS;
-    else if (strcmp(name, "time") == 0)
-        *m = FL_METRIC_TIME;
-    else
-        return -1;
-    return 0;
-}
-
-const char *fl_metric_name(fl_metric m)
-{
-    return m == FL_METRIC_TIME ? "time" : m == FL_METRIC_INSTRUCTIONS ? "instructions" : "auto";
-}
-
-int fl_metric_for(const pf_profile *p, fl_metric asked, fl_metric *out, char *err,
-                  size_t errlen)
-{
-    if (asked == FL_METRIC_AUTO)   /* a run too short for a sample still has counts */
-        asked = p->timed && (p->time_ns || !p->counted) ? FL_METRIC_TIME
-                : p->counted ? FL_METRIC_INSTRUCTIONS : FL_METRIC_TIME;
-    if (asked == FL_METRIC_INSTRUCTIONS && !p->counted) {
-        snprintf(err, errlen, "--metric instructions: the profile has no instruction counts "
-                 "(made with --time-only); use --metric time");
-        return -1;
-    }
-    if (asked == FL_METRIC_TIME && !p->timed) {
-        snprintf(err, errlen, "--metric time: the profile has no times (made with --no-time); "
-                 "use --metric instructions");
-        return -1;
-    }
-    *out = asked;
-    return 0;
-}
-
-const char *fl_note(const pf_profile *p, const fl_options *o)
-{
-    fl_metric m;
-    char err[256];
-    if (fl_metric_for(p, o->metric, &m, err, sizeof err) == 0 &&
-        (m == FL_METRIC_TIME ? p->time_ns : p->instructions) == 0)
-        return m == FL_METRIC_TIME ? "nothing to draw: no CPU-time sample was credited to an "
-                                     "instruction (a run too short to sample?)"
-                                   : "nothing to draw: no instruction was counted";
-    if (!p->stacks_enabled)
-        return "the profile has no call stacks (--no-stacks): each function is a root "
-               "frame with its self weight";
-    return NULL;
-}
-
 /* ---- building ---------------------------------------------------------- */
 
 typedef struct builder {
     const pf_profile *p;
     fl_graph *g;
+    fl__tree t;
     int opcodes;
-    int both;                 /* FL_BOTH_METRICS */
     uint32_t *op_name;        /* opcode index -> distinct-name index */
     const char **names;       /* distinct opcode names, sorted */
     size_t nnames;
-    size_t cap;
+    uint32_t *frame_of;       /* key -> frame; keys: function ids, then nfunctions + name */
+    pf_opcount *by_name;      /* scratch: one node's opcodes summed by name ... */
+    uint32_t *touched;        /* ... and which names they have */
 } builder;
 
 typedef struct named {
@@ -111,7 +42,9 @@ static int opnames_init(builder *b)
     named *v = malloc((n ? n : 1) * sizeof *v);
     b->op_name = malloc((n ? n : 1) * sizeof *b->op_name);
     b->names = malloc((n ? n : 1) * sizeof *b->names);
-    if (!v || !b->op_name || !b->names) {
+    b->by_name = calloc(n + 1, sizeof *b->by_name);
+    b->touched = malloc((n + 1) * sizeof *b->touched);
+    if (!v || !b->op_name || !b->names || !b->by_name || !b->touched) {
         free(v);
         return -1;
     }
@@ -127,78 +60,51 @@ static int opnames_init(builder *b)
     return 0;
 }
 
-/* Appends a sample of frame keys (function ids; nfunctions + k for opcode
- * name k) unless its weight is 0.  0, or -1 when out of memory. */
-static int add_sample(builder *b, uint32_t thread, const uint32_t *fns, size_t n, int64_t leaf,
-                      uint64_t instructions, uint64_t time_ns)
+/* Adds a node's self counts: with --opcodes, a leaf per opcode name under
+ * it (what the opcodes do not account for stays on the node itself). */
+static int add_self(builder *b, uint32_t node, const pf_opcount *ops, size_t nops,
+                    uint64_t instructions, uint64_t time_ns, char *err, size_t errlen)
 {
     fl_graph *g = b->g;
-    uint64_t weight = g->metric == FL_METRIC_TIME ? time_ns : instructions;
-    if (!weight && !(b->both && (instructions || time_ns)))
-        return 0;
-    if (g->nsamples == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 64;
-        fl_sample *s = realloc(g->samples, cap * sizeof *s);
-        if (!s)
-            return -1;
-        g->samples = s;
-        b->cap = cap;
-    }
-    fl_sample *s = &g->samples[g->nsamples];
-    s->frames = malloc((n + 1) * sizeof *s->frames);
-    if (!s->frames)
-        return -1;
-    memcpy(s->frames, fns, n * sizeof *fns);
-    s->nframes = n;
-    if (leaf >= 0)
-        s->frames[s->nframes++] = (uint32_t)(b->p->nfunctions + (size_t)leaf);
-    s->thread = thread;
-    s->instructions = instructions;
-    s->time_ns = time_ns;
-    s->weight = weight;
-    g->nsamples++;
-    return 0;
-}
-
-/* A path's samples: one per opcode name with --opcodes (what the opcodes
- * do not account for stays on the path itself), else one. */
-static int add_path(builder *b, uint32_t thread, const uint32_t *fns, size_t n,
-                    const pf_opcount *ops, size_t nops, uint64_t instructions,
-                    uint64_t time_ns, char *err, size_t errlen)
-{
-    if (!b->opcodes || !nops)
-        return add_sample(b, thread, fns, n, -1, instructions, time_ns);
-    pf_opcount *by_name = calloc(b->nnames + 1, sizeof *by_name);
-    if (!by_name)
-        goto oom;
+    size_t nt = 0, base = b->p->nfunctions;
     uint64_t ci = 0, ct = 0;
-    for (size_t i = 0; i < nops; i++) {
-        if (ops[i].op >= b->p->nopnames)
+    for (size_t i = 0; b->opcodes && i < nops; i++) {
+        if (ops[i].op >= b->p->nopnames || (!ops[i].count && !ops[i].time_ns))
             continue;
-        by_name[b->op_name[ops[i].op]].count += ops[i].count;
-        by_name[b->op_name[ops[i].op]].time_ns += ops[i].time_ns;
+        pf_opcount *s = &b->by_name[b->op_name[ops[i].op]];
+        if (!s->count && !s->time_ns)
+            b->touched[nt++] = b->op_name[ops[i].op];
+        s->count += ops[i].count;
+        s->time_ns += ops[i].time_ns;
         ci += ops[i].count;
         ct += ops[i].time_ns;
     }
-    if (ci > instructions || ct > time_ns) {
-        free(by_name);
-        snprintf(err, errlen, "inconsistent profile: the opcodes of a path add up to more "
-                 "than the path");
+    int inconsistent = ci > instructions || ct > time_ns, oom = 0;
+    for (size_t i = 0; i < nt; i++) {   /* the scratch is left zeroed whatever happens */
+        pf_opcount s = b->by_name[b->touched[i]];
+        b->by_name[b->touched[i]] = (pf_opcount){0, 0, 0};
+        if (inconsistent || oom)
+            continue;
+        int64_t k = fl__tree_node(&b->t, g->nodes[node].thread, node,
+                                  b->frame_of[base + b->touched[i]]);
+        if (k < 0) {
+            oom = 1;
+            continue;
+        }
+        g->nodes[k].instructions += s.count;
+        g->nodes[k].time_ns += s.time_ns;
+    }
+    if (inconsistent || oom) {
+        snprintf(err, errlen, "%s", oom ? "out of memory" : "inconsistent profile: the "
+                 "opcodes of a path add up to more than the path");
         return -1;
     }
-    for (size_t k = 0; k < b->nnames; k++)
-        if ((by_name[k].count || by_name[k].time_ns) &&
-            add_sample(b, thread, fns, n, (int64_t)k, by_name[k].count, by_name[k].time_ns) < 0)
-            goto oom;
-    free(by_name);
-    return add_sample(b, thread, fns, n, -1, instructions - ci, time_ns - ct);
-oom:
-    free(by_name);
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    g->nodes[node].instructions += instructions - ci;
+    g->nodes[node].time_ns += time_ns - ct;
+    return 0;
 }
 
-/* Threads by name, in order of first appearance on a stack. */
+/* Threads by name, in order of first appearance on a call tree's root. */
 static int group_threads(builder *b, int by_thread, uint32_t **group_of)
 {
     const pf_profile *p = b->p;
@@ -213,9 +119,10 @@ static int group_threads(builder *b, int by_thread, uint32_t **group_of)
     }
     for (size_t i = 0; i < p->nthreads; i++)
         (*group_of)[i] = UINT32_MAX;
-    for (size_t i = 0; i < p->nstacks; i++) {
-        uint32_t t = p->stacks[i].thread;
-        if (t >= p->nthreads || (*group_of)[t] != UINT32_MAX)
+    for (size_t i = 0; i < p->nnodes; i++) {
+        uint32_t t = p->nodes[i].thread;
+        if (p->nodes[i].parent != PF_NO_NODE || t >= p->nthreads ||
+            (*group_of)[t] != UINT32_MAX)
             continue;
         const char *name = p->threads[t] ? p->threads[t] : "?";
         size_t k = 0;
@@ -225,54 +132,77 @@ static int group_threads(builder *b, int by_thread, uint32_t **group_of)
             g->threads[g->nthreads++] = name;
         (*group_of)[t] = (uint32_t)k;
     }
-    if (!g->nthreads)   /* stacks that name no thread (not from opprof) */
+    if (!g->nthreads)   /* nodes that name no thread (not from opprof) */
         g->threads[g->nthreads++] = "?";
     return 0;
 }
 
-static int collect(builder *b, int by_thread, char *err, size_t errlen)
+/* The profile's call tree, node by node (parents come first). */
+static int collect_nodes(builder *b, const uint32_t *group_of, char *err, size_t errlen)
 {
     const pf_profile *p = b->p;
-    uint32_t *group_of = NULL;
-    int rc = -1;
-    if (group_threads(b, by_thread, &group_of) < 0) {
+    uint32_t *at = malloc((p->nnodes + 1) * sizeof *at);   /* profile node -> graph node */
+    if (!at) {
         snprintf(err, errlen, "out of memory");
-        goto done;
+        return -1;
     }
-    if (b->g->from_stacks) {
-        for (size_t i = 0; i < p->nstacks; i++) {
-            const pf_stack *s = &p->stacks[i];
-            uint32_t t = by_thread && s->thread < p->nthreads ? group_of[s->thread] : 0;
-            if (add_path(b, t == UINT32_MAX ? 0 : t, s->frames, s->nframes, s->ops, s->nops,
-                         s->instructions, s->time_ns, err, errlen) < 0)
-                goto done;
+    for (size_t i = 0; i < p->nnodes; i++) {
+        const pf_node *s = &p->nodes[i];
+        if (s->function >= p->nfunctions || (s->parent != PF_NO_NODE && s->parent >= i)) {
+            snprintf(err, errlen, "inconsistent profile: node %zu has no function, or its "
+                     "parent comes after it", i);
+            goto fail;
         }
-        rc = 0;
-        goto done;
+        uint32_t parent = s->parent == PF_NO_NODE ? FL_NO_NODE : at[s->parent];
+        /* a callee runs on its caller's thread */
+        uint32_t thread = parent != FL_NO_NODE ? b->g->nodes[parent].thread
+                          : s->thread < p->nthreads && group_of[s->thread] != UINT32_MAX
+                              ? group_of[s->thread] : 0;
+        int64_t k = fl__tree_node(&b->t, thread, parent, b->frame_of[s->function]);
+        if (k < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        at[i] = (uint32_t)k;
+        if (add_self(b, at[i], s->ops, s->nops, s->instructions, s->time_ns, err, errlen) < 0)
+            goto fail;
     }
+    free(at);
+    return 0;
+fail:
+    free(at);
+    return -1;
+}
+
+/* Without stacks: each function a root, its instructions as its opcodes. */
+static int collect_functions(builder *b, char *err, size_t errlen)
+{
+    const pf_profile *p = b->p;
     /* one entry per executed instruction: a function can run more than
-     * there are opcode names (add_path sums them by name) */
+     * there are opcode names (add_self sums them by name) */
     size_t most = 0;
     for (size_t i = 0; i < p->nfunctions; i++)
         most = p->functions[i].ncode > most ? p->functions[i].ncode : most;
     pf_opcount *ops = calloc(most + 1, sizeof *ops);
     if (!ops) {
         snprintf(err, errlen, "out of memory");
-        goto done;
+        return -1;
     }
-    rc = 0;
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < p->nfunctions; i++) {
         const pf_function *f = &p->functions[i];
-        uint32_t id = (uint32_t)i;
         size_t nops = 0;
         for (size_t k = 0; b->opcodes && k < f->ncode; k++)
-            if (f->code[k].count || f->code[k].time_ns)
-                ops[nops++] = (pf_opcount){f->code[k].op, f->code[k].count, f->code[k].time_ns};
-        rc = add_path(b, 0, &id, 1, ops, nops, f->instructions, f->time_ns, err, errlen);
+            ops[nops++] = (pf_opcount){f->code[k].op, f->code[k].count, f->code[k].time_ns};
+        int64_t k = fl__tree_node(&b->t, 0, FL_NO_NODE, b->frame_of[i]);
+        if (k < 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        } else {
+            rc = add_self(b, (uint32_t)k, ops, nops, f->instructions, f->time_ns, err, errlen);
+        }
     }
     free(ops);
-done:
-    free(group_of);
     return rc;
 }
 
@@ -331,33 +261,36 @@ static int by_frame_name(const void *a, const void *b)
     return d ? d : (x->key > y->key) - (x->key < y->key);
 }
 
-/* The frames the samples use, by name, one per name; samples then refer
- * to them instead of to keys. */
+/* The frames nodes may use (the functions on the call tree, or all of
+ * them without stacks; the opcode names with --opcodes), by name, one per
+ * name: frame_of[key].  fl__tree_finish() keeps those in use. */
 static int make_frames(builder *b)
 {
     const pf_profile *p = b->p;
     fl_graph *g = b->g;
-    size_t nkeys = p->nfunctions + b->nnames;
-    uint32_t *frame_of = malloc((nkeys + 1) * sizeof *frame_of);
+    size_t nkeys = p->nfunctions + b->nnames, n = 0;
     keyed *v = NULL;
-    size_t n = 0;
     int rc = -1;
-    if (!frame_of)
+    b->frame_of = malloc((nkeys + 1) * sizeof *b->frame_of);
+    if (!b->frame_of)
         return -1;
-    memset(frame_of, 0xff, (nkeys + 1) * sizeof *frame_of);
-    for (size_t i = 0; i < g->nsamples; i++)
-        for (size_t k = 0; k < g->samples[i].nframes; k++)
-            if (frame_of[g->samples[i].frames[k]] == UINT32_MAX) {
-                frame_of[g->samples[i].frames[k]] = 0;
-                n++;
-            }
+    memset(b->frame_of, 0xff, (nkeys + 1) * sizeof *b->frame_of);
+    for (size_t i = 0; !g->from_stacks && i < p->nfunctions; i++)
+        b->frame_of[i] = 0;   /* 0: wanted, for now */
+    for (size_t i = 0; g->from_stacks && i < p->nnodes; i++)
+        if (p->nodes[i].function < p->nfunctions)
+            b->frame_of[p->nodes[i].function] = 0;
+    for (size_t k = 0; b->opcodes && k < b->nnames; k++)
+        b->frame_of[p->nfunctions + k] = 0;
+    for (size_t key = 0; key < nkeys; key++)
+        n += b->frame_of[key] != UINT32_MAX;
     v = calloc(n + 1, sizeof *v);
     g->frames = calloc(n + 1, sizeof *g->frames);
     if (!v || !g->frames)
         goto done;
     n = 0;
     for (uint32_t key = 0; key < nkeys; key++)
-        if (frame_of[key] != UINT32_MAX) {
+        if (b->frame_of[key] != UINT32_MAX) {
             v[n].key = key;
             if (key_frame(b, key, &v[n++].frame) < 0)
                 goto done;
@@ -371,11 +304,8 @@ static int make_frames(builder *b)
             g->frames[g->nframes++] = v[i].frame;
         }
         v[i].frame.name = v[i].frame.file = NULL;
-        frame_of[v[i].key] = (uint32_t)(g->nframes - 1);
+        b->frame_of[v[i].key] = (uint32_t)(g->nframes - 1);
     }
-    for (size_t i = 0; i < g->nsamples; i++)
-        for (size_t k = 0; k < g->samples[i].nframes; k++)
-            g->samples[i].frames[k] = frame_of[g->samples[i].frames[k]];
     rc = 0;
 done:
     for (size_t i = 0; v && i < n; i++) {
@@ -383,66 +313,40 @@ done:
         free(v[i].frame.file);
     }
     free(v);
-    free(frame_of);
     return rc;
 }
 
-static int by_path(const void *a, const void *b)
+static void builder_release(builder *b, uint32_t *group_of)
 {
-    const fl_sample *x = a, *y = b;
-    if (x->thread != y->thread)
-        return x->thread < y->thread ? -1 : 1;
-    for (size_t i = 0; i < x->nframes && i < y->nframes; i++)
-        if (x->frames[i] != y->frames[i])
-            return x->frames[i] < y->frames[i] ? -1 : 1;
-    return (x->nframes > y->nframes) - (x->nframes < y->nframes);
-}
-
-/* Sorted, and one sample per distinct path (threads, frames that look
- * the same: fl_frame). */
-void fl__merge_paths(fl_graph *g)
-{
-    if (g->nsamples)
-        qsort(g->samples, g->nsamples, sizeof *g->samples, by_path);
-    size_t n = 0;
-    for (size_t i = 0; i < g->nsamples; i++) {
-        fl_sample *s = &g->samples[i];
-        if (n && by_path(&g->samples[n - 1], s) == 0) {
-            fl_sample *t = &g->samples[n - 1];
-            t->instructions += s->instructions;
-            t->time_ns += s->time_ns;
-            t->weight += s->weight;
-            free(s->frames);
-        } else {
-            g->samples[n++] = *s;
-        }
-    }
-    g->nsamples = n;
+    fl__tree_release(&b->t);
+    free(b->op_name);
+    free(b->names);
+    free(b->frame_of);
+    free(b->by_name);
+    free(b->touched);
+    free(group_of);
 }
 
 int fl_build(const pf_profile *p, const fl_options *o, int flags, fl_graph *g, char *err,
              size_t errlen)
 {
     memset(g, 0, sizeof *g);
-    builder b = {p, g, o->opcodes, (flags & FL_BOTH_METRICS) != 0, NULL, NULL, 0, 0};
-    int by_thread = (flags & FL_BY_THREAD) != 0;
+    builder b = {.p = p, .g = g, .opcodes = o->opcodes};
+    uint32_t *group_of = NULL;
+    fl__tree_init(&b.t, g);
     err[0] = 0;
     if (fl_metric_for(p, o->metric, &g->metric, err, errlen) < 0)
         return -1;
     if (p->native && p->nnative_stacks && g->metric == FL_METRIC_TIME)
         return fl__build_native(p, flags, g, err, errlen);
     g->from_stacks = p->stacks_enabled;
-    if (opnames_init(&b) < 0 || collect(&b, by_thread, err, errlen) < 0 ||
+    if (opnames_init(&b) < 0 || group_threads(&b, (flags & FL_BY_THREAD) != 0, &group_of) < 0 ||
         make_frames(&b) < 0)
         goto fail;
-    fl__merge_paths(g);
-    g->thread_total = calloc(g->nthreads + 1, sizeof *g->thread_total);
-    if (!g->thread_total)
+    if ((g->from_stacks ? collect_nodes(&b, group_of, err, errlen)
+                        : collect_functions(&b, err, errlen)) < 0 ||
+        fl__tree_finish(&b.t, (flags & FL_BOTH_METRICS) != 0) < 0)
         goto fail;
-    for (size_t i = 0; i < g->nsamples; i++) {
-        g->total += g->samples[i].weight;
-        g->thread_total[g->samples[i].thread] += g->samples[i].weight;
-    }
     uint64_t want = g->metric == FL_METRIC_TIME ? p->time_ns : p->instructions;
     if (g->total != want) {
         snprintf(err, errlen, "inconsistent profile: its %s add up to %llu %s, its total is "
@@ -451,14 +355,12 @@ int fl_build(const pf_profile *p, const fl_options *o, int flags, fl_graph *g, c
                  (unsigned long long)want);
         goto fail;
     }
-    free(b.op_name);
-    free(b.names);
+    builder_release(&b, group_of);
     return 0;
 fail:
     if (!err[0])
         snprintf(err, errlen, "out of memory");
-    free(b.op_name);
-    free(b.names);
+    builder_release(&b, group_of);
     fl_release(g);
     return -1;
 }
@@ -469,11 +371,214 @@ void fl_release(fl_graph *g)
         free(g->frames[i].name);
         free(g->frames[i].file);
     }
-    for (size_t i = 0; i < g->nsamples; i++)
-        free(g->samples[i].frames);
     free(g->frames);
-    free(g->samples);
+    free(g->nodes);
     free(g->threads);
     free(g->thread_total);
     memset(g, 0, sizeof *g);
+}
+
+/* ---- the tree ---------------------------------------------------------- */
+
+void fl__tree_init(fl__tree *t, fl_graph *g)
+{
+    memset(t, 0, sizeof *t);
+    t->g = g;
+}
+
+void fl__tree_release(fl__tree *t)
+{
+    free(t->slot);
+    t->slot = NULL;
+    t->nslots = 0;
+}
+
+static uint64_t key_hash(uint32_t thread, uint32_t parent, uint32_t frame)
+{
+    uint64_t h = ((uint64_t)parent << 32 | frame) * 0x9e3779b97f4a7c15ull;
+    h ^= (h >> 31) ^ (uint64_t)thread * 0xff51afd7ed558ccdull;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
+}
+
+static int rehash(fl__tree *t, size_t nslots)
+{
+    uint32_t *slot = calloc(nslots, sizeof *slot);
+    if (!slot)
+        return -1;
+    for (size_t i = 0; i < t->g->nnodes; i++) {
+        const fl_node *n = &t->g->nodes[i];
+        size_t j = key_hash(n->thread, n->parent, n->frame) & (nslots - 1);
+        while (slot[j])
+            j = (j + 1) & (nslots - 1);
+        slot[j] = (uint32_t)i + 1;
+    }
+    free(t->slot);
+    t->slot = slot;
+    t->nslots = nslots;
+    return 0;
+}
+
+int64_t fl__tree_node(fl__tree *t, uint32_t thread, uint32_t parent, uint32_t frame)
+{
+    fl_graph *g = t->g;
+    if (2 * (g->nnodes + 1) > t->nslots && rehash(t, t->nslots ? 2 * t->nslots : 64) < 0)
+        return -1;
+    size_t j = key_hash(thread, parent, frame) & (t->nslots - 1);
+    for (; t->slot[j]; j = (j + 1) & (t->nslots - 1)) {
+        const fl_node *n = &g->nodes[t->slot[j] - 1];
+        if (n->thread == thread && n->parent == parent && n->frame == frame)
+            return t->slot[j] - 1;
+    }
+    if (g->nnodes >= FL_NO_NODE - 1)
+        return -1;
+    if (g->nnodes == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        fl_node *v = realloc(g->nodes, cap * sizeof *v);
+        if (!v)
+            return -1;
+        g->nodes = v;
+        t->cap = cap;
+    }
+    g->nodes[g->nnodes] = (fl_node){parent, frame, thread, 0, 0, 0, 0};
+    t->slot[j] = (uint32_t)g->nnodes + 1;
+    return (int64_t)g->nnodes++;
+}
+
+typedef struct kid {
+    uint64_t key;             /* a root's thread and frame; a child's frame */
+    uint32_t node;
+} kid;
+
+static int by_key(const void *a, const void *b)
+{
+    const kid *x = a, *y = b;
+    return (x->key > y->key) - (x->key < y->key);
+}
+
+/* The kept nodes by parent, the roots as the children of n: the
+ * children of i are kids[first[i] .. first[i + 1]), sorted. */
+static void group_kids(const fl_graph *g, const unsigned char *keep, uint32_t *first, kid *kids)
+{
+    size_t n = g->nnodes;
+    for (size_t i = 0; i < n; i++)
+        if (keep[i])
+            first[g->nodes[i].parent == FL_NO_NODE ? n : g->nodes[i].parent]++;
+    for (size_t i = 0; i < n; i++)   /* first[i]: where i's group ends */
+        first[i + 1] += first[i];
+    first[n + 1] = first[n];
+    for (size_t i = n; i-- > 0;) {
+        if (!keep[i])
+            continue;
+        const fl_node *v = &g->nodes[i];
+        int root = v->parent == FL_NO_NODE;
+        kids[--first[root ? n : v->parent]] =
+            (kid){root ? (uint64_t)v->thread << 32 | v->frame : v->frame, (uint32_t)i};
+    }
+    for (size_t i = 0; i <= n; i++)
+        if (first[i + 1] - first[i] > 1)
+            qsort(kids + first[i], first[i + 1] - first[i], sizeof *kids, by_key);
+}
+
+/* keep[i]: node i's subtree weighs something (in either metric with
+ * `both`); subtree sums from the leaves up, as children come after their
+ * parent. */
+static void keep_nonzero(const fl_graph *g, int both, uint64_t *sum, unsigned char *keep)
+{
+    size_t n = g->nnodes;
+    for (size_t i = 0; i < n; i++) {
+        sum[i] = g->nodes[i].weight;
+        keep[i] = g->nodes[i].instructions || g->nodes[i].time_ns;
+    }
+    for (size_t i = n; i-- > 0;) {
+        uint32_t up = g->nodes[i].parent;
+        if (up != FL_NO_NODE) {
+            sum[up] = pf_add_sat(sum[up], sum[i]);
+            keep[up] |= keep[i];
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        keep[i] = sum[i] || (both && keep[i]);
+}
+
+/* The frames the nodes use, in their order; the others freed. */
+static void drop_frames(fl_graph *g, uint32_t *to)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < g->nnodes; i++)
+        to[g->nodes[i].frame] = 1;
+    for (size_t f = 0; f < g->nframes; f++) {
+        if (to[f]) {
+            g->frames[k] = g->frames[f];
+            to[f] = (uint32_t)k++;
+        } else {
+            free(g->frames[f].name);
+            free(g->frames[f].file);
+        }
+    }
+    g->nframes = k;
+    for (size_t i = 0; i < g->nnodes; i++)
+        g->nodes[i].frame = to[g->nodes[i].frame];
+}
+
+int fl__tree_finish(fl__tree *t, int both)
+{
+    fl_graph *g = t->g;
+    size_t n = g->nnodes, m = 0, top = 0;
+    fl__tree_release(t);
+    uint64_t *sum = malloc((n + 1) * sizeof *sum);
+    unsigned char *keep = malloc(n + 1);
+    uint32_t *first = calloc(n + 2, sizeof *first), *order = malloc((n + 1) * sizeof *order);
+    uint32_t *stack = malloc((n + 1) * sizeof *stack);
+    uint32_t *frame_to = calloc(g->nframes + 1, sizeof *frame_to);
+    kid *kids = malloc((n + 1) * sizeof *kids);
+    fl_node *out = NULL;
+    int rc = -1;
+    g->thread_total = calloc(g->nthreads + 1, sizeof *g->thread_total);
+    if (!sum || !keep || !first || !order || !stack || !frame_to || !kids || !g->thread_total)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        fl_node *v = &g->nodes[i];
+        v->weight = g->metric == FL_METRIC_TIME ? v->time_ns : v->instructions;
+    }
+    keep_nonzero(g, both, sum, keep);
+    group_kids(g, keep, first, kids);
+    /* depth first, with a stack of our own: a deep tree is a deep recursion */
+    for (size_t k = first[n + 1]; k-- > first[n];)
+        stack[top++] = kids[k].node;
+    while (top) {
+        uint32_t v = stack[--top];
+        order[v] = (uint32_t)m++;
+        for (size_t k = first[v + 1]; k-- > first[v];)
+            stack[top++] = kids[k].node;
+    }
+    if (!(out = malloc((m + 1) * sizeof *out)))
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        if (keep[i]) {
+            fl_node *v = &out[order[i]];
+            *v = g->nodes[i];
+            v->parent = v->parent == FL_NO_NODE ? FL_NO_NODE : order[v->parent];
+        }
+    free(g->nodes);
+    g->nodes = out;
+    g->nnodes = m;
+    drop_frames(g, frame_to);
+    for (size_t i = 0; i < m; i++) {
+        fl_node *v = &out[i];
+        v->depth = v->parent == FL_NO_NODE ? 0 : out[v->parent].depth + 1;
+        g->height = v->depth + 1 > g->height ? v->depth + 1 : g->height;
+        g->total += v->weight;
+        g->thread_total[v->thread] += v->weight;
+    }
+    rc = 0;
+done:
+    free(sum);
+    free(keep);
+    free(first);
+    free(order);
+    free(stack);
+    free(frame_to);
+    free(kids);
+    return rc;
 }

@@ -14,10 +14,13 @@
  * (totals.instructions or totals.time_ns): fl_build() checks that and
  * refuses an inconsistent profile instead of drawing a wrong graph.
  *
- * With stacks recorded, each sample is a call path, root first (the stack's
- * leaf-frame instructions or self time).  Without them (--no-stacks) each
- * function is a root frame with its self weight: a flat graph, not an
- * empty one; fl_note() says so, for callers to tell the user.
+ * With stacks recorded the graph is the profile's call tree: a node per
+ * distinct (thread, path of frames), with what ran in that frame itself
+ * (self).  Without them (--no-stacks) each function is a root frame with
+ * its self weight: a flat graph, not an empty one; fl_note() says so, for
+ * callers to tell the user.  Building and every writer take time and
+ * memory linear in the nodes, and none recurses, however deep the tree
+ * (folded output alone repeats each path in full, by its nature).
  */
 #ifndef OPPROF_FLAME_H
 #define OPPROF_FLAME_H
@@ -72,24 +75,35 @@ typedef struct fl_frame {
     uint32_t function;        /* a function id, FL_NO_FUNCTION for an opcode */
 } fl_frame;
 
-typedef struct fl_sample {
-    uint32_t thread;          /* index into fl_graph.threads */
-    uint32_t *frames;         /* indices into fl_graph.frames, root first */
-    size_t nframes;
-    uint64_t instructions;    /* both metrics, for viewers that show both */
-    uint64_t time_ns;
-    uint64_t weight;          /* the graph's metric; 0 only with FL_BOTH_METRICS */
-} fl_sample;
+#define FL_NO_NODE UINT32_MAX
 
+/* One node of the graph: a frame in one call context. */
+typedef struct fl_node {
+    uint32_t parent;          /* index into fl_graph.nodes, FL_NO_NODE for a root */
+    uint32_t frame;           /* index into fl_graph.frames */
+    uint32_t thread;          /* index into fl_graph.threads */
+    uint32_t depth;           /* 0 for a root */
+    uint64_t instructions;    /* self, both metrics, for viewers that show both */
+    uint64_t time_ns;
+    uint64_t weight;          /* self, of the graph's metric */
+} fl_node;
+
+/* The nodes come depth first, parents before children, roots by thread
+ * then frame, siblings by frame (which is the order of their paths): a
+ * node's subtree is the nodes after it of greater depth, and each thread's
+ * nodes are together.  A node with a weight of 0 may only be on the path
+ * to others (its subtree is never 0; with FL_BOTH_METRICS never 0 in both
+ * metrics). */
 typedef struct fl_graph {
     fl_metric metric;         /* resolved: never AUTO */
     int from_stacks;          /* 0: one root frame per function */
-    fl_frame *frames;         /* by name; names are distinct */
+    fl_frame *frames;         /* by name; names are distinct, each used by a node */
     size_t nframes;
     const char **threads;     /* borrowed from the profile; "all threads" when merged */
     size_t nthreads;
-    fl_sample *samples;       /* by thread, then frame by frame; paths are distinct */
-    size_t nsamples;
+    fl_node *nodes;
+    size_t nnodes;
+    size_t height;            /* the greatest depth + 1; 0 when there is no node */
     uint64_t total;           /* sum of weights = the profile's total for the metric */
     uint64_t *thread_total;   /* per thread */
 } fl_graph;
@@ -110,8 +124,31 @@ void fl_release(fl_graph *g);
  * native + Python stacks (flame_native.c; --opcodes does not apply);
  * fl_build() calls it. */
 int fl__build_native(const pf_profile *p, int flags, fl_graph *g, char *err, size_t errlen);
-/* Sorts the samples and makes one per distinct (thread, path). */
-void fl__merge_paths(fl_graph *g);
+
+/* Internal: growing a graph.  g->frames holds the frames nodes may use
+ * (by name, distinct), g->metric and g->threads are set; nodes are added
+ * parents first, in any order otherwise, and their self instructions and
+ * time_ns added in place.  fl__tree_finish() then sets the weights, drops
+ * what is 0 and the frames no node uses, puts the nodes in fl_graph's
+ * order and computes depths and totals (not checked against the profile). */
+typedef struct fl__tree {
+    fl_graph *g;
+    size_t cap;               /* of g->nodes */
+    uint32_t *slot;           /* node + 1 by (thread, parent, frame); 0: empty */
+    size_t nslots;            /* a power of two */
+} fl__tree;
+
+void fl__tree_init(fl__tree *t, fl_graph *g);
+/* The node (thread, parent, frame), added with zero counts when missing:
+ * its index, or -1 when out of memory.  g->nodes may move. */
+int64_t fl__tree_node(fl__tree *t, uint32_t thread, uint32_t parent, uint32_t frame);
+/* 0, or -1 when out of memory; the table is released either way. */
+int fl__tree_finish(fl__tree *t, int both_metrics);
+void fl__tree_release(fl__tree *t);
+
+/* The folded output's size past which fl_write_folded() says on stderr
+ * that it grows with the square of the depth (tests lower it). */
+extern uint64_t fl__folded_warn_bytes;
 
 /* ---- the writers ------------------------------------------------------- */
 
@@ -130,13 +167,17 @@ const fl_format *fl_format_find(const char *name);
 /* "folded, speedscope, html": for messages. */
 extern const char fl_format_names[];
 
-/* One line per distinct path: "frame;frame;frame WEIGHT\n", root first.
- * Names are escaped (fl_put_folded_name) so that every line matches
- * ^(.*) (\d+)$ and splits on ';' into its frames. */
+/* One line per distinct path with a weight: "frame;frame;frame WEIGHT\n",
+ * root first.  Names are escaped (fl_put_folded_name) so that every line
+ * matches ^(.*) (\d+)$ and splits on ';' into its frames.  Each line
+ * repeats its whole path, so a deep tree makes a big file: past
+ * fl__folded_warn_bytes it says so on stderr, once. */
 int fl_write_folded(const pf_profile *p, const fl_options *o, FILE *out, char *err,
                     size_t errlen);
-/* https://www.speedscope.app/file-format-schema.json: sampled profiles,
- * one per thread, unit "none" (instructions) or "nanoseconds". */
+/* https://www.speedscope.app/file-format-schema.json: evented profiles,
+ * one per thread, unit "none" (instructions) or "nanoseconds": a node
+ * opens where its caller's children reach, its children follow, then its
+ * self weight, and it closes; two events per node. */
 int fl_write_speedscope(const pf_profile *p, const fl_options *o, FILE *out, char *err,
                         size_t errlen);
 /* One HTML file, no external resource: flame graph (SVG, zoom on click,
@@ -146,8 +187,9 @@ int fl_write_html(const pf_profile *p, const fl_options *o, FILE *out, char *err
 
 /* Writes `name`'s characters for a folded line: ';' as "\x3b", '\' as
  * "\\", control characters, U+2028/U+2029 and bytes that are not UTF-8 as
- * "\xNN" (so a line is one line for every reader, and valid UTF-8). */
-void fl_put_folded_name(FILE *out, const char *name);
+ * "\xNN" (so a line is one line for every reader, and valid UTF-8).
+ * Returns the number of bytes written. */
+size_t fl_put_folded_name(FILE *out, const char *name);
 
 /* Writes format `f` of p to the planned output `t` (outfile.h: a regular
  * file atomically; `executed` as of_write takes it, may be NULL).  0, or -1

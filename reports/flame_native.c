@@ -5,9 +5,12 @@
  * Its paths are native stacks with the Python frames merged in where the
  * interpreter loop ran them, so C time sits below the Python function
  * that called it (the native frames below the outermost Python frame,
- * the same in every stack, are left out).  The weights are the sampled CPU time of those stacks:
- * they add up to the time of the native samples, which also covers what
- * the instruction graph leaves in timing.overhead_ns and unattributed_ns.
+ * the same in every stack, are left out).  The weights are the sampled
+ * CPU time of those stacks: they add up to the time of the native samples,
+ * which also covers what the instruction graph leaves in
+ * timing.overhead_ns and unattributed_ns.  Stacks go into the same tree as
+ * the call tree's nodes (fl__tree), so stacks that share callers share
+ * their nodes.
  */
 #include "flame.h"
 
@@ -49,16 +52,18 @@ static int frame_from_label(const char *label, fl_frame *f)
     return 0;
 }
 
-/* Distinct labels of all stacks, sorted; *n of them.  NULL on OOM. */
+/* Distinct labels of all stacks, sorted, and "?" for a stack without
+ * frames; *n of them.  NULL on OOM. */
 static const char **labels(const pf_profile *p, size_t *n)
 {
-    size_t all = 0;
+    size_t all = 1;
     for (size_t i = 0; i < p->nnative_stacks; i++)
         all += p->native_stacks[i].nframes;
-    const char **v = malloc((all + 1) * sizeof *v);
+    const char **v = malloc(all * sizeof *v);
     if (!v)
         return NULL;
     all = 0;
+    v[all++] = "?";
     for (size_t i = 0; i < p->nnative_stacks; i++)
         for (size_t k = 0; k < p->native_stacks[i].nframes; k++)
             v[all++] = p->native_stacks[i].frames[k] ? p->native_stacks[i].frames[k] : "?";
@@ -71,9 +76,14 @@ static const char **labels(const pf_profile *p, size_t *n)
     return v;
 }
 
-/* The graph's thread for profile thread t: by name, or all in one. */
-static int thread_of(const pf_profile *p, fl_graph *g, int by_thread, uint32_t t)
+/* The graph's thread for profile thread t: by name, or all in one;
+ * group_of caches it. */
+static uint32_t thread_of(const pf_profile *p, fl_graph *g, int by_thread, uint32_t t,
+                          uint32_t *group_of)
 {
+    uint32_t *cached = &group_of[t < p->nthreads ? t : p->nthreads];
+    if (*cached != UINT32_MAX)
+        return *cached;
     const char *name = !by_thread ? "all threads"
                        : t < p->nthreads && p->threads[t] ? p->threads[t] : "?";
     size_t k = 0;
@@ -81,20 +91,52 @@ static int thread_of(const pf_profile *p, fl_graph *g, int by_thread, uint32_t t
         k++;
     if (k == g->nthreads)
         g->threads[g->nthreads++] = name;
-    return (int)k;
+    return *cached = (uint32_t)k;
+}
+
+static uint32_t frame_of(const char *label, const char **names, size_t nl)
+{
+    const char *key = label ? label : "?";
+    const char **at = bsearch(&key, names, nl, sizeof *names, by_string);
+    return (uint32_t)(at - names);
+}
+
+/* A stack's path from its root, its time on the leaf.  0, or -1 on OOM. */
+static int add_stack(fl__tree *t, const pf_native_stack *s, uint32_t thread,
+                     const char **names, size_t nl)
+{
+    /* what ran before the outermost Python frame is the same for every
+     * stack (_start ... PyEval_EvalCode): left out where there is one */
+    size_t from = 0;
+    while (from < s->nframes && s->frames[from] && is_native(s->frames[from]))
+        from++;
+    if (from == s->nframes)
+        from = 0;
+    int64_t node = FL_NO_NODE;
+    size_t n = s->nframes ? s->nframes : 1;   /* a stack without frames: "?" */
+    for (size_t k = from; k < n; k++) {
+        uint32_t f = frame_of(s->nframes ? s->frames[k] : NULL, names, nl);
+        if ((node = fl__tree_node(t, thread, (uint32_t)node, f)) < 0)
+            return -1;
+    }
+    t->g->nodes[node].time_ns += s->time_ns;
+    return 0;
 }
 
 int fl__build_native(const pf_profile *p, int flags, fl_graph *g, char *err, size_t errlen)
 {
     size_t nl = 0;
     const char **names = labels(p, &nl);
+    uint32_t *group_of = malloc((p->nthreads + 1) * sizeof *group_of);
+    fl__tree t;
+    fl__tree_init(&t, g);
     g->metric = FL_METRIC_TIME;
     g->from_stacks = 1;
     g->frames = calloc(nl + 1, sizeof *g->frames);
     g->threads = calloc(p->nthreads + 2, sizeof *g->threads);
-    g->samples = calloc(p->nnative_stacks + 1, sizeof *g->samples);
-    if (!names || !g->frames || !g->threads || !g->samples)
+    if (!names || !group_of || !g->frames || !g->threads)
         goto oom;
+    memset(group_of, 0xff, (p->nthreads + 1) * sizeof *group_of);
     for (; g->nframes < nl; g->nframes++)
         if (frame_from_label(names[g->nframes], &g->frames[g->nframes]) < 0) {
             g->nframes++;
@@ -102,41 +144,21 @@ int fl__build_native(const pf_profile *p, int flags, fl_graph *g, char *err, siz
         }
     for (size_t i = 0; i < p->nnative_stacks; i++) {
         const pf_native_stack *s = &p->native_stacks[i];
-        if (!s->time_ns)
-            continue;
-        fl_sample *out = &g->samples[g->nsamples];
-        if (!(out->frames = malloc((s->nframes + 1) * sizeof *out->frames)))
+        if (s->time_ns && add_stack(&t, s, thread_of(p, g, (flags & FL_BY_THREAD) != 0,
+                                                     s->thread, group_of), names, nl) < 0)
             goto oom;
-        g->nsamples++;
-        /* what ran before the outermost Python frame is the same for every
-         * stack (_start ... PyEval_EvalCode): left out where there is one */
-        size_t from = 0;
-        while (from < s->nframes && s->frames[from] && is_native(s->frames[from]))
-            from++;
-        if (from == s->nframes)
-            from = 0;
-        for (size_t k = from; k < s->nframes; k++) {
-            const char *key = s->frames[k] ? s->frames[k] : "?";
-            const char **at = bsearch(&key, names, nl, sizeof *names, by_string);
-            out->frames[k - from] = (uint32_t)(at - names);
-        }
-        out->nframes = s->nframes - from;
-        out->thread = (uint32_t)thread_of(p, g, (flags & FL_BY_THREAD) != 0, s->thread);
-        out->time_ns = out->weight = s->time_ns;
     }
     if (!g->nthreads)
         g->threads[g->nthreads++] = "all threads";
-    fl__merge_paths(g);
-    if (!(g->thread_total = calloc(g->nthreads + 1, sizeof *g->thread_total)))
+    if (fl__tree_finish(&t, 0) < 0)
         goto oom;
-    for (size_t i = 0; i < g->nsamples; i++) {
-        g->total += g->samples[i].weight;
-        g->thread_total[g->samples[i].thread] += g->samples[i].weight;
-    }
     free(names);
+    free(group_of);
     return 0;
 oom:
     free(names);
+    free(group_of);
+    fl__tree_release(&t);
     snprintf(err, errlen, "out of memory");
     fl_release(g);
     return -1;

@@ -73,9 +73,11 @@ static void put_header(jw *w, const pf_profile *p, const fl_graph *g, const fl_o
         jw_null(w);
 }
 
-/* [[frame index, ...], instructions, time_ns]: both metrics, and the paths
- * either has, so that the page can switch between them and its hover shows
- * true counts and times. */
+/* The call tree, node by node in the graph's order: [parent (-1 for a
+ * root), frame, instructions, time_ns], self counts of both metrics and
+ * the nodes either has, so that the page can switch between them and its
+ * hover shows true counts and times.  A node is a few bytes however deep
+ * it is: the page grows with the tree, not with the depth of its paths. */
 static void put_graph(jw *w, const fl_graph *g)
 {
     jw_key(w, "frames");
@@ -91,17 +93,15 @@ static void put_graph(jw *w, const fl_graph *g)
         jw_end_array(w);
     }
     jw_end_array(w);
-    jw_key(w, "samples");
+    jw_key(w, "nodes");
     jw_begin_array(w);
-    for (size_t i = 0; i < g->nsamples; i++) {
-        const fl_sample *s = &g->samples[i];
+    for (size_t i = 0; i < g->nnodes; i++) {
+        const fl_node *v = &g->nodes[i];
         jw_begin_array(w);
-        jw_begin_array(w);
-        for (size_t k = 0; k < s->nframes; k++)
-            jw_uint(w, s->frames[k]);
-        jw_end_array(w);
-        jw_uint(w, s->instructions);
-        jw_uint(w, s->time_ns);
+        jw_int(w, v->parent == FL_NO_NODE ? -1 : (int64_t)v->parent);
+        jw_uint(w, v->frame);
+        jw_uint(w, v->instructions);
+        jw_uint(w, v->time_ns);
         jw_end_array(w);
     }
     jw_end_array(w);

@@ -177,20 +177,34 @@ void jw_string(jw *w, const char *s)
     jw_string_n(w, s, strlen(s));
 }
 
+/* Digits by hand: a profile is millions of small integers, and
+ * snprintf's format parsing was most of the time it took to write one. */
+static size_t put_digits(char *end, uint64_t v)
+{
+    char *p = end;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10));
+    return (size_t)(end - p);
+}
+
 void jw_uint(jw *w, uint64_t v)
 {
-    char buf[32];
+    char buf[24];
     before_item(w);
-    int n = snprintf(buf, sizeof buf, "%" PRIu64, v);
-    put(w, buf, (size_t)n);
+    size_t n = put_digits(buf + sizeof buf, v);
+    put(w, buf + sizeof buf - n, n);
 }
 
 void jw_int(jw *w, int64_t v)
 {
-    char buf[32];
+    char buf[24];
     before_item(w);
-    int n = snprintf(buf, sizeof buf, "%" PRId64, v);
-    put(w, buf, (size_t)n);
+    uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t n = put_digits(buf + sizeof buf, m);
+    if (v < 0)
+        buf[sizeof buf - ++n] = '-';
+    put(w, buf + sizeof buf - n, n);
 }
 
 void jw_double(jw *w, double v)

@@ -94,15 +94,19 @@ def recursion(depth):
         "def r(n):\n    return r(n - 1) + 1 if n else 0\nprint(r(%d))\n") % (depth + 1000, depth))
 
 
-def readers(profile):
+def readers(profile, deep):
+    """(name, inputs read, command).  Folded stacks repeat every path, so
+    a deep recursion's are depth² by the format (GBs): left out there."""
     out = os.path.join(TMP, "reader.out")
-    yield "report", [OPPROF, "report", profile, "-o", out]
-    yield "annotate", [OPPROF, "annotate", profile]
-    yield "diff", [OPPROF, "diff", profile, profile]
-    yield "merge", [OPPROF, "merge", "-o", out, profile, profile]
-    for fmt in ("html", "speedscope", "folded"):
-        yield f"report --format {fmt}", [OPPROF, "report", profile, "--format", fmt, "-o",
-                                         out + "." + fmt]
+    yield "report", 1, [OPPROF, "report", profile, "-o", out]
+    yield "annotate", 1, [OPPROF, "annotate", profile]
+    yield "diff", 2, [OPPROF, "diff", profile, profile]
+    yield "merge", 2, [OPPROF, "merge", "-o", out, profile, profile]
+    yield "report --format json-v1", 1, [OPPROF, "report", profile, "--format", "json-v1",
+                                         "-o", out + ".v1.json"]
+    for fmt in ("html", "speedscope") + (() if deep else ("folded",)):
+        yield f"report --format {fmt}", 1, [OPPROF, "report", profile, "--format", fmt, "-o",
+                                            out + "." + fmt]
 
 
 def run_workload(name, args, checks, base_rss, ver):
@@ -116,9 +120,12 @@ def run_workload(name, args, checks, base_rss, ver):
           + (f"{exit_ns / 1e6:8.1f}ms ({exit_ns / 1e9 / py[0]:5.1%} of python)"
              if exit_ns is not None else "       ?") + f" | profile {size / MB:7.2f}MB")
     worst = {}
-    for rname, cmd in readers(profile) if READERS else ():
+    deep = name.startswith("recursion")
+    for rname, inputs, cmd in readers(profile, deep) if READERS else ():
+        if deep and "json-v1" in rname:
+            continue   # v1 repeats each stack's frames: depth² by that layout
         w, rss, _, _ = measure(cmd)
-        worst[rname] = (w, rss - base_rss)
+        worst[rname] = (w, rss - base_rss, inputs)
         extra = ""
         if "html" in rname:
             html = os.path.getsize(cmd[-1])
@@ -168,9 +175,12 @@ def goal_lines(ver, checks):
     out = []
     for name, py, op, size, exit_ns, worst in checks:
         bad = []
-        runs = [v for k, v in worst.items() if k != "html-size"] or [(0, 0)]
-        slowest = max(w for w, _ in runs)
-        fattest = max(r for _, r in runs)
+        runs = [v for k, v in worst.items() if k != "html-size" and "json-v1" not in k] \
+            or [(0, 0, 1)]
+        slowest = max(w for w, _, _ in runs)
+        fattest = max(r for _, r, _ in runs)
+        # RSS against what a reader reads: diff and merge read the profile twice
+        per_input = max(r / n for _, r, n in runs)
         if name.startswith("-m test"):
             bad += [f"run {op[0] / py[0]:.2f}x > 1.6x"] if op[0] / py[0] > 1.6 else []
             bad += [f"profile {size / MB:.1f}MB > 12MB"] if size > 12 * MB else []
@@ -189,8 +199,8 @@ def goal_lines(ver, checks):
             over = op[0] - py[0]
             bad += [f"{over * 1000:.0f}ms over python > 60ms"] if over > 0.06 else []
             bad += [f"profile {size / 1024:.0f}KB > 300KB"] if size > 300 * 1024 else []
-        if fattest > 3 * size and size > MB:
-            bad += [f"reader RSS {fattest / size:.1f}x the profile > 3x"]
+        if per_input > 3 * size and size > MB:
+            bad += [f"reader RSS {per_input / size:.1f}x its input > 3x"]
         if worst.get("html-size", 0) > 1.5:
             bad += [f"HTML {worst['html-size']:.1f}x the profile > 1.5x"]
         out.append(f"check scale Python {ver}: {name}: " +

@@ -63,24 +63,24 @@
   svg.id = 'flame';
   const tip = add(body, 'div', {id: 'tooltip'});
 
-  // the call tree: one node per distinct path prefix
-  const root = {f: -1, i: 0, t: 0, kids: new Map(), parent: null, depth: 0};
-  let nodes = 1, height = 1;
-  for (const [frames, instructions, time] of data.samples) {
-    let n = root;
-    n.i += instructions; n.t += time;
-    for (const f of frames) {
-      let k = n.kids.get(f);
-      if (!k) {
-        k = {f: f, i: 0, t: 0, kids: new Map(), parent: n, depth: n.depth + 1};
-        n.kids.set(f, k);
-        nodes++;
-        height = Math.max(height, k.depth + 1);
-      }
-      k.i += instructions; k.t += time;
-      n = k;
-    }
+  // the call tree, from the page's nodes (parents first, siblings in
+  // order): counts summed up from the leaves, in loops and not recursion,
+  // as a recursion 20,000 deep is deeper than the JavaScript stack
+  const root = {f: -1, i: 0, t: 0, kids: [], parent: null, depth: 0, size: 1};
+  const tree = [root];
+  let height = 1;
+  for (const [parent, f, instructions, time] of data.nodes) {
+    const up = tree[parent + 1];   // -1: the root, "all"
+    const k = {f: f, i: instructions, t: time, kids: [], parent: up, depth: up.depth + 1, size: 1};
+    up.kids.push(k);
+    tree.push(k);
+    height = Math.max(height, k.depth + 1);
   }
+  for (let k = tree.length - 1; k > 0; k--) {
+    const n = tree[k];
+    n.parent.i += n.i; n.parent.t += n.t; n.parent.size += n.size;
+  }
+  const nodes = tree.length;
   svg.dataset.nodes = String(nodes);
   let zoomed = root;
 
@@ -141,28 +141,32 @@
     const width = Math.max(svg.parentNode.clientWidth - 2, 200);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     const ancestors = [];
-    for (let a = zoomed.parent; a; a = a.parent) ancestors.unshift(a);
+    for (let a = zoomed.parent; a; a = a.parent) ancestors.push(a);
+    ancestors.reverse();
     const top = ancestors.length;
-    let subtree = 0, drawn = 0;
-    (function count(n) { subtree++; n.kids.forEach(count); })(zoomed);
-    const minPx = subtree + top > MANY ? 0.3 : 0;
+    let drawn = 0;
+    const minPx = zoomed.size + top > MANY ? 0.3 : 0;
     svg.setAttribute('width', width);
     svg.setAttribute('height', Math.max(height, top + 1) * ROW + 2);
     ancestors.forEach((a, d) => { bar(a, 0, width, d * ROW, 'frame ancestor'); drawn++; });
     const whole = metricOf(zoomed, metric);
-    (function layout(n, x, w) {
+    // depth first, callers before callees, with a stack of our own
+    const todo = [[zoomed, 0, width]];
+    while (todo.length) {
+      const [n, x, w] = todo.pop();
       bar(n, x, w, n.depth * ROW, n === zoomed ? 'frame zoomed' : 'frame');
       drawn++;
-      if (!whole) return;
-      let cx = x;
-      const kids = Array.from(n.kids.values()).sort((a, b) => a.f - b.f);
+      if (!whole) continue;
       const of = metricOf(n, metric) || 1;
-      for (const k of kids) {
+      const next = [];
+      let cx = x;
+      for (const k of n.kids) {
         const kw = w * metricOf(k, metric) / of;
-        if (metricOf(k, metric) > 0 && kw >= minPx) layout(k, cx, kw);
+        if (metricOf(k, metric) > 0 && kw >= minPx) next.push([k, cx, kw]);
         cx += kw || 0;
       }
-    })(zoomed, 0, width);
+      for (let j = next.length - 1; j >= 0; j--) todo.push(next[j]);
+    }
     svg.dataset.drawn = String(drawn);
     status.textContent = (zoomed === root ? '' : 'zoomed into ' + frameName(zoomed) + '; ') +
         grouped(drawn) + ' of ' + grouped(nodes) + ' frames drawn, total ' +

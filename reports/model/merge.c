@@ -14,8 +14,9 @@ static int same_key(const pf_function *g, const pf_function *f)
            !strcmp(g->name, f->name);
 }
 
-/* Adds f's instructions into g (union by offset). */
-static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const pf_function *f)
+/* Adds f's instructions into g (union by offset); opmap takes p's
+ * opcode indices to out's. */
+static int add_code(pf_function *g, const pf_function *f, const uint16_t *opmap)
 {
     pf_instr *v = malloc((g->ncode + f->ncode + 1) * sizeof *v);
     if (!v)
@@ -26,13 +27,8 @@ static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const 
             v[n++] = g->code[i++];
             continue;
         }
-        int op = pf_opname_index(out, pf_opname(p, f->code[j].op));
-        if (op < 0) {
-            free(v);
-            return -1;
-        }
         pf_instr in = f->code[j++];
-        in.op = (uint16_t)op;
+        in.op = opmap[in.op];
         if (i < g->ncode && g->code[i].offset == in.offset) {
             /* the same offset with another opcode (edited code, same first
              * line): the name first seen stays, which keeps merging
@@ -55,9 +51,10 @@ static int add_code(pf_profile *out, pf_function *g, const pf_profile *p, const 
 }
 
 /* The first profile's disassembly stays (the same key, the same code). */
-static int copy_listing(pf_profile *out, pf_function *g, const pf_profile *p,
-                        const pf_function *f)
+static int copy_listing(pf_function *g, const pf_function *f, const uint16_t *opmap)
 {
+    if (f->codeinfo && !(g->codeinfo = pf_code_copy(f->codeinfo)))
+        return -1;
     if (!f->nlisting)
         return 0;
     g->listing = calloc(f->nlisting, sizeof *g->listing);
@@ -65,11 +62,10 @@ static int copy_listing(pf_profile *out, pf_function *g, const pf_profile *p,
         return -1;
     for (size_t i = 0; i < f->nlisting; i++) {
         pf_listing l = f->listing[i];
-        int op = pf_opname_index(out, pf_opname(p, l.op));
         l.argrepr = NULL;
-        if (op < 0 || pf_set_string(&l.argrepr, f->listing[i].argrepr ? f->listing[i].argrepr : "") < 0)
+        if (pf_set_string(&l.argrepr, f->listing[i].argrepr ? f->listing[i].argrepr : "") < 0)
             return -1;
-        l.op = (uint16_t)op;
+        l.op = opmap[l.op];
         g->listing[g->nlisting++] = l;
     }
     return 0;
@@ -79,7 +75,7 @@ static int copy_listing(pf_profile *out, pf_function *g, const pf_profile *p,
  * p (k = *rank) is the k-th with that key in out, so two lambdas on one
  * line stay two functions, and merging stays associative. */
 static int merge_function(pf_profile *out, const pf_profile *p, const pf_function *f,
-                          uint32_t *id)
+                          uint32_t *id, const uint16_t *opmap)
 {
     size_t rank = 0;
     for (size_t k = 0; k < f->id; k++)
@@ -87,7 +83,7 @@ static int merge_function(pf_profile *out, const pf_profile *p, const pf_functio
     for (size_t k = 0; k < out->nfunctions; k++) {
         if (same_key(&out->functions[k], f) && rank-- == 0) {
             *id = (uint32_t)k;
-            return add_code(out, &out->functions[k], p, f);
+            return add_code(&out->functions[k], f, opmap);
         }
     }
     pf_function *g = pf_add_function(out);
@@ -97,17 +93,15 @@ static int merge_function(pf_profile *out, const pf_profile *p, const pf_functio
     g->firstlineno = f->firstlineno;
     g->scope = f->scope;
     if (pf_set_string(&g->file, f->file) < 0 || pf_set_string(&g->name, f->name) < 0 ||
-        pf_set_string(&g->qualname, f->qualname) < 0 || copy_listing(out, g, p, f) < 0)
+        pf_set_string(&g->qualname, f->qualname) < 0 || copy_listing(g, f, opmap) < 0)
         return -1;
-    return add_code(out, g, p, f);
+    return add_code(g, f, opmap);
 }
 
-static int add_ops(pf_profile *out, pf_stack *t, const pf_profile *p, const pf_stack *s)
+static int add_ops(pf_node *t, const pf_node *s, const uint16_t *opmap)
 {
     for (size_t i = 0; i < s->nops; i++) {
-        int op = pf_opname_index(out, pf_opname(p, s->ops[i].op));
-        if (op < 0)
-            return -1;
+        uint16_t op = opmap[s->ops[i].op];
         size_t k = 0;
         while (k < t->nops && t->ops[k].op != op)
             k++;
@@ -116,7 +110,7 @@ static int add_ops(pf_profile *out, pf_stack *t, const pf_profile *p, const pf_s
             if (!v)
                 return -1;
             t->ops = v;
-            t->ops[t->nops++] = (pf_opcount){(uint16_t)op, 0, 0};
+            t->ops[t->nops++] = (pf_opcount){op, 0, 0};
         }
         t->ops[k].count = pf_add_sat(t->ops[k].count, s->ops[i].count);
         t->ops[k].time_ns = pf_add_sat(t->ops[k].time_ns, s->ops[i].time_ns);
@@ -124,31 +118,41 @@ static int add_ops(pf_profile *out, pf_stack *t, const pf_profile *p, const pf_s
     return 0;
 }
 
-static int merge_stack(pf_profile *out, const pf_profile *p, const pf_stack *s,
-                       const uint32_t *ids)
+/* p's nodes into out's tree: parents come first, so each node's parent
+ * is already mapped (nodemap). */
+static int merge_nodes(pf_profile *out, const pf_profile *p, const uint32_t *ids,
+                       const uint16_t *opmap, pf_node_index *x)
 {
-    int thread = pf_thread_index(out, s->thread < p->nthreads ? p->threads[s->thread] : "?");
-    if (thread < 0)
-        return -1;
-    pf_stack *t = NULL;
-    for (size_t k = 0; k < out->nstacks && !t; k++) {
-        pf_stack *c = &out->stacks[k];
-        int same = c->thread == (uint32_t)thread && c->nframes == s->nframes;
-        for (size_t i = 0; same && i < s->nframes; i++)
-            same = c->frames[i] == ids[s->frames[i]];
-        if (same)
-            t = c;
+    uint32_t *nodemap = malloc((p->nnodes + 1) * sizeof *nodemap);
+    uint32_t *threads = malloc((p->nthreads + 1) * sizeof *threads);
+    int rc = -1;
+    if (!nodemap || !threads)
+        goto done;
+    for (size_t i = 0; i < p->nthreads; i++) {
+        int t = pf_thread_index(out, p->threads[i] ? p->threads[i] : "?");
+        if (t < 0)
+            goto done;
+        threads[i] = (uint32_t)t;
     }
-    if (!t) {
-        if (!(t = pf_add_stack(out)) || !(t->frames = calloc(s->nframes + 1, sizeof *t->frames)))
-            return -1;
-        t->thread = (uint32_t)thread;
-        for (size_t i = 0; i < s->nframes; i++)
-            t->frames[t->nframes++] = ids[s->frames[i]];
+    for (size_t i = 0; i < p->nnodes; i++) {
+        const pf_node *s = &p->nodes[i];
+        uint32_t parent = s->parent == PF_NO_NODE ? PF_NO_NODE : nodemap[s->parent];
+        uint32_t thread = s->thread < p->nthreads ? threads[s->thread] : 0;
+        int64_t k = pf_node_get(x, out, parent, ids[s->function], s->callsite, thread);
+        if (k < 0)
+            goto done;
+        nodemap[i] = (uint32_t)k;
+        pf_node *t = &out->nodes[k];
+        t->instructions = pf_add_sat(t->instructions, s->instructions);
+        t->time_ns = pf_add_sat(t->time_ns, s->time_ns);
+        if (add_ops(t, s, opmap) < 0)
+            goto done;
     }
-    t->instructions = pf_add_sat(t->instructions, s->instructions);
-    t->time_ns = pf_add_sat(t->time_ns, s->time_ns);
-    return add_ops(out, t, p, s);
+    rc = 0;
+done:
+    free(nodemap);
+    free(threads);
+    return rc;
 }
 
 static int copy_header(pf_profile *out, const pf_profile *p)
@@ -173,21 +177,27 @@ static int copy_header(pf_profile *out, const pf_profile *p)
     return pf_set_argv(out, (const char *const *)p->argv, p->argc);
 }
 
-static int merge_one(pf_profile *out, const pf_profile *p)
+static int merge_one(pf_profile *out, const pf_profile *p, pf_node_index *x)
 {
     uint32_t *ids = calloc(p->nfunctions + 1, sizeof *ids);
-    if (!ids)
-        return -1;
-    int rc = 0;
+    uint16_t *opmap = calloc(p->nopnames + 1, sizeof *opmap);
+    int rc = ids && opmap ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < p->nopnames; i++) {
+        int op = pf_opname_index(out, pf_opname(p, (unsigned)i));
+        rc = op < 0 ? -1 : 0;
+        opmap[i] = (uint16_t)op;
+    }
     for (size_t i = 0; rc == 0 && i < p->nfunctions; i++)
-        rc = merge_function(out, p, &p->functions[i], &ids[i]);
-    for (size_t i = 0; rc == 0 && i < p->nstacks; i++)
-        rc = merge_stack(out, p, &p->stacks[i], ids);
+        rc = merge_function(out, p, &p->functions[i], &ids[i], opmap);
+    if (rc == 0)
+        rc = merge_nodes(out, p, ids, opmap, x);
     free(ids);
+    free(opmap);
     if (rc < 0)
         return -1;
     out->instructions = pf_add_sat(out->instructions, p->instructions);
     out->wall_ns = pf_add_sat(out->wall_ns, p->wall_ns);
+    out->exit_ns = pf_add_sat(out->exit_ns, p->exit_ns);
     out->time_ns = pf_add_sat(out->time_ns, p->time_ns);
     out->samples = pf_add_sat(out->samples, p->samples);
     out->sampled_ns = pf_add_sat(out->sampled_ns, p->sampled_ns);
@@ -203,39 +213,88 @@ static int merge_one(pf_profile *out, const pf_profile *p)
     return 0;
 }
 
-int pf_merge(pf_profile *const *in, size_t n, pf_profile **out, char *err, size_t errlen)
+struct pf_merger {
+    pf_profile *p;            /* the sum so far; NULL before the first */
+    pf_profile *first;        /* its header: the interpreter all must share */
+    pf_node_index *x;
+    size_t n;
+};
+
+pf_merger *pf_merger_new(void)
+{
+    return calloc(1, sizeof(pf_merger));
+}
+
+void pf_merger_release(pf_merger *m)
+{
+    if (!m)
+        return;
+    pf_node_index_release(m->x);
+    pf_profile_release(m->p);
+    pf_profile_release(m->first);
+    free(m);
+}
+
+int pf_merger_add(pf_merger *m, const pf_profile *in, char *err, size_t errlen)
+{
+    if (m->first && !pf_same_interpreter(m->first, in)) {
+        snprintf(err, errlen, "profile %zu comes from another interpreter (%s, not %s): "
+                 "merging would mix different bytecode", m->n + 1,
+                 in->python_version ? in->python_version : "?",
+                 m->first->python_version ? m->first->python_version : "?");
+        return -1;
+    }
+    int rc = 0;
+    if (!m->p) {
+        m->p = pf_profile_new();
+        m->first = pf_profile_new();
+        rc = m->p && m->first && copy_header(m->p, in) == 0 && copy_header(m->first, in) == 0 &&
+             (m->x = pf_node_index_new(m->p)) ? 0 : -1;
+    }
+    if (rc == 0)
+        rc = merge_one(m->p, in, m->x);
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    m->n++;
+    return 0;
+}
+
+int pf_merger_finish(pf_merger *m, pf_profile **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (n == 0) {
+    if (!m->p) {
         snprintf(err, errlen, "nothing to merge");
         return -1;
     }
-    for (size_t i = 1; i < n; i++) {
-        if (!pf_same_interpreter(in[0], in[i])) {
-            snprintf(err, errlen, "profile %zu comes from another interpreter (%s, not %s): "
-                     "merging would mix different bytecode", i + 1,
-                     in[i]->python_version ? in[i]->python_version : "?",
-                     in[0]->python_version ? in[0]->python_version : "?");
-            return -1;
-        }
-    }
-    pf_profile *p = pf_profile_new();
-    int rc = p ? copy_header(p, in[0]) : -1;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = merge_one(p, in[i]);
-    if (rc < 0) {
-        pf_profile_release(p);
+    if (pf_ensure_process(m->p) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     /* sums past what a profile holds saturated: refused here, never
      * written for opprof to refuse later */
     char why[256];
-    if (pf_check_sums(p, why, sizeof why) < 0) {
-        pf_profile_release(p);
+    if (pf_check_sums(m->p, why, sizeof why) < 0) {
         snprintf(err, errlen, "the merged profile cannot be written: %s", why);
         return -1;
     }
-    *out = p;
+    *out = m->p;
+    m->p = NULL;
     return 0;
+}
+
+int pf_merge(pf_profile *const *in, size_t n, pf_profile **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    pf_merger *m = pf_merger_new();
+    int rc = m ? 0 : -1;
+    if (!m)
+        snprintf(err, errlen, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = pf_merger_add(m, in[i], err, errlen);
+    if (rc == 0)
+        rc = pf_merger_finish(m, out, err, errlen);
+    pf_merger_release(m);
+    return rc;
 }

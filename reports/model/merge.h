@@ -16,4 +16,14 @@
  * interpreters, out of memory). */
 int pf_merge(pf_profile *const *in, size_t n, pf_profile **out, char *err, size_t errlen);
 
+/* The same one profile at a time, so that a caller can read, add and
+ * release each input in turn: memory for the sum and one input, not all.
+ * _add refuses another interpreter than the first's; _finish hands over
+ * the sum (checked as pf_merge's) and leaves the merger empty. */
+typedef struct pf_merger pf_merger;
+pf_merger *pf_merger_new(void);            /* NULL when out of memory */
+int pf_merger_add(pf_merger *m, const pf_profile *in, char *err, size_t errlen);
+int pf_merger_finish(pf_merger *m, pf_profile **out, char *err, size_t errlen);
+void pf_merger_release(pf_merger *m);
+
 #endif

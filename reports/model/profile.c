@@ -30,6 +30,11 @@ static int same_string(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
+int pf_minor(const pf_profile *p)
+{
+    return (int)((p->hexversion >> 16) & 0xff);
+}
+
 int pf_same_interpreter(const pf_profile *a, const pf_profile *b)
 {
     return a->hexversion == b->hexversion && a->specialization == b->specialization &&
@@ -68,6 +73,11 @@ int pf_thread_index(pf_profile *p, const char *name)
     if (!v)
         return -1;
     p->threads = v;
+    uint32_t *tp = realloc(p->thread_process, (p->nthreads + 1) * sizeof *tp);
+    if (!tp)
+        return -1;
+    p->thread_process = tp;
+    tp[p->nthreads] = 0;
     p->threads[p->nthreads] = NULL;
     if (pf_set_string(&p->threads[p->nthreads], name) < 0)
         return -1;
@@ -86,7 +96,7 @@ pf_profile *pf_profile_new(void)
 
 static void free_strings(char **v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; v && i < n; i++)
         free(v[i]);
     free(v);
 }
@@ -109,6 +119,10 @@ void pf_profile_release(pf_profile *p)
     free_strings(p->argv, p->argc);
     free_strings(p->opnames, p->nopnames);
     free_strings(p->threads, p->nthreads);
+    free(p->thread_process);
+    for (size_t i = 0; i < p->nprocesses; i++)
+        free_strings(p->processes[i].argv, p->processes[i].argc);
+    free(p->processes);
     for (size_t i = 0; i < p->nfunctions; i++) {
         pf_function *f = &p->functions[i];
         free(f->file);
@@ -118,13 +132,17 @@ void pf_profile_release(pf_profile *p)
         for (size_t k = 0; k < f->nlisting; k++)
             free(f->listing[k].argrepr);
         free(f->listing);
+        if (f->codeinfo) {
+            pf_code_release(f->codeinfo);
+            free(f->codeinfo);
+        }
+        free(f->forms);
+        free(f->form_times);
     }
     free(p->functions);
-    for (size_t i = 0; i < p->nstacks; i++) {
-        free(p->stacks[i].frames);
-        free(p->stacks[i].ops);
-    }
-    free(p->stacks);
+    for (size_t i = 0; i < p->nnodes; i++)
+        free(p->nodes[i].ops);
+    free(p->nodes);
     free(p->signal);
     if (p->crash) {
         for (size_t i = 0; i < p->crash->nnative; i++)
@@ -200,15 +218,129 @@ pf_function *pf_add_function(pf_profile *p)
     return f;
 }
 
-pf_stack *pf_add_stack(pf_profile *p)
+pf_node *pf_add_node(pf_profile *p)
 {
-    pf_stack *v = grow(p->stacks, p->nstacks, sizeof *v);
+    if (p->nnodes >= PF_NO_NODE)
+        return NULL;
+    pf_node *v = grow(p->nodes, p->nnodes, sizeof *v);
     if (!v)
         return NULL;
-    p->stacks = v;
-    pf_stack *s = &v[p->nstacks++];
-    memset(s, 0, sizeof *s);
-    return s;
+    p->nodes = v;
+    pf_node *n = &v[p->nnodes++];
+    memset(n, 0, sizeof *n);
+    n->parent = PF_NO_NODE;
+    n->callsite = -1;
+    return n;
+}
+
+int pf_ensure_process(pf_profile *p)
+{
+    if (p->nprocesses)
+        return 0;
+    p->processes = calloc(1, sizeof *p->processes);
+    if (!p->processes)
+        return -1;
+    p->nprocesses = 1;
+    pf_process *pr = &p->processes[0];
+    pr->parent = -1;
+    pr->exit_status = p->exit_status;
+    pr->incomplete = p->incomplete;
+    pr->argv = calloc(p->argc + 1, sizeof *pr->argv);
+    if (!pr->argv)
+        return -1;
+    for (size_t i = 0; i < p->argc; i++, pr->argc++)
+        if (pf_set_string(&pr->argv[i], p->argv[i]) < 0)
+            return -1;
+    return 0;
+}
+
+size_t pf_node_depth(const pf_profile *p, size_t i)
+{
+    size_t d = 0;
+    for (uint32_t k = (uint32_t)i; k < p->nnodes; k = p->nodes[k].parent)
+        d++;
+    return d;
+}
+
+size_t pf_node_path(const pf_profile *p, size_t i, uint32_t *path)
+{
+    size_t d = pf_node_depth(p, i), k = d;
+    for (uint32_t n = (uint32_t)i; n < p->nnodes; n = p->nodes[n].parent)
+        path[--k] = p->nodes[n].function;
+    return d;
+}
+
+void pf_code_release(pf_code *c)
+{
+    free(c->bytes);
+    free_strings(c->names, c->nnames);
+    free_strings(c->consts, c->nconsts);
+    free_strings(c->locals, c->nlocals);
+    free_strings(c->cells, c->ncells);
+    free(c->lines);
+    memset(c, 0, sizeof *c);
+}
+
+static int copy_strings(char ***dst, char *const *src, size_t n)
+{
+    *dst = calloc(n + 1, sizeof **dst);
+    for (size_t i = 0; *dst && i < n; i++)
+        if (pf_set_string(&(*dst)[i], src[i]) < 0)
+            return -1;
+    return *dst ? 0 : -1;
+}
+
+pf_code *pf_code_copy(const pf_code *c)
+{
+    pf_code *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->nbytes = c->nbytes;
+    d->nnames = c->nnames;
+    d->nconsts = c->nconsts;
+    d->nlocals = c->nlocals;
+    d->ncells = c->ncells;
+    d->nlines = c->nlines;
+    d->bytes = malloc(c->nbytes + 1);
+    d->lines = malloc((c->nlines + 1) * sizeof *d->lines);
+    int bad = !d->bytes || !d->lines || copy_strings(&d->names, c->names, c->nnames) < 0 ||
+              copy_strings(&d->consts, c->consts, c->nconsts) < 0 ||
+              copy_strings(&d->locals, c->locals, c->nlocals) < 0 ||
+              copy_strings(&d->cells, c->cells, c->ncells) < 0;
+    if (bad) {
+        pf_code_release(d);
+        free(d);
+        return NULL;
+    }
+    memcpy(d->bytes, c->bytes, c->nbytes);
+    memcpy(d->lines, c->lines, c->nlines * sizeof *d->lines);
+    return d;
+}
+
+int pf_code_line(const pf_code *c, uint32_t offset)
+{
+    size_t lo = 0, hi = c->nlines;   /* ranges are in offset order */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uint32_t)c->lines[mid].end <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->nlines && (uint32_t)c->lines[lo].start <= offset ? c->lines[lo].line : -1;
+}
+
+void pf_code_as_dz(const pf_code *c, int minor, dz_code *out)
+{
+    *out = (dz_code){
+        .minor = minor,
+        .code = c->bytes, .code_len = c->nbytes,
+        .names = (const char *const *)c->names, .n_names = c->nnames,
+        .consts = (const char *const *)c->consts, .n_consts = c->nconsts,
+        .locals = (const char *const *)c->locals, .n_locals = c->nlocals,
+        .cells = (const char *const *)c->cells, .n_cells = c->ncells,
+        .lines = c->lines, .n_lines = c->nlines,
+    };
 }
 
 void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *out)
@@ -336,14 +468,20 @@ int pf_check_sums(const pf_profile *p, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof header / sizeof *header; i++)
         if (header[i] > PF_MAX_COUNT)
             return too_big(err, errlen, "totals", 0);
-    for (size_t i = 0; i < p->nstacks; i++) {
-        const pf_stack *s = &p->stacks[i];
+    for (size_t i = 0; i < p->nnodes; i++) {
+        const pf_node *s = &p->nodes[i];
         uint64_t n = 0;
         if (s->instructions > PF_MAX_COUNT || s->time_ns > PF_MAX_COUNT)
-            return too_big(err, errlen, "stack", i);
+            return too_big(err, errlen, "node", i);
         for (size_t k = 0; k < s->nops; k++)
             if (sum_into(&n, s->ops[k].count) < 0 || s->ops[k].time_ns > PF_MAX_COUNT)
-                return too_big(err, errlen, "stack", i);
+                return too_big(err, errlen, "node", i);
+        if ((s->parent != PF_NO_NODE && s->parent >= i) || s->function >= p->nfunctions ||
+            (p->nthreads && s->thread >= p->nthreads)) {
+            snprintf(err, errlen, "node %zu: its parent, function or thread is not one of "
+                     "the profile's", i);
+            return -1;
+        }
     }
     for (size_t i = 0; i < p->nnative_stacks; i++)
         if (p->native_stacks[i].samples > PF_MAX_COUNT ||

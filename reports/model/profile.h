@@ -14,8 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disasm.h"
+
 #define PF_SCHEMA "opprof-profile"
-#define PF_VERSION 1
+#define PF_VERSION 2          /* what opprof writes; it reads 1 and 2 */
 
 typedef enum pf_scope {
     PF_SCOPE_MODULE,
@@ -52,8 +54,37 @@ typedef struct pf_listing {
     char *argrepr;           /* dis's rendering of the argument; "" if none */
 } pf_listing;
 
+/* What `opprof annotate` needs to disassemble a function at read time
+ * (disasm.h): the code object's bytes and the strings dis prints. */
+typedef struct pf_code {
+    unsigned char *bytes;    /* co_code as dis reads it (unspecialized) */
+    size_t nbytes;
+    char **names;            /* co_names */
+    size_t nnames;
+    char **consts;           /* repr() of each constant */
+    size_t nconsts;
+    char **locals;           /* dz_code.locals */
+    size_t nlocals;
+    char **cells;            /* dz_code.cells (3.10) */
+    size_t ncells;
+    dz_line_range *lines;    /* co_lines() */
+    size_t nlines;
+} pf_code;
+
+#define PF_NO_FORM UINT16_MAX
+
+/* Sampled time of one instruction while the interpreter held one form of
+ * it (the specialization view). */
+typedef struct pf_form_time {
+    uint32_t instr;          /* index into pf_function.code */
+    uint16_t op;             /* the form: index into pf_profile.opnames */
+    uint64_t time_ns;
+    uint64_t samples;
+} pf_form_time;
+
 typedef struct pf_function {
     uint32_t id;
+    uint32_t process;        /* index into pf_profile.processes */
     char *file;
     char *name;
     char *qualname;
@@ -65,8 +96,14 @@ typedef struct pf_function {
     uint64_t cumulative_ns;  /* with callees, once per outermost activation */
     pf_instr *code;          /* executed instructions, by offset */
     size_t ncode;
-    pf_listing *listing;     /* every instruction, by offset; may be empty */
+    pf_listing *listing;     /* every instruction, by offset (v1 profiles); may be empty */
     size_t nlisting;
+    pf_code *codeinfo;       /* NULL when not recorded (v1 profiles) */
+    uint16_t *forms;         /* per code[] entry: the installed form at the end
+                                (an opnames index, PF_NO_FORM: generic or not
+                                known); NULL when not recorded */
+    pf_form_time *form_times;
+    size_t nform_times;
 } pf_function;
 
 typedef struct pf_opcount {
@@ -75,15 +112,34 @@ typedef struct pf_opcount {
     uint64_t time_ns;
 } pf_opcount;
 
-typedef struct pf_stack {
+#define PF_NO_NODE UINT32_MAX
+
+/* One node of the call tree: a function in one call context (its thread
+ * and the path of callers above it).  Nodes come parents first, so a
+ * node's parent has a smaller index; roots have parent PF_NO_NODE.
+ * instructions and time_ns are the node's own (self) measure, so the
+ * tree holds each call path once however deep it is. */
+typedef struct pf_node {
+    uint32_t parent;         /* node index, or PF_NO_NODE */
+    uint32_t function;       /* function id */
+    int32_t callsite;        /* byte offset of the call in the parent's
+                                function; -1 when not recorded */
     uint32_t thread;         /* index into pf_profile.threads */
-    uint32_t *frames;        /* function ids, root first */
-    size_t nframes;
     uint64_t instructions;
     uint64_t time_ns;
     pf_opcount *ops;         /* by op index, count or time > 0 only */
     size_t nops;
-} pf_stack;
+} pf_node;
+
+/* One process of the run. */
+typedef struct pf_process {
+    int64_t pid;
+    int64_t parent;          /* index into pf_profile.processes, -1: none */
+    char **argv;
+    size_t argc;
+    int exit_status;
+    int incomplete;
+} pf_process;
 
 /* A native frame: an address, named when the symbol tables can. */
 typedef struct pf_native_frame {
@@ -144,6 +200,7 @@ typedef struct pf_profile {
     char *incomplete_reason; /* NULL when complete */
     int stacks_enabled;
     uint64_t wall_ns;
+    uint64_t exit_ns;        /* the end-of-run work: snapshot and outputs */
     uint64_t instructions;   /* sum over functions */
     int counted;             /* instruction counts are there (not --time-only) */
     int timed;               /* the time fields below and *_ns above are set */
@@ -158,11 +215,14 @@ typedef struct pf_profile {
     char **opnames;          /* opcode number -> base name */
     size_t nopnames;
     char **threads;
+    uint32_t *thread_process;/* per thread: index into processes */
     size_t nthreads;
+    pf_process *processes;   /* [0]: the process opprof ran */
+    size_t nprocesses;
     pf_function *functions;
     size_t nfunctions;
-    pf_stack *stacks;
-    size_t nstacks;
+    pf_node *nodes;
+    size_t nnodes;
     char *signal;            /* "SIGSEGV": the run ended by it; NULL otherwise */
     pf_crash *crash;         /* a fatal signal's report; NULL otherwise */
     int native;              /* --native: the fields below are set */
@@ -182,7 +242,39 @@ int pf_mark_incomplete(pf_profile *p, const char *reason);
 /* Appends a function with zeroed fields (id set); NULL when out of memory.
  * The pointer is valid until the next pf_add_function(). */
 pf_function *pf_add_function(pf_profile *p);
-pf_stack *pf_add_stack(pf_profile *p);
+/* Appends a zeroed node (parent PF_NO_NODE, callsite -1); NULL on OOM. */
+pf_node *pf_add_node(pf_profile *p);
+/* The process list, made of p's own pid 0 and argv when empty; 0 or -1. */
+int pf_ensure_process(pf_profile *p);
+
+/* The call path of node i, root first, as function ids into path (which
+ * has room for pf_node_depth(p, i) entries).  Returns the depth. */
+size_t pf_node_depth(const pf_profile *p, size_t i);
+size_t pf_node_path(const pf_profile *p, size_t i, uint32_t *path);
+
+/* Finding a node by (parent, function, callsite, thread), for building
+ * trees from paths (v1 stacks, merge, tests) in time linear in nodes.
+ * The index refers to nodes by number: it survives p->nodes moving, and
+ * sees only nodes added through pf_node_get (and those there at _new). */
+typedef struct pf_node_index pf_node_index;
+pf_node_index *pf_node_index_new(const pf_profile *p);   /* NULL on OOM */
+void pf_node_index_release(pf_node_index *x);
+/* The node, added (zero counts) when missing.  Its index, or -1 on OOM. */
+int64_t pf_node_get(pf_node_index *x, pf_profile *p, uint32_t parent, uint32_t function,
+                    int32_t callsite, uint32_t thread);
+/* The node of call path `fns` (root first) on `thread`, callsites -1,
+ * adding what is missing: its index, or -1 on OOM. */
+int64_t pf_node_of_path(pf_node_index *x, pf_profile *p, uint32_t thread, const uint32_t *fns,
+                        size_t n);
+
+void pf_code_release(pf_code *c);
+/* A deep copy; NULL on OOM. */
+pf_code *pf_code_copy(const pf_code *c);
+/* The line of byte offset `offset` in c's line table, -1 when none. */
+int pf_code_line(const pf_code *c, uint32_t offset);
+/* c as the disassembler takes it, for Python 3.<minor>; *out borrows c's
+ * memory. */
+void pf_code_as_dz(const pf_code *c, int minor, dz_code *out);
 
 /* NULL when out of memory (the array may move). */
 pf_native_stack *pf_add_native_stack(pf_profile *p);
@@ -195,6 +287,9 @@ int pf_opname_index(pf_profile *p, const char *name);
 const char *pf_opname(const pf_profile *p, unsigned op);
 /* The index of thread `name` in p->threads, added if new; -1 on OOM. */
 int pf_thread_index(pf_profile *p, const char *name);
+
+/* The interpreter's minor version (12 for 3.12), from hexversion. */
+int pf_minor(const pf_profile *p);
 
 /* Whether two profiles come from the same interpreter build: version,
  * build string, implementation and specialization. */

@@ -1,23 +1,37 @@
 /*
- * profile_json.h - writes a profile as JSON, schema "opprof-profile" v1
- * (documented in README.md).
+ * profile_json.h - writes a profile as JSON, schema "opprof-profile":
+ * version 2 (profile-v2.md) as opprof writes it, and the v1 layout for
+ * `report --format json-v1` (README.md).
  */
 #ifndef OPPROF_PROFILE_JSON_H
 #define OPPROF_PROFILE_JSON_H
 
 #include <stdio.h>
 
+#include "../jsonw.h"
 #include "profile.h"
 
-/* Writes the whole document to `out`; 0, or -1 on a write error. */
+/* Writes the whole v2 document to `out`; 0, or -1 on a write error. */
 int pf_json_write(const pf_profile *p, FILE *out);
+/* The same in the v1 layout. */
+int pf_json_write_v1(const pf_profile *p, FILE *out);
 
-/* pf_json_write as an of_write_fn (outfile.h): `profile` is the pf_profile. */
+/* As of_write_fn's (outfile.h): `profile` is the pf_profile.  _gz_to
+ * writes v2 gzip-compressed (mtime 0: equal profiles, equal bytes). */
 int pf_json_write_to(void *profile, FILE *out, char *err, size_t errlen);
+int pf_json_write_gz_to(void *profile, FILE *out, char *err, size_t errlen);
+int pf_json_write_v1_to(void *profile, FILE *out, char *err, size_t errlen);
 
-/* Writes to `path` by outfile.h's rules (a regular file atomically, "-"
- * to standard output), nothing protected.  0, or -1 with a one-line
- * reason in err. */
+/* Whether a profile saved as `path` is compressed: its name ends in .gz. */
+int pf_json_wants_gz(const char *path);
+
+/* Writes v2 to `path` by outfile.h's rules (a regular file atomically,
+ * "-" to standard output; compressed when pf_json_wants_gz), nothing
+ * protected.  0, or -1 with a one-line reason in err. */
 int pf_json_save(const pf_profile *p, const char *path, char *err, size_t errlen);
+
+/* Internal to the writers: what both versions share. */
+void pfj_header(jw *w, const pf_profile *p, int version);
+void pfj_signal_and_native(jw *w, const pf_profile *p);
 
 #endif

@@ -5,6 +5,8 @@
  */
 #include "profile_read.h"
 
+#include "profile_read_v2.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -172,60 +174,89 @@ static int read_functions(rd *r, json_t *fns)
     return 0;
 }
 
-static int read_opcounts(rd *r, pf_stack *s, json_t *ops)
+static int read_opcounts(rd *r, pf_node *s, json_t *ops)
 {
-    s->ops = calloc(json_object_size(ops) + 1, sizeof *s->ops);
-    if (!s->ops)
+    pf_opcount *v = realloc(s->ops, (s->nops + json_object_size(ops) + 1) * sizeof *v);
+    if (!v)
         return fail(r, "out of memory");
+    s->ops = v;
     const char *name;
-    json_t *v;
-    json_object_foreach(ops, name, v) {
+    json_t *o;
+    json_object_foreach(ops, name, o) {
         uint64_t count = 0, t = 0;
         int op = pf_opname_index(r->p, name);
         if (op < 0)
             return fail(r, "out of memory");
-        if (get_uint(r, v, "count", &count, 1) < 0 || get_uint(r, v, "time_ns", &t, 0) < 0)
+        if (get_uint(r, o, "count", &count, 1) < 0 || get_uint(r, o, "time_ns", &t, 0) < 0)
             return -1;
-        s->ops[s->nops++] = (pf_opcount){(uint16_t)op, count, t};
+        size_t k = 0;   /* two v1 stacks of one path add up */
+        while (k < s->nops && s->ops[k].op != op)
+            k++;
+        if (k == s->nops)
+            s->ops[s->nops++] = (pf_opcount){(uint16_t)op, 0, 0};
+        s->ops[k].count = pf_add_sat(s->ops[k].count, count);
+        s->ops[k].time_ns = pf_add_sat(s->ops[k].time_ns, t);
     }
     return 0;
 }
 
+/* v1 stacks are paths with their own counts: the node at the end of each
+ * path, made with the nodes above it. */
 static int read_stacks(rd *r, json_t *stacks)
 {
     if (!stacks)
         return 0;
     if (!json_is_array(stacks))
         return fail(r, "field \"stacks\" is not an array");
+    pf_node_index *x = pf_node_index_new(r->p);
+    uint32_t *path = NULL;
+    int rc = -1;
+    if (!x) {
+        fail(r, "out of memory");
+        goto done;
+    }
     for (size_t i = 0; i < json_array_size(stacks); i++) {
         json_t *so = json_array_get(stacks, i);
         json_t *frames = json_object_get(so, "frames");
         json_t *thread = json_object_get(so, "thread");
-        pf_stack *s = pf_add_stack(r->p);
-        if (!s)
-            return fail(r, "out of memory");
-        if (!json_is_array(frames) || !json_is_string(thread))
-            return fail(r, "stack %zu has no frames or thread", i);
+        if (!json_is_array(frames) || !json_is_string(thread) || !json_array_size(frames)) {
+            fail(r, "stack %zu has no frames or thread", i);
+            goto done;
+        }
         int t = pf_thread_index(r->p, json_string_value(thread));
-        if (t < 0)
-            return fail(r, "out of memory");
-        s->thread = (uint32_t)t;
-        s->frames = calloc(json_array_size(frames) + 1, sizeof *s->frames);
-        if (!s->frames)
-            return fail(r, "out of memory");
+        uint32_t *pv = realloc(path, (json_array_size(frames) + 1) * sizeof *pv);
+        if (t < 0 || !pv) {
+            fail(r, "out of memory");
+            goto done;
+        }
+        path = pv;
         for (size_t k = 0; k < json_array_size(frames); k++) {
             json_t *id = json_array_get(frames, k);
             if (!json_is_integer(id) || json_integer_value(id) < 0 ||
-                (size_t)json_integer_value(id) >= r->p->nfunctions)
-                return fail(r, "stack %zu refers to a function that does not exist", i);
-            s->frames[s->nframes++] = (uint32_t)json_integer_value(id);
+                (size_t)json_integer_value(id) >= r->p->nfunctions) {
+                fail(r, "stack %zu refers to a function that does not exist", i);
+                goto done;
+            }
+            path[k] = (uint32_t)json_integer_value(id);
         }
-        if (get_uint(r, so, "instructions", &s->instructions, 1) < 0 ||
-            get_uint(r, so, "time_ns", &s->time_ns, 0) < 0 ||
-            read_opcounts(r, s, json_object_get(so, "opcodes")) < 0)
-            return -1;
+        int64_t node = pf_node_of_path(x, r->p, (uint32_t)t, path, json_array_size(frames));
+        uint64_t n = 0, time = 0;
+        if (node < 0) {
+            fail(r, "out of memory");
+            goto done;
+        }
+        if (get_uint(r, so, "instructions", &n, 1) < 0 || get_uint(r, so, "time_ns", &time, 0) < 0 ||
+            read_opcounts(r, &r->p->nodes[node], json_object_get(so, "opcodes")) < 0)
+            goto done;
+        pf_node *s = &r->p->nodes[node];
+        s->instructions = pf_add_sat(s->instructions, n);
+        s->time_ns = pf_add_sat(s->time_ns, time);
     }
-    return 0;
+    rc = 0;
+done:
+    free(path);
+    pf_node_index_release(x);
+    return rc;
 }
 
 static int read_crash(rd *r, json_t *c)
@@ -346,19 +377,10 @@ static int read_timing(rd *r, json_t *t)
     return 0;
 }
 
-static int read_profile(rd *r, json_t *root)
+int pfr_header(pf_profile *p, json_t *root, char *err, size_t errlen)
 {
-    pf_profile *p = r->p;
-    json_t *schema = json_object_get(root, "schema");
-    json_t *version = json_object_get(root, "version");
+    rd rr = {p, err, errlen}, *r = &rr;
     json_t *totals = json_object_get(root, "totals");
-    if (!json_is_object(root) || !json_is_string(schema) ||
-        strcmp(json_string_value(schema), PF_SCHEMA) != 0)
-        return fail(r, "not an opprof profile (no \"schema\": \"%s\")", PF_SCHEMA);
-    if (!json_is_integer(version) || json_integer_value(version) != PF_VERSION)
-        return fail(r, "unsupported profile version %lld (this opprof reads version %d)",
-                    json_is_integer(version) ? (long long)json_integer_value(version) : -1LL,
-                    PF_VERSION);
     if (read_python(r, json_object_get(root, "python")) < 0 ||
         read_argv(r, json_object_get(root, "argv")) < 0 ||
         get_int(r, root, "exit_status", &p->exit_status) < 0 ||
@@ -373,20 +395,36 @@ static int read_profile(rd *r, json_t *root)
     if (!json_is_object(totals) || get_uint(r, totals, "wall_ns", &p->wall_ns, 0) < 0)
         return fail(r, "field \"totals\" is missing");
     if (read_timing(r, json_object_get(root, "timing")) < 0 ||
-        get_uint(r, totals, "time_ns", &p->time_ns, 0) < 0)
-        return -1;
-    if (read_functions(r, json_object_get(root, "functions")) < 0 ||
-        read_stacks(r, json_object_get(root, "stacks")) < 0 ||
-        get_string(r, root, "signal", &r->p->signal, 0) < 0 ||
+        get_uint(r, totals, "time_ns", &p->time_ns, 0) < 0 ||
+        get_uint(r, totals, "exit_ns", &p->exit_ns, 0) < 0 ||
+        get_uint(r, totals, "instructions", &p->instructions, 1) < 0 ||
+        get_string(r, root, "signal", &p->signal, 0) < 0 ||
         read_crash(r, json_object_get(root, "crash")) < 0 ||
         read_native(r, json_object_get(root, "native_sampling"),
                     json_object_get(root, "native_stacks")) < 0)
         return -1;
-    uint64_t total = 0;
-    if (get_uint(r, totals, "instructions", &total, 1) < 0)
-        return -1;
-    p->instructions = total;
-    return pf_check_sums(p, r->err, r->errlen);
+    return 0;
+}
+
+static int read_v1(rd *r, json_t *root)
+{
+    json_t *schema = json_object_get(root, "schema");
+    json_t *version = json_object_get(root, "version");
+    if (!json_is_object(root) || !json_is_string(schema) ||
+        strcmp(json_string_value(schema), PF_SCHEMA) != 0)
+        return fail(r, "not an opprof profile (no \"schema\": \"%s\")", PF_SCHEMA);
+    if (json_is_integer(version) && json_integer_value(version) == PF_VERSION)
+        return fail(r, "a version %d profile must start with \"schema\" and \"version\"",
+                    PF_VERSION);
+    if (!json_is_integer(version) || json_integer_value(version) != 1)
+        return fail(r, "unsupported profile version %lld (this opprof reads versions 1 and %d)",
+                    json_is_integer(version) ? (long long)json_integer_value(version) : -1LL,
+                    PF_VERSION);
+    if (pfr_header(r->p, root, r->err, r->errlen) < 0 ||
+        read_functions(r, json_object_get(root, "functions")) < 0 ||
+        read_stacks(r, json_object_get(root, "stacks")) < 0 || pf_ensure_process(r->p) < 0)
+        return r->err[0] ? -1 : fail(r, "out of memory");
+    return 0;
 }
 
 /* Messages quote the input (jansson's context, strings of the file): one
@@ -398,26 +436,88 @@ static void one_line(char *s)
             *s = ' ';
 }
 
+/* The first keys tell the version: v2 streams on, anything else is read
+ * whole by jansson (v1, and what is no profile, for its messages). */
 int pf_read_stream(FILE *f, const char *name, pf_profile **out, char *err, size_t errlen)
 {
+    return pf_read_stream_keep(f, name, PF_KEEP_ALL, out, err, errlen);
+}
+
+int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **out, char *err,
+                        size_t errlen)
+{
     rd r = {pf_profile_new(), err, errlen};
-    json_error_t je;
+    jp_reader *jp = r.p ? jp_open_file(f, name) : NULL;
+    json_t *root = NULL;
+    int rc = -1, schema = 0;
+    int64_t version = -1;
     err[0] = 0;
     *out = NULL;
-    if (!r.p)
-        return fail(&r, "out of memory");
-    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
-    int rc;
-    if (!root)
-        rc = fail(&r, "%s: not valid JSON (line %d: %s)", name, je.line, je.text);
-    else if ((rc = read_profile(&r, root)) < 0) {
+    if (!jp) {
+        fail(&r, "out of memory");
+        goto done;
+    }
+    if (jp_next(jp) == JP_OBJECT) {
+        for (int k = 0; k < 2 && jp_next(jp) == JP_KEY; k++) {
+            const char *key = jp_text(jp, NULL);
+            if (strcmp(key, "schema") == 0 && jp_next(jp) == JP_STRING)
+                schema = strcmp(jp_text(jp, NULL), PF_SCHEMA) == 0;
+            else if (strcmp(key, "version") == 0 && jp_next(jp) == JP_INT)
+                version = jp_int(jp);
+            else
+                break;
+        }
+    }
+    if (jp_error(jp)[0]) {   /* "NAME: line 1 column 1: empty file" */
+        const char *why = jp_error(jp);
+        if (strncmp(why, name, strlen(name)) == 0 && strncmp(why + strlen(name), ": ", 2) == 0)
+            why += strlen(name) + 2;
+        fail(&r, "%s: not valid JSON (%s)", name, why);
+        goto done;
+    }
+    if (schema && version == PF_VERSION) {
+        jp_stop_recording(jp);
+        char why[512];
+        if (pfr_v2(jp, r.p, keep, why, sizeof why) < 0) {
+            if (strncmp(why, name, strlen(name)) == 0)   /* jp's name the file */
+                fail(&r, "%s", why);
+            else
+                fail(&r, "%s: %s", name, why);
+            goto done;
+        }
+        rc = 0;
+    } else {
+        size_t len = 0;
+        char *text = jp_slurp(jp, &len);
+        json_error_t je;
+        if (!text) {
+            fail(&r, "%s", jp_error(jp)[0] ? jp_error(jp) : "out of memory");
+            goto done;
+        }
+        if (!(root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)))
+            fail(&r, "%s: not valid JSON (line %d: %s)", name, je.line, je.text);
+        free(text);
+        if (!root)
+            goto done;
+        if ((rc = read_v1(&r, root)) < 0) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", err);
+            fail(&r, "%s: %s", name, why);
+        }
+    }
+    if (rc == 0 && pf_check_sums(r.p, err, errlen) < 0) {
         char why[256];
         snprintf(why, sizeof why, "%s", err);
         fail(&r, "%s: %s", name, why);
+        rc = -1;
     }
+done:
+    jp_close(jp);
     json_decref(root);
     one_line(err);
     if (rc < 0) {
+        if (!err[0])
+            fail(&r, "%s: not a profile", name);
         pf_profile_release(r.p);
         return -1;
     }
@@ -427,9 +527,15 @@ int pf_read_stream(FILE *f, const char *name, pf_profile **out, char *err, size_
 
 int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen)
 {
+    return pf_read_file_keep(path, PF_KEEP_ALL, out, err, errlen);
+}
+
+int pf_read_file_keep(const char *path, unsigned keep, pf_profile **out, char *err,
+                      size_t errlen)
+{
     *out = NULL;
     if (strcmp(path, "-") == 0)
-        return pf_read_stream(stdin, path, out, err, errlen);
+        return pf_read_stream_keep(stdin, path, keep, out, err, errlen);
     /* pipes are streams like "-"; what is no file at all gets its name */
     struct stat sb;
     const char *what = NULL;
@@ -446,7 +552,7 @@ int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen)
         one_line(err);
         return -1;
     }
-    int rc = pf_read_stream(f, path, out, err, errlen);
+    int rc = pf_read_stream_keep(f, path, keep, out, err, errlen);
     fclose(f);
     return rc;
 }

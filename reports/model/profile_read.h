@@ -17,8 +17,17 @@
  * unknown version, a malformed field). */
 int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen);
 
+/* What a reader may leave out of the model, to read in less memory: the
+ * functions' code (annotate's disassembly) and the nodes' counts by
+ * opcode (flame graphs with --opcodes).  They are still read and checked. */
+enum { PF_KEEP_CODE = 1, PF_KEEP_NODE_OPS = 2, PF_KEEP_ALL = 3 };
+int pf_read_file_keep(const char *path, unsigned keep, pf_profile **out, char *err,
+                      size_t errlen);
+
 /* The same from an open stream (a pipe, memory); `name` is for messages.
  * The caller keeps `f`. */
 int pf_read_stream(FILE *f, const char *name, pf_profile **out, char *err, size_t errlen);
+int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **out, char *err,
+                        size_t errlen);
 
 #endif

@@ -59,6 +59,13 @@ async function html(page, url, shot, out) {
     out.zoomed = await info();
     await page.click('#reset');
     out.reset = await info();
+    // the other metric, where the profile has both
+    const select = await page.$('#metric');
+    if (select) {
+      const other = await select.evaluate((s) => (s.value === 'time' ? 'instructions' : 'time'));
+      await select.selectOption(other);
+      out.switched = Object.assign({metric: other}, await info());
+    }
   } else {
     await page.screenshot({path: shot});
   }

@@ -201,27 +201,37 @@ def run_timing(t):
 
 
 def listing_matches_dis(t):
-    """The listing is made in C at exit (reports/model/disasm.c): on a run
-    through a good part of the stdlib it equals dis.get_instructions()'s,
-    which OPPROF_LISTING_FROM_DIS=1 still uses."""
+    """The profile stores each function's code (v2: bytes, names, reprs of
+    constants, line table) and readers disassemble it in C
+    (reports/model/disasm.c): on a run through a good part of the stdlib,
+    the listing `report --format json-v1` makes equals dis's of the same
+    code, compiled again from the same files here."""
     code = ("import json, email.parser, argparse, dataclasses, asyncio, re, unittest, "
             "textwrap, fractions, statistics, enum, typing\nprint(1)\n")
-    listings = []
-    for env in ({}, {"OPPROF_LISTING_FROM_DIS": "1"}):
-        out = os.path.join(t.TMP, "listing.json")
-        r = t.opprof(["run", "-q", "--no-time", "--no-stacks", "-o", out, "-c", code], env=env)
-        if r.returncode != 0 or not os.path.exists(out):
-            t.check("listing: profiled", False, r.stderr)
-            return
-        # a code object's repr holds its address: the one thing two runs differ in
-        text = re.sub(r" at 0x[0-9a-f]+", " at 0x", open(out).read())
-        listings.append({(f["file"], f["qualname"], f["firstlineno"]): f.get("listing")
-                         for f in json.loads(text)["functions"]})
-    c, d = listings
-    differ = [k for k in c if c[k] != d.get(k)]
-    n = sum(len(v or ()) for v in c.values())
-    t.check(f"listing: made in C equals dis's ({len(c)} functions, {n} instructions)",
-            not differ and len(c) > 300 and n > 10000 and all(c.values()),
+    out = os.path.join(t.TMP, "listing.json")
+    # one hash seed for both: a frozenset's repr is in hash order
+    seed = {"PYTHONHASHSEED": "0"}
+    r = t.opprof(["run", "-q", "--no-time", "--no-stacks", "-o", out, "-c", code], env=seed)
+    if r.returncode != 0 or not os.path.exists(out):
+        t.check("listing: profiled", False, r.stderr)
+        return
+    v1 = os.path.join(t.TMP, "listing-v1.json")
+    r = t.opprof(["report", out, "--format", "json-v1", "-o", v1])
+    d = t.run([t.PYTHON, os.path.join(os.path.dirname(__file__), "dis_listing.py"), v1],
+              env=seed)
+    if r.returncode != 0 or d.returncode != 0:
+        t.check("listing: json-v1 and dis", False, r.stderr + d.stderr[-500:])
+        return
+    # a code object's repr holds its address: the one thing two compiles differ in
+    norm = lambda text: json.loads(re.sub(r" at 0x[0-9a-f]+", " at 0x", text))
+    theirs = norm(d.stdout)
+    mine = {"|".join(map(str, (f["file"], f["name"], f["firstlineno"]))): f.get("listing")
+            for f in norm(open(v1).read())["functions"]}
+    both = [k for k in theirs if k in mine]
+    differ = [k for k in both if mine[k] != theirs[k]]
+    n = sum(len(theirs[k]) for k in both)
+    t.check(f"listing: disassembled at read time equals dis's ({len(both)} functions, "
+            f"{n} instructions)", not differ and len(both) > 300 and n > 10000,
             f"{len(differ)} differ, e.g. {differ[:2]}")
     # every code object of 55 stdlib modules and a synthetic one, compiled
     # (not run), against dis on this interpreter; too slow under valgrind
@@ -247,7 +257,7 @@ def run_annotate(t):
             "line total" in r.stdout, r.stdout[:500] + r.stderr)
     prof = t.load(out)
     work = [f for f in prof["functions"] if f["qualname"] == "work"][0]
-    t.check("annotate: the profile carries the whole disassembly",
+    t.check("annotate: the profile gives the whole disassembly",
             len(work.get("listing", [])) >= len(work["code"]), "")
     r = t.opprof(["annotate", out, "loops.py:%d" % work["firstlineno"]])
     t.check("annotate: FILE:LINE finds the function", r.returncode == 0 and

@@ -121,7 +121,9 @@ def run_all(t):
     text = open(a1).read()
     bad = {"truncated": text[: len(text) // 2], "empty": "", "not-json": "hello",
            "array": "[1, 2]", "other-schema": '{"schema": "x", "version": 1}',
-           "version-2": text.replace('"version":1', '"version":2', 1)}
+           "version-3": text.replace('"version":2', '"version":3', 1),
+           "v2-not-first": text.replace('{"schema":"opprof-profile","version":2,',
+                                        '{"root":"x","schema":"opprof-profile","version":2,', 1)}
     for name, content in bad.items():
         path = os.path.join(tmp, name + ".json")
         with open(path, "w") as f:
@@ -141,7 +143,7 @@ def run_all(t):
     # counts no run can make: refused, not summed into overflow
     huge = os.path.join(tmp, "huge.json")
     with open(huge, "w") as f:
-        f.write(re.sub(r'"count":\d+', '"count":9223372036854775807', text))
+        f.write(re.sub(r'"counts":\[\d+', '"counts":[9223372036854775807', text))
     r = t.opprof(["diff", huge, huge])
     t.check("diff: INT64_MAX counts -> exit 2, one line", r.returncode == 2 and
             r.stderr.count("\n") == 1 and ("2^63-1" in r.stderr or "not the sum" in r.stderr),

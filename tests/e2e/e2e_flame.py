@@ -1,9 +1,11 @@
 """End-to-end checks of the flame-graph outputs (--folded, --speedscope,
 --html; opprof report --format): folded lines and sums on real runs of
 scripts/examples/*.py, fresh and read-back outputs byte for byte, the
-failures, the speedscope file against speedscope's own JSON schema (ajv),
-and what headless Chromium shows of the HTML report and of speedscope
-loading both files.  What needs node, npm packages or chromium is skipped
+failures, the speedscope file against speedscope's own JSON schema (ajv)
+and against the folded lines, what headless Chromium shows of the HTML
+report and of speedscope loading both files, and outputs that grow
+linearly with the depth of a recursion (all but folded, which repeats
+each path in full).  What needs node, npm packages or chromium is skipped
 with a printed reason where they are missing (scripts/install-deps.sh
 installs them)."""
 import functools
@@ -65,6 +67,77 @@ def check_folded(t, name, text, total):
     return lines
 
 
+def folded_name(name):
+    """A frame's name as a folded line writes it (fl_put_folded_name)."""
+    out = []
+    for c in name:
+        if c == "\\":
+            out.append("\\\\")
+        elif c == ";" or ord(c) < 0x20 or ord(c) == 0x7f:
+            out.append(f"\\x{ord(c):02x}")
+        elif c in "\u2028\u2029":
+            out.append("".join(f"\\x{b:02x}" for b in c.encode()))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def speedscope_weights(doc):
+    """{(profile name, (frame name, ...)): self weight} from the evented
+    profiles of a speedscope file (time between two events goes to the
+    frames open), and the biggest depth; or a string saying what is wrong:
+    a close of another frame than the one on top, time going back, a frame
+    left open, events not ending at endValue."""
+    names = [f["name"] for f in doc["shared"]["frames"]]
+    out, deepest = {}, 0
+    for p in doc["profiles"]:
+        if p.get("type") != "evented" or "samples" in p:
+            return f"profile {p.get('name')!r} is not evented"
+        stack, last = [], p["startValue"]
+        for e in p["events"]:
+            if e["at"] < last:
+                return f"{p['name']}: time goes back at {e}"
+            if e["at"] > last:
+                if not stack:
+                    return f"{p['name']}: time with no frame open before {e}"
+                key = (p["name"], tuple(names[f] for f in stack))
+                out[key] = out.get(key, 0) + e["at"] - last
+            last = e["at"]
+            if e["type"] == "O":
+                stack.append(e["frame"])
+                deepest = max(deepest, len(stack))
+            elif not stack or stack.pop() != e["frame"]:
+                return f"{p['name']}: {e} closes another frame than the one open"
+        if stack or (p["events"] and last != p["endValue"]):
+            return f"{p['name']}: ends with {len(stack)} frames open at {last}, not " \
+                   f"{p['endValue']}"
+    return out, deepest
+
+
+def check_speedscope(t, name, doc, total, metric, folded=None):
+    """Evented profiles that add up per thread and in all, in the metric's
+    unit; the same self weights as the folded lines (threads merged)."""
+    got = speedscope_weights(doc)
+    if isinstance(got, str):
+        t.check(f"{name}: speedscope events nest and add up", False, got)
+        return
+    weights, _ = got
+    ends = [p["endValue"] - p["startValue"] for p in doc["profiles"]]
+    per = [sum(w for (n, _), w in weights.items() if n == p["name"]) for p in doc["profiles"]]
+    t.check(f"{name}: speedscope weights add up per thread and in all",
+            per == ends and sum(ends) == total and
+            all(p["unit"] == ("nanoseconds" if metric == "time" else "none")
+                for p in doc["profiles"]), f"{per} {ends} {total}")
+    if folded is not None:
+        merged = {}
+        for (_, path), w in weights.items():
+            key = ";".join(folded_name(f) for f in path)
+            merged[key] = merged.get(key, 0) + w
+        lines = {";".join(f): w for f, w in folded}
+        t.check(f"{name}: speedscope and folded give each path the same weight",
+                merged == lines, str(sorted(set(merged.items()) ^ set(lines.items()))[:800]))
+
+
 def default_metric(prof):
     timed = "timing" in prof
     return "time" if timed and (prof["totals"].get("time_ns") or prof.get("counted") is False) \
@@ -97,7 +170,8 @@ def run_examples(t):
             continue
         prof = t.load(stem + ".json")
         metric = default_metric(prof)
-        check_folded(t, f"{base} --folded ({metric})", read(outs["folded"]), total(prof, metric))
+        folded = check_folded(t, f"{base} --folded ({metric})", read(outs["folded"]),
+                              total(prof, metric))
         for extra in (["--metric", "instructions"], ["--metric", "instructions", "--opcodes"],
                       ["--metric", "time"], ["--metric", "time", "--opcodes"]):
             r = t.opprof(["report", stem + ".json", "--format", "folded"] + extra)
@@ -112,13 +186,8 @@ def run_examples(t):
             r = t.opprof(["report", stem + ".json", "--format", fmt])
             t.check(f"{base}: --{fmt} of the run = report --format {fmt} of its profile",
                     r.returncode == 0 and r.stdout == read(path), r.stderr)
-        ss = json.loads(read(outs["speedscope"]))
-        ends = [p["endValue"] for p in ss["profiles"]]
-        t.check(f"{base}: speedscope weights add up per thread and in all",
-                all(sum(p["weights"]) == p["endValue"] for p in ss["profiles"]) and
-                sum(ends) == total(prof, metric) and
-                all(p["unit"] == ("nanoseconds" if metric == "time" else "none")
-                    for p in ss["profiles"]), str(ends))
+        check_speedscope(t, base, json.loads(read(outs["speedscope"])), total(prof, metric),
+                         metric, folded)
         runs[base] = (prof, outs)
     return runs
 
@@ -185,6 +254,48 @@ def run_modes(t):
                                                for f, _ in lines), str(lines)[:500] + r.stderr)
 
 
+DEEP = ("import sys, threading\n"
+        "sys.setrecursionlimit({depth} + 1000)\n"
+        "threading.stack_size(512 << 20)   # 3.10 recurses on the C stack too\n"
+        "def r(n):\n    return r(n - 1) + 1 if n else 0\n"
+        "t = threading.Thread(target=lambda: print(r({depth})))\n"
+        "t.start()\nt.join()\n")
+
+
+def run_deep(t):
+    """A recursion 20,000 deep: the speedscope file and the HTML page grow
+    with the call tree's nodes, not with the square of its depth as the
+    folded lines do (3.6 GB of them here).  Returns the deep run's outputs
+    for the schema and browser checks, or None."""
+    sizes, outs = {}, None
+    for depth in (1000, 20000):
+        stem = os.path.join(t.TMP, f"fl-deep{depth}")
+        with open(stem + ".py", "w") as f:
+            f.write(DEEP.format(depth=depth))
+        outs = {"speedscope": stem + ".speedscope.json", "html": stem + ".html"}
+        r = t.opprof(["run", "-q", "-o", stem + ".json", "--metric", "instructions",
+                      "--speedscope", outs["speedscope"], "--html", outs["html"],
+                      f"fl-deep{depth}.py"], cwd=t.TMP)
+        if r.returncode != 0 or not all(os.path.exists(p) for p in outs.values()):
+            t.check(f"recursion {depth} deep: profile and outputs written", False,
+                    r.stderr[-800:])
+            return None
+        sizes[depth] = [os.path.getsize(p) for p in outs.values()]
+        doc = json.loads(read(outs["speedscope"]))
+        check_speedscope(t, f"recursion {depth} deep", doc,
+                         total(t.load_raw(stem + ".json"), "instructions"), "instructions")
+        got = speedscope_weights(doc)
+        t.check(f"recursion {depth} deep: the speedscope file is that deep",
+                not isinstance(got, str) and got[1] > depth, str(got)[:300])
+    (s1, h1), (s2, h2) = sizes[1000], sizes[20000]
+    t.check("recursion 20,000 deep: speedscope and HTML grow linearly with the depth",
+            h2 < 20 * h1 and (s2 - s1) / 19000 < 100 and (h2 - h1) / 19000 < 40,
+            f"speedscope {s1} -> {s2} bytes, html {h1} -> {h2}")
+    print(f"e2e: recursion 1,000 / 20,000 deep: speedscope {s1} / {s2} bytes, "
+          f"html {h1} / {h2}")
+    return outs
+
+
 def run_failures(t):
     tmp = t.TMP
     marker = os.path.join(tmp, "fl-marker")
@@ -221,7 +332,7 @@ def run_failures(t):
             not r.stdout and os.path.exists(path), r.stderr)
 
 
-def run_schema(t, runs, npm_root):
+def run_schema(t, runs, deep, npm_root):
     schema = os.path.join(npm_root or "", "speedscope", "dist", "release",
                           "file-format-schema.json")
     ajv = shutil.which("ajv")
@@ -229,8 +340,9 @@ def run_schema(t, runs, npm_root):
         skip(t, "speedscope schema validation", "ajv (npm ajv-cli) or the npm package "
              "speedscope is not installed")
         return
-    for base, (_, outs) in sorted(runs.items()):
-        r = t.run([ajv, "validate", "--spec=draft7", "-s", schema, "-d", outs["speedscope"]])
+    files = [(base, outs["speedscope"]) for base, (_, outs) in sorted(runs.items())]
+    for base, path in files + ([("recursion 20,000 deep", deep["speedscope"])] if deep else []):
+        r = t.run([ajv, "validate", "--spec=draft7", "-s", schema, "-d", path])
         t.check(f"{base}: the speedscope file is valid against speedscope's schema",
                 r.returncode == 0, (r.stdout + r.stderr)[-800:])
     bad = os.path.join(t.TMP, "fl-bad.json")
@@ -250,7 +362,7 @@ def expected_nodes(lines):
     return len(prefixes) + 1   # and the root, "all"
 
 
-def run_browser(t, runs, npm_root):
+def run_browser(t, runs, deep, npm_root):
     chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or ""
     missing = [what for what, ok in (("chromium", os.access(chromium, os.X_OK)), ("node", shutil.which("node")),
                ("npm package playwright-core", npm_root and os.path.isdir(
@@ -287,6 +399,11 @@ def run_browser(t, runs, npm_root):
              os.path.join(shots, "speedscope-folded.png")),
             ("speedscope", f"{base}/app/index.html#profileURL={base}/p.speedscope.json",
              os.path.join(shots, "speedscope-json.png"))]
+    # speedscope itself recurses as deep as the tree (its call-tree sort):
+    # past a few thousand frames it fails on any file, so only the page
+    # takes the deep one
+    if deep:
+        jobs.append(("html", "file://" + deep["html"], os.path.join(shots, "html-deep.png")))
     env = {"NODE_PATH": npm_root, "CHROMIUM": chromium}
     try:
         r = t.run(["node", os.path.join(t.HERE, "browser.js")] + [x for j in jobs for x in j],
@@ -298,7 +415,7 @@ def run_browser(t, runs, npm_root):
     except (ValueError, IndexError):
         t.check("browser: the driver ran", False, (r.stdout + r.stderr)[-1500:])
         return
-    page, folded_ss, json_ss = (res + [{}, {}, {}])[:3]
+    page, folded_ss, json_ss, deep_page = (res + [{}, {}, {}, {}])[:4]
     want = expected_nodes(parse_folded(opfolded))
     b = page.get("before", {})
     t.check("HTML: no JavaScript error, no fetch", not page.get("errors"), str(page.get("errors")))
@@ -315,6 +432,19 @@ def run_browser(t, runs, npm_root):
     t.check("HTML: click zooms, reset zooms out",
             "zoomed into" in page.get("zoomed", {}).get("status", "") and
             "zoomed" not in page.get("reset", {}).get("status", "x"), str(page.get("zoomed")))
+    sw = page.get("switched", {})
+    other = "ms" if sw.get("metric") == "time" else "instructions"
+    t.check("HTML: the metric switch redraws by the other metric",
+            sw.get("frames", 0) > 1 and sw.get("status", "").endswith(other), str(sw)[:400])
+    if deep:
+        d = deep_page.get("before", {})
+        t.check("HTML of a recursion 20,000 deep: no error, every level drawn, hover and zoom",
+                not deep_page.get("errors") and d.get("drawn", 0) > 20000 and
+                d.get("drawn") == d.get("frames") == d.get("painted") and
+                "instructions" in (deep_page.get("tooltip") or "") and
+                "zoomed into" in deep_page.get("zoomed", {}).get("status", ""),
+                json.dumps({k: v for k, v in deep_page.items() if k != "before"})[:600] +
+                json.dumps({k: v for k, v in d.items() if k != "labels"}))
     names = {f for fr, _ in parse_folded(read(outs["folded"])) for f in fr}
     ss = json.loads(read(outs["speedscope"]))
     for what, got, frames, n in (("folded", folded_ss, names, 1),
@@ -335,6 +465,7 @@ def run_all(t):
     runs = run_examples(t)
     run_modes(t)
     run_failures(t)
+    deep = run_deep(t)
     npm_root = node_path()
-    run_schema(t, runs, npm_root)
-    run_browser(t, runs, npm_root)
+    run_schema(t, runs, deep, npm_root)
+    run_browser(t, runs, deep, npm_root)

@@ -182,7 +182,7 @@ def run_native(t):
     try:
         ss = json.loads(rr.stdout)
         names = [f["name"] for f in ss["shared"]["frames"]]
-        weight = sum(sum(pr["weights"]) for pr in ss["profiles"])
+        weight = sum(pr["endValue"] - pr["startValue"] for pr in ss["profiles"])
     except (ValueError, KeyError) as ex:
         names, weight = [str(ex)], 0
     t.check("--native speedscope: native frames below the Python caller, same total",

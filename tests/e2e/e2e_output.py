@@ -267,6 +267,6 @@ def run_read_only(t):
     total = json.loads(original)["totals"]["instructions"]
     shutil.copy(p, os.path.join(d, "all.json"))
     r = t.opprof(["merge", "-o", "all.json", "all.json", "p.json"], cwd=d)
-    merged = json.loads(read(os.path.join(d, "all.json")))
+    merged = t.load(os.path.join(d, "all.json"))
     t.check("merge -o ALL all.json new.json: accumulates", r.returncode == 0 and
             merged["totals"]["instructions"] == 2 * total, r.stderr)

@@ -2,14 +2,17 @@
  * test_flame.c - unit tests for the flame-graph outputs (reports/flame.c,
  * folded.c, speedscope.c, html.c).
  *
- * The profile is built by hand: a module calling `work` on the main thread
- * and from a worker thread, a function whose name needs escaping, a stdlib
- * frame outside the root; timed with stacks, and its --no-stacks, --no-time
- * and --time-only variants.  Folded and speedscope outputs are compared
- * byte for byte with tests/golden/flame/ (OPPROF_UPDATE_GOLDEN=1 rewrites
- * them; review the git diff).  Every variant, metric and --opcodes must
- * give lines matching ^(.*) (\d+)$ whose weights add up to the total, and
- * the same bytes once the profile has been saved and read back.
+ * The profile is built by hand (flame_fixtures.h): a module calling `work`
+ * on the main thread and from a worker thread, a function whose name needs
+ * escaping, a stdlib frame outside the root; timed with stacks, and its
+ * --no-stacks, --no-time and --time-only variants.  Folded and speedscope
+ * outputs are compared byte for byte with tests/golden/flame/
+ * (OPPROF_UPDATE_GOLDEN=1 rewrites them; review the git diff).  Every
+ * variant, metric and --opcodes must give lines matching ^(.*) (\d+)$ whose
+ * weights add up to the total, a graph in the order flame.h promises,
+ * speedscope events that nest, and the same bytes once the profile has
+ * been saved and read back.  A recursion 20,000 deep must give outputs
+ * (but folded) that grow linearly with the depth, without C recursion.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,236 +22,15 @@
 
 #include "golden.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../reports/flame.h"
-#include "../../reports/model/profile.h"
-#include "../../reports/model/profile_json.h"
-#include "../../reports/model/profile_read.h"
+#include "flame_fixtures.h"
 
 #define GOLDEN_DIR "tests/golden/flame/"
-#define LEN(a) (sizeof a / sizeof a[0])
-
-typedef enum mode { TIMED, NO_STACKS, UNTIMED, TIME_ONLY, NMODES } mode;
-
-typedef struct ins {
-    const char *op;
-    uint64_t count, time_ns, samples;
-} ins;
-
-typedef struct opc {
-    const char *op;
-    uint64_t count, time_ns;
-} opc;
-
-static void set(char **dst, const char *s) { assert_int_equal(pf_set_string(dst, s), 0); }
-
-static void add_fn(pf_profile *p, mode m, const char *file, const char *qualname, int line,
-                   pf_scope scope, const ins *code, size_t n)
-{
-    pf_function *f = pf_add_function(p);
-    assert_non_null(f);
-    set(&f->file, file);
-    set(&f->qualname, qualname);
-    set(&f->name, qualname);
-    f->firstlineno = line;
-    f->scope = scope;
-    f->calls = 1;
-    f->code = calloc(n, sizeof *f->code);
-    assert_non_null(f->code);
-    f->ncode = n;
-    for (size_t i = 0; i < n; i++) {
-        int op = pf_opname_index(p, code[i].op);
-        assert_true(op >= 0);
-        f->code[i] = (pf_instr){(uint32_t)(2 * i), (uint16_t)op, line + 1,
-                                m == TIME_ONLY ? 0 : code[i].count,
-                                m == UNTIMED ? 0 : code[i].time_ns,
-                                m == UNTIMED ? 0 : code[i].samples};
-        f->instructions += f->code[i].count;
-        f->time_ns += f->code[i].time_ns;
-    }
-    p->instructions += f->instructions;
-    p->time_ns += f->time_ns;
-}
-
-static void add_stack(pf_profile *p, mode m, const char *thread, const uint32_t *frames,
-                      size_t n, const opc *ops, size_t nops)
-{
-    int t = pf_thread_index(p, thread);
-    assert_true(t >= 0);
-    pf_stack *s = pf_add_stack(p);
-    assert_non_null(s);
-    s->thread = (uint32_t)t;
-    s->frames = calloc(n, sizeof *s->frames);
-    s->ops = calloc(nops, sizeof *s->ops);
-    assert_non_null(s->frames);
-    assert_non_null(s->ops);
-    memcpy(s->frames, frames, n * sizeof *frames);
-    s->nframes = n;
-    for (size_t i = 0; i < nops; i++) {
-        int op = pf_opname_index(p, ops[i].op);
-        assert_true(op >= 0);
-        s->ops[s->nops++] = (pf_opcount){(uint16_t)op, m == TIME_ONLY ? 0 : ops[i].count,
-                                         m == UNTIMED ? 0 : ops[i].time_ns};
-        s->instructions += s->ops[i].count;
-        s->time_ns += s->ops[i].time_ns;
-    }
-}
-
-/* fresh: a fresh run's opcode table, with unnamed slots, in another order */
-static pf_profile *make_profile(mode m, int fresh)
-{
-    static const ins module[] = {{"RESUME", 1, 0, 0}, {"LOAD_NAME", 10, 5000, 5},
-                                 {"CALL", 2, 1000, 1}, {"RETURN_CONST", 1, 0, 0}};
-    static const ins work[] = {{"LOAD_FAST", 300, 30000, 30}, {"BINARY_OP", 100, 60000, 60},
-                               {"STORE_FAST", 100, 10000, 10}};
-    static const ins odd[] = {{"LOAD_GLOBAL", 5, 2000, 2}};
-    static const ins run[] = {{"CALL", 4, 3000, 3}};
-    static const opc s0[] = {{"RESUME", 1, 0}, {"LOAD_NAME", 10, 5000}, {"CALL", 2, 1000},
-                             {"RETURN_CONST", 1, 0}};
-    static const opc s1[] = {{"LOAD_FAST", 200, 20000}, {"BINARY_OP", 60, 40000},
-                             {"STORE_FAST", 60, 6000}};
-    static const opc s2[] = {{"CALL", 4, 3000}};
-    static const opc s3[] = {{"LOAD_FAST", 100, 10000}, {"BINARY_OP", 40, 20000},
-                             {"STORE_FAST", 40, 4000}};
-    static const opc s4[] = {{"LOAD_GLOBAL", 5, 2000}};
-    static const char *const argv[] = {"app.py", "10"};
-    pf_profile *p = pf_profile_new();
-    assert_non_null(p);
-    if (fresh) {
-        static const char *const names[] = {NULL, "STORE_FAST", "RETURN_CONST", NULL, "LOAD_NAME",
-                                            "CALL", "BINARY_OP", "LOAD_GLOBAL", "RESUME",
-                                            "LOAD_FAST"};
-        p->opnames = calloc(LEN(names), sizeof *p->opnames);
-        assert_non_null(p->opnames);
-        p->nopnames = LEN(names);
-        for (size_t i = 0; i < LEN(names); i++)
-            if (names[i])
-                set(&p->opnames[i], names[i]);
-        /* every thread of the run, one of them without stacks */
-        assert_true(pf_thread_index(p, "idle") >= 0);
-    }
-    set(&p->python_version, "3.12.1");
-    set(&p->collector, "sys.monitoring control flow");
-    set(&p->root, "/home/dev/proj/");
-    assert_int_equal(pf_set_argv(p, argv, LEN(argv)), 0);
-    p->wall_ns = 250000;
-    p->counted = m != TIME_ONLY;
-    p->timed = m != UNTIMED;
-    p->stacks_enabled = m != NO_STACKS;
-    if (p->timed) {
-        set(&p->timing_method, "sampling");
-        p->rate_hz = 1000;
-        p->samples = 111;
-    }
-    add_fn(p, m, "/home/dev/proj/app.py", "<module>", 1, PF_SCOPE_MODULE, module, LEN(module));
-    add_fn(p, m, "/home/dev/proj/app.py", "work", 3, PF_SCOPE_FUNCTION, work, LEN(work));
-    add_fn(p, m, "/home/dev/proj/pkg/odd.py", "odd;name\nx\\y", 7, PF_SCOPE_FUNCTION, odd,
-           LEN(odd));
-    add_fn(p, m, "/usr/lib/python3.12/threading.py", "Thread.run", 990, PF_SCOPE_FUNCTION, run,
-           LEN(run));
-    p->sampled_ns = p->time_ns;
-    if (m != NO_STACKS) {
-        add_stack(p, m, "MainThread", (uint32_t[]){0}, 1, s0, LEN(s0));
-        add_stack(p, m, "MainThread", (uint32_t[]){0, 1}, 2, s1, LEN(s1));
-        add_stack(p, m, "worker-1", (uint32_t[]){3}, 1, s2, LEN(s2));
-        add_stack(p, m, "worker-1", (uint32_t[]){3, 1}, 2, s3, LEN(s3));
-        add_stack(p, m, "MainThread", (uint32_t[]){0, 2}, 2, s4, LEN(s4));
-    }
-    return p;
-}
-
-static int setup_timed(void **state) { *state = make_profile(TIMED, 1); return 0; }
-static int teardown(void **state) { pf_profile_release(*state); return 0; }
-
-static fl_options opts(fl_metric m, int opcodes)
-{
-    fl_options o;
-    fl_options_init(&o);
-    o.metric = m;
-    o.opcodes = opcodes;
-    return o;
-}
-
-/* The writer's output, NUL-terminated; caller frees.  NULL when it fails. */
-static char *render(const char *format, const pf_profile *p, const fl_options *o, char *err)
-{
-    const fl_format *f = fl_format_find(format);
-    assert_non_null(f);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    assert_non_null(m);
-    int rc = f->write(p, o, m, err, 256);
-    assert_int_equal(fclose(m), 0);
-    if (rc < 0) {
-        free(buf);
-        return NULL;
-    }
-    assert_int_equal(strlen(buf), len);
-    return buf;
-}
-
-static char *must_render(const char *format, const pf_profile *p, const fl_options *o)
-{
-    char err[256] = "";
-    char *s = render(format, p, o, err);
-    if (!s)
-        fail_msg("%s: %s", format, err);
-    return s;
-}
-
-static pf_profile *read_back(const pf_profile *p)
-{
-    char path[] = "/tmp/opprof-test-flame-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    assert_non_null(f);
-    assert_int_equal(pf_json_write(p, f), 0);
-    assert_int_equal(fclose(f), 0);
-    pf_profile *q = NULL;
-    char err[512];
-    if (pf_read_file(path, &q, err, sizeof err) < 0)
-        fail_msg("reading back: %s", err);
-    unlink(path);
-    return q;
-}
-
-/* Every line matches ^(.*) (\d+)$ with a weight > 0, and no stack has
- * two lines; returns the sum of the weights. */
-static uint64_t folded_sum(const char *text)
-{
-    uint64_t sum = 0;
-    const char *stacks[64];
-    size_t lens[64], n = 0;
-    for (const char *line = text; *line;) {
-        const char *nl = strchr(line, '\n');
-        assert_non_null(nl);   /* every line ends with one */
-        const char *sp = nl;
-        while (sp > line && sp[-1] >= '0' && sp[-1] <= '9')
-            sp--;
-        assert_true(sp < nl && sp > line && sp[-1] == ' ');
-        for (const char *c = line; c < nl; c++)
-            assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
-        uint64_t w = strtoull(sp, NULL, 10);
-        assert_true(w > 0);
-        sum += w;
-        assert_true(n < LEN(stacks));
-        stacks[n] = line;
-        lens[n] = (size_t)(sp - 1 - line);
-        for (size_t k = 0; k < n; k++)
-            assert_false(lens[k] == lens[n] && memcmp(stacks[k], line, lens[n]) == 0);
-        n++;
-        line = nl + 1;
-    }
-    return sum;
-}
 
 /* ---- golden files ------------------------------------------------------ */
 
@@ -299,14 +81,17 @@ static void test_sums_and_lines(void **state)
                 assert_true(want > 0);
                 assert_int_equal(folded_sum(s), want);
                 free(s);
-                fl_graph g;
-                assert_int_equal(fl_build(p, &o, FL_BY_THREAD, &g, err, sizeof err), 0);
-                assert_int_equal(g.total, want);
-                uint64_t t = 0;
-                for (size_t k = 0; k < g.nthreads; k++)
-                    t += g.thread_total[k];
-                assert_int_equal(t, want);
-                fl_release(&g);
+                s = must_render("speedscope", p, &o);
+                check_speedscope(s, want);
+                free(s);
+                for (int flags = 0; flags <= (FL_BY_THREAD | FL_BOTH_METRICS); flags++) {
+                    fl_graph g;
+                    assert_int_equal(fl_build(p, &o, flags, &g, err, sizeof err), 0);
+                    check_graph(&g, (flags & FL_BOTH_METRICS) != 0);
+                    assert_int_equal(g.total, want);
+                    assert_int_equal(g.nthreads, (flags & FL_BY_THREAD) && m != NO_STACKS ? 2 : 1);
+                    fl_release(&g);
+                }
             }
         }
         pf_profile_release(p);
@@ -383,7 +168,8 @@ static void test_notes(void **state)
     assert_string_equal(s, "");
     free(s);
     s = must_render("speedscope", e, &o);
-    assert_non_null(strstr(s, "\"samples\":[],\"weights\":[]"));
+    assert_non_null(strstr(s, "\"unit\":\"none\",\"startValue\":0,\"endValue\":0,"
+                              "\"events\":[]}]}"));
     free(s);
     s = must_render("html", e, &o);
     assert_non_null(strstr(s, "nothing to draw"));
@@ -396,37 +182,50 @@ static void test_inconsistent(void **state)
     pf_profile *p = *state;
     fl_options o = opts(FL_METRIC_INSTRUCTIONS, 0);
     char err[256];
-    p->stacks[1].instructions += 1;
+    p->nodes[1].instructions += 1;   /* <module>;work: nodes are made in add_stack's order */
     assert_null(render("folded", p, &o, err));
     assert_non_null(strstr(err, "inconsistent profile"));
     o.opcodes = 1;    /* the path is bigger than its opcodes: the rest stays on the path */
     assert_null(render("folded", p, &o, err));
-    p->stacks[1].instructions -= 2;   /* the opcodes are bigger than the path */
+    p->nodes[1].instructions -= 2;   /* the opcodes are bigger than the path */
     assert_null(render("speedscope", p, &o, err));
     assert_non_null(strstr(err, "inconsistent profile"));
+    p->nodes[1].instructions += 1;
+    p->nodes[1].parent = 3;          /* a parent after its child */
+    assert_null(render("html", p, &o, err));
+    assert_non_null(strstr(err, "inconsistent profile: node 1"));
 }
 
 /* By time, a path without samples is no line; the HTML keeps it for its
- * counts (FL_BOTH_METRICS). */
+ * counts (FL_BOTH_METRICS).  A caller without samples of its own stays,
+ * with a weight of 0, on the path to its callees. */
 static void test_both_metrics(void **state)
 {
     pf_profile *p = *state;
-    p->stacks[2].time_ns = p->stacks[2].ops[0].time_ns = 0;
-    p->time_ns -= 3000;
+    p->nodes[2].time_ns = p->nodes[2].ops[0].time_ns = 0;   /* Thread.run: 4 instructions */
+    p->nodes[4].time_ns = p->nodes[4].ops[0].time_ns = 0;   /* <module>;odd: 5 */
+    p->time_ns -= 3000 + 2000;
     fl_options o = opts(FL_METRIC_TIME, 0);
     fl_graph a, b;
     char err[256];
     assert_int_equal(fl_build(p, &o, 0, &a, err, sizeof err), 0);
     assert_int_equal(fl_build(p, &o, FL_BOTH_METRICS, &b, err, sizeof err), 0);
-    assert_int_equal(b.nsamples, a.nsamples + 1);
+    check_graph(&a, 0);
+    check_graph(&b, 1);
+    assert_int_equal(b.nnodes, a.nnodes + 1);
     assert_int_equal(a.total, b.total);
     uint64_t ia = 0, ib = 0;
-    for (size_t i = 0; i < a.nsamples; i++)
-        ia += a.samples[i].instructions;
-    for (size_t i = 0; i < b.nsamples; i++)
-        ib += b.samples[i].instructions;
+    int caller = 0;
+    for (size_t i = 0; i < a.nnodes; i++) {
+        ia += a.nodes[i].instructions;
+        caller |= !a.nodes[i].weight && a.nodes[i].instructions == 4 &&
+                  strncmp(a.frames[a.nodes[i].frame].name, "Thread.run", 10) == 0;
+    }
+    for (size_t i = 0; i < b.nnodes; i++)
+        ib += b.nodes[i].instructions;
+    assert_true(caller);
     assert_int_equal(ib, p->instructions);
-    assert_int_equal(ia + 4, ib);
+    assert_int_equal(ia + 5, ib);
     fl_release(&a);
     fl_release(&b);
 }
@@ -474,7 +273,8 @@ static void test_html(void **state)
     assert_null(strstr(s, "src="));
     assert_null(strstr(s, "<link"));
     assert_null(strstr(s, "import("));
-    assert_non_null(strstr(s, "\"samples\":[[["));
+    assert_non_null(strstr(s, "\"nodes\":[[-1,"));
+    assert_null(strstr(s, "\"samples\":[["));
     assert_non_null(strstr(s, "\"report\":\"opprof report\\n"));
     free(s);
 }
@@ -569,6 +369,242 @@ static void test_flat_opcodes_long_function(void **state)
     pf_profile_release(p);
 }
 
+/* ---- the tree ---------------------------------------------------------- */
+
+/* Paths of one thread in another of the same name, and of another thread:
+ * speedscope keeps one profile per thread name, folded and HTML merge
+ * all threads; one node per (thread, path) either way. */
+static void test_threads(void **state)
+{
+    pf_profile *p = *state;
+    char **v = realloc(p->threads, (p->nthreads + 1) * sizeof *v);
+    assert_non_null(v);
+    p->threads = v;
+    p->threads[p->nthreads++] = strdup("worker-1");   /* pf_thread_index would find the first */
+    int other = pf_thread_index(p, "other");
+    assert_true(other >= 0);
+    const struct { uint32_t thread, path[2]; uint64_t count, time_ns; } more[] = {
+        {(uint32_t)p->nthreads - 2, {3, 1}, 10, 1000}, {(uint32_t)other, {0, 1}, 5, 500}};
+    pf_node_index *x = pf_node_index_new(p);
+    assert_non_null(x);
+    for (size_t i = 0; i < LEN(more); i++) {
+        int64_t k = pf_node_of_path(x, p, more[i].thread, more[i].path, 2);
+        assert_true(k >= 0);
+        p->nodes[k].instructions = more[i].count;
+        p->nodes[k].time_ns = more[i].time_ns;
+        p->instructions += more[i].count;
+        p->time_ns += more[i].time_ns;
+    }
+    pf_node_index_release(x);
+    fl_options o = opts(FL_METRIC_TIME, 0);
+    fl_graph g;
+    char err[256];
+    assert_int_equal(fl_build(p, &o, FL_BY_THREAD, &g, err, sizeof err), 0);
+    check_graph(&g, 0);
+    assert_int_equal(g.nthreads, 3);
+    assert_string_equal(g.threads[1], "worker-1");
+    assert_string_equal(g.threads[2], "other");
+    assert_int_equal(g.thread_total[1], 37000 + 1000);
+    assert_int_equal(g.thread_total[2], 500);
+    assert_int_equal(g.nnodes, 5 + 2);   /* other: <module>;work */
+    fl_release(&g);
+    assert_int_equal(fl_build(p, &o, 0, &g, err, sizeof err), 0);
+    check_graph(&g, 0);
+    assert_int_equal(g.nthreads, 1);
+    assert_int_equal(g.nnodes, 5);
+    fl_release(&g);
+    char *s = must_render("folded", p, &o);
+    assert_non_null(strstr(s, "\n<module> (app.py:1);work (app.py:3) 66500\n"));
+    assert_non_null(strstr(s, "\nThread.run (/usr/lib/python3.12/threading.py:990);"
+                              "work (app.py:3) 35000\n"));
+    free(s);
+    s = must_render("speedscope", p, &o);
+    assert_int_equal(check_speedscope(s, p->time_ns), 2 * 7);
+    free(s);
+}
+
+/* --opcodes: a leaf per opcode name under the node that ran it, names
+ * merged (two opcode numbers of one name are one leaf), what the opcodes
+ * do not cover left on the node. */
+static void test_opcode_leaves(void **state)
+{
+    pf_profile *p = *state;
+    char **names = realloc(p->opnames, (p->nopnames + 1) * sizeof *names);
+    assert_non_null(names);
+    p->opnames = names;
+    p->opnames[p->nopnames++] = strdup("LOAD_FAST");
+    pf_node *work = &p->nodes[1];   /* <module>;work */
+    work->ops = realloc(work->ops, (work->nops + 1) * sizeof *work->ops);
+    assert_non_null(work->ops);
+    work->ops[work->nops++] = (pf_opcount){(uint16_t)(p->nopnames - 1), 30, 0};
+    work->instructions += 30 + 7;
+    p->instructions += 30 + 7;
+    fl_options o = opts(FL_METRIC_INSTRUCTIONS, 1);
+    fl_graph g;
+    char err[256];
+    assert_int_equal(fl_build(p, &o, 0, &g, err, sizeof err), 0);
+    check_graph(&g, 0);
+    size_t leaves = 0;
+    for (size_t i = 0; i < g.nnodes; i++) {
+        const fl_node *v = &g.nodes[i];
+        const fl_frame *f = &g.frames[v->frame];
+        if (f->function != FL_NO_FUNCTION)
+            continue;
+        leaves++;
+        assert_true(f->name[0] == '[' && !f->file && f->line == -1);
+        assert_true(i + 1 == g.nnodes || g.nodes[i + 1].depth <= v->depth);   /* a leaf */
+        const fl_node *up = &g.nodes[v->parent];
+        if (up->depth != 1 || strcmp(g.frames[up->frame].name, "work (app.py:3)") != 0 ||
+            strcmp(g.frames[g.nodes[up->parent].frame].name, "<module> (app.py:1)") != 0)
+            continue;
+        assert_int_equal(up->weight, 7);
+        if (strcmp(f->name, "[LOAD_FAST]") == 0)
+            assert_int_equal(v->weight, 200 + 30);
+    }
+    assert_int_equal(leaves, 4 + 3 + 1 + 1 + 3);
+    fl_release(&g);
+    char *s = must_render("folded", p, &o);
+    assert_non_null(strstr(s, "\n<module> (app.py:1);work (app.py:3) 7\n"
+                              "<module> (app.py:1);work (app.py:3);[BINARY_OP] 60\n"
+                              "<module> (app.py:1);work (app.py:3);[LOAD_FAST] 230\n"));
+    assert_int_equal(folded_sum(s), p->instructions);
+    free(s);
+}
+
+/* --native: mixed stacks through the same tree, the native frames below
+ * the outermost Python frame left out, a stack without frames as "?". */
+static void test_native(void **state)
+{
+    pf_profile *p = *state;
+    static const char *const deep[] = {"_start [native]", "main [native]",
+                                       "<module> (app.py:1)", "work (app.py:3)",
+                                       "deflate [native]"};
+    static const char *const only[] = {"_start [native]", "clone [native]"};
+    p->native = 1;
+    add_native(p, "MainThread", deep, 5, 700);
+    add_native(p, "MainThread", deep, 4, 300);
+    add_native(p, "MainThread", deep, 5, 1);
+    add_native(p, "worker-1", only, 2, 50);
+    add_native(p, "worker-1", only, 1, 0);   /* no time: not drawn */
+    add_native(p, "MainThread", NULL, 0, 25);
+    fl_options o = opts(FL_METRIC_TIME, 1);
+    fl_graph g;
+    char err[256];
+    assert_int_equal(fl_build(p, &o, FL_BY_THREAD, &g, err, sizeof err), 0);
+    check_graph(&g, 0);
+    assert_int_equal(g.total, 1076);
+    assert_int_equal(g.nthreads, 2);
+    assert_int_equal(g.nframes, 6);   /* not "main [native]" */
+    assert_string_equal(g.frames[0].name, "<module> (app.py:1)");
+    assert_string_equal(g.frames[0].file, "app.py");
+    assert_int_equal(g.frames[0].line, 1);
+    assert_null(g.frames[3].file);
+    fl_release(&g);
+    char *s = must_render("folded", p, &o);
+    assert_string_equal(s, "<module> (app.py:1);work (app.py:3) 300\n"
+                           "<module> (app.py:1);work (app.py:3);deflate [native] 701\n"
+                           "? 25\n_start [native];clone [native] 50\n");
+    free(s);
+    s = must_render("speedscope", p, &o);
+    assert_int_equal(check_speedscope(s, 1076), 2 * 6);
+    free(s);
+}
+
+static size_t rendered_size(const char *format, const pf_profile *p, int opcodes)
+{
+    fl_options o = opts(FL_METRIC_AUTO, opcodes);
+    char *s = must_render(format, p, &o);
+    size_t n = strlen(s);
+    if (strcmp(format, "speedscope") == 0)
+        assert_int_equal(check_speedscope(s, p->time_ns),
+                         2 * p->nnodes * (opcodes ? 3 : 1));
+    free(s);
+    return n;
+}
+
+/* Deep recursion: every output but folded grows linearly with the depth,
+ * and no C code recurses once per level (300,000 levels of that would not
+ * fit a thread's stack). */
+static void test_deep_recursion(void **state)
+{
+    (void)state;
+    pf_profile *small = recursion(1000, 1), *big = recursion(20000, 1);
+    for (int ops = 0; ops <= 1; ops++) {
+        size_t ss[2] = {rendered_size("speedscope", small, ops),
+                        rendered_size("speedscope", big, ops)};
+        size_t html[2] = {rendered_size("html", small, ops), rendered_size("html", big, ops)};
+        print_message("depth 1,000 / 20,000%s: speedscope %zu / %zu bytes, html %zu / %zu\n",
+                      ops ? " --opcodes" : "", ss[0], ss[1], html[0], html[1]);
+        assert_true(html[1] < 20 * html[0]);
+        /* bytes per node: a node is two events, or a few numbers */
+        assert_true((ss[1] - ss[0]) / (19000 * (ops ? 3 : 1)) < 80);
+        assert_true((html[1] - html[0]) / (19000 * (ops ? 3 : 1)) < 40);
+    }
+    fl_options o = opts(FL_METRIC_INSTRUCTIONS, 1);
+    fl_graph g;
+    char err[256];
+    assert_int_equal(fl_build(big, &o, FL_BOTH_METRICS, &g, err, sizeof err), 0);
+    check_graph(&g, 1);
+    assert_int_equal(g.nnodes, 3 * 20000);
+    assert_int_equal(g.height, 20000 + 1);
+    assert_int_equal(g.total, 3 * 20000);
+    fl_release(&g);
+    pf_profile_release(small);
+    pf_profile_release(big);
+    /* folded repeats each path: a line every 1,000 levels keeps it small */
+    pf_profile *sparse = recursion(20000, 1000);
+    o = opts(FL_METRIC_TIME, 0);
+    char *s = must_render("folded", sparse, &o);
+    assert_int_equal(folded_sum(s), 20 * 3000);
+    assert_non_null(strstr(s, "r (rec.py:1);r (rec.py:1)"));
+    free(s);
+    o.opcodes = 1;
+    s = must_render("folded", sparse, &o);
+    assert_int_equal(folded_sum(s), 20 * 3000);
+    free(s);
+    pf_profile_release(sparse);
+    /* 300,000 levels: a recursion of them would not fit a thread's stack */
+    pf_profile *huge = recursion(300000, 1);
+    o = opts(FL_METRIC_TIME, 0);
+    assert_int_equal(fl_build(huge, &o, FL_BY_THREAD, &g, err, sizeof err), 0);
+    assert_int_equal(g.height, 300000);
+    fl_release(&g);
+    assert_true(rendered_size("speedscope", huge, 0) < 80 * 300000);
+    assert_true(rendered_size("html", huge, 0) < 40 * 300000);
+    pf_profile_release(huge);
+}
+
+/* Past fl__folded_warn_bytes, one line on stderr, once. */
+static void test_folded_warning(void **state)
+{
+    (void)state;
+    pf_profile *p = recursion(500, 1);   /* about 1.7 MB of folded lines */
+    char path[] = "/tmp/opprof-test-flame-err-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0 && dup2(fd, 2) == 2);
+    uint64_t was = fl__folded_warn_bytes;
+    fl__folded_warn_bytes = 1000000;
+    fl_options o = opts(FL_METRIC_INSTRUCTIONS, 0);
+    char *s = must_render("folded", p, &o);
+    fl__folded_warn_bytes = was;
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    close(fd);
+    assert_true(strlen(s) > 1000000);
+    assert_int_equal(folded_sum(s), 3 * 500);
+    free(s);
+    char *said = golden_read(path);
+    unlink(path);
+    assert_string_equal(said, "opprof: the folded output passed 1 MB: folded stacks repeat "
+                              "every path in full; speedscope or html grow linearly\n");
+    free(said);
+    pf_profile_release(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +621,11 @@ int main(void)
         WITH(test_write_error),
         WITH(test_save),
         cmocka_unit_test(test_flat_opcodes_long_function),
+        WITH(test_threads),
+        WITH(test_opcode_leaves),
+        WITH(test_native),
+        cmocka_unit_test(test_deep_recursion),
+        cmocka_unit_test(test_folded_warning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

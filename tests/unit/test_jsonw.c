@@ -480,14 +480,15 @@ static pf_profile *sample_profile(void)
     f->instructions = 2;
     p->instructions = 16;
 
-    pf_stack *s = pf_add_stack(p);
+    /* the call tree: <module> -> C.f on MainThread, and a <module> on
+     * a thread the profile does not name */
+    pf_node *s = pf_add_node(p);
     assert_non_null(s);
-    s->thread = 0;
-    s->frames = calloc(2, sizeof *s->frames);
-    assert_non_null(s->frames);
-    s->frames[0] = 1;
-    s->frames[1] = 0;
-    s->nframes = 2;
+    s->function = 1;
+    s = pf_add_node(p);
+    assert_non_null(s);
+    s->parent = 0;
+    s->function = 0;
     s->instructions = 14;
     s->ops = calloc(3, sizeof *s->ops);
     assert_non_null(s->ops);
@@ -495,32 +496,33 @@ static pf_profile *sample_profile(void)
     s->ops[1] = (pf_opcount){1, 10};
     s->ops[2] = (pf_opcount){2, 2};
     s->nops = 3;
-
-    s = pf_add_stack(p);                       /* an unknown thread */
+    s = pf_add_node(p);
     assert_non_null(s);
     s->thread = 5;
-    s->frames = calloc(1, sizeof *s->frames);
-    assert_non_null(s->frames);
-    s->frames[0] = 1;
-    s->nframes = 1;
+    s->function = 1;
     s->instructions = 2;
     return p;
 }
 
-/* pf_json_write into memory; the caller frees. */
-static char *profile_text(const pf_profile *p, size_t *len)
+/* pf_json_write_v1 (v2: pf_json_write) into memory; the caller frees. */
+static char *profile_text_version(const pf_profile *p, size_t *len, int version)
 {
     char *buf = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&buf, &n);
     assert_non_null(f);
-    assert_int_equal(pf_json_write(p, f), 0);
+    assert_int_equal(version == 1 ? pf_json_write_v1(p, f) : pf_json_write(p, f), 0);
     assert_int_equal(fclose(f), 0);
     assert_non_null(buf);
     assert_int_equal(strlen(buf), n);
     if (len)
         *len = n;
     return buf;
+}
+
+static char *profile_text(const pf_profile *p, size_t *len)
+{
+    return profile_text_version(p, len, 1);
 }
 
 static void assert_contains(const char *text, const char *fragment)
@@ -611,6 +613,36 @@ static void test_profile_fragments(void **state)
     /* the raw bytes never reach the output: one newline, at the end */
     assert_ptr_equal(strchr(text, '\n'), text + strlen(text) - 1);
     assert_null(memchr(text, 0xff, strlen(text)));
+    free(text);
+    pf_profile_release(p);
+}
+
+/* v2: strings once, columns, the tree as nodes (reports/model/profile-v2.md) */
+static void test_profile_v2_fragments(void **state)
+{
+    (void)state;
+    pf_profile *p = sample_profile();
+    char *text = profile_text_version(p, NULL, 2);
+    assert_true(strncmp(text, "{\"schema\":\"opprof-profile\",\"version\":2,", 39) == 0);
+    assert_contains(text, ",\"counted\":true,\"stacks_enabled\":true,");
+    assert_contains(text, "\"totals\":{\"instructions\":16,\"wall_ns\":123456789,\"exit_ns\":0}");
+    /* the thread name first, then each function's file, name, qualname */
+    assert_contains(text, "\"strings\":[\"MainThread\",\"" WEIRD_FILE_JSON "\",\"f\",\"C.f\","
+                          "\"s.py\",\"<module>\"],");
+    assert_contains(text, "\"strings_hex\":[[1,\"6469722f7765226972640a6e61ff6d652e7079\"]],");
+    assert_contains(text, "\"opnames\":[\"RESUME\",\"LOAD_FAST\",\"RETURN_VALUE\",\"<unknown>\"],");
+    assert_contains(text, "\"processes\":[{\"pid\":0,\"parent\":-1,\"argv\":[\"s.py\",\"a b\","
+                          "\"\\ufffd\"],\"exit_status\":3,\"incomplete\":false}],");
+    assert_contains(text, "\"threads\":[{\"name\":0,\"process\":0}],");
+    /* no code: ops and lines are written, offsets as steps */
+    assert_contains(text, "{\"file\":1,\"name\":2,\"qualname\":3,\"firstlineno\":10,"
+                          "\"scope\":\"function\",\"calls\":2,\"instructions\":14,"
+                          "\"offset_deltas\":[0,2,2,2],\"counts\":[2,5,5,2],"
+                          "\"ops\":[0,1,1,2],\"lines\":[-1,11,11,12],\"opset\":[0,1,2]}");
+    /* a node's ops count over its function's opset */
+    assert_contains(text, "\"nodes\":{\"parent\":[-1,0,-1],\"function\":[1,0,1],"
+                          "\"callsite\":[-1,-1,-1],\"thread\":[0,0,5],"
+                          "\"instructions\":[0,14,2],\"ops\":[[],[2,10,2],[]]}}\n");
     free(text);
     pf_profile_release(p);
 }
@@ -794,7 +826,7 @@ static void test_save_atomic(void **state)
     pf_profile *p = sample_profile();
     char *path = path_join(dir, "out.json");
     size_t expected_len;
-    char *expected = profile_text(p, &expected_len);
+    char *expected = profile_text_version(p, &expected_len, 2);
 
     assert_int_equal(save(p, path), 0);
     size_t len;
@@ -893,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_write_error),
         cmocka_unit_test(test_profile_empty),
         cmocka_unit_test(test_profile_fragments),
+        cmocka_unit_test(test_profile_v2_fragments),
         cmocka_unit_test(test_profile_opcodes_summed),
         cmocka_unit_test(test_profile_incomplete),
         cmocka_unit_test(test_profile_many_functions),

@@ -24,14 +24,16 @@ static const pf_instr *instr_at(const pf_function *f, uint32_t offset)
     return NULL;
 }
 
-static const pf_stack *find_stack(const pf_profile *p, const char *thread,
-                                  const uint32_t *frames, size_t n)
+static const pf_node *find_stack(const pf_profile *p, const char *thread,
+                                 const uint32_t *frames, size_t n)
 {
-    for (size_t i = 0; i < p->nstacks; i++) {
-        const pf_stack *s = &p->stacks[i];
-        if (strcmp(p->threads[s->thread], thread) || s->nframes != n)
+    uint32_t path[16];
+    for (size_t i = 0; i < p->nnodes; i++) {
+        const pf_node *s = &p->nodes[i];
+        if (strcmp(p->threads[s->thread], thread) || pf_node_depth(p, i) != n)
             continue;
-        if (n == 0 || memcmp(s->frames, frames, n * sizeof *frames) == 0)
+        pf_node_path(p, i, path);
+        if (memcmp(path, frames, n * sizeof *frames) == 0)
             return s;
     }
     return NULL;
@@ -112,9 +114,9 @@ static void test_merge_sums(void **state)
     assert_int_equal(f->time_ns, 120);
     assert_int_equal(instr_at(f, 4)->time_ns, 120);
     /* stacks: same thread and frames add up; ids are the merged ones */
-    assert_int_equal(m->nstacks, 4);
+    assert_int_equal(m->nnodes, 4);
     const uint32_t m_main[] = {0}, m_a[] = {0, 1}, m_b[] = {0, 2};
-    const pf_stack *s = find_stack(m, "MainThread", m_main, 1);
+    const pf_node *s = find_stack(m, "MainThread", m_main, 1);
     assert_non_null(s);
     assert_int_equal(s->instructions, 21 + 4);
     assert_int_equal(stack_op_count(m, s, "RESUME"), 3);
@@ -156,7 +158,7 @@ static void test_merge_keeps_inputs(void **state)
     assert_string_equal(ja, ja2);
     assert_string_equal(ja, jb2);
     assert_int_equal(m->nfunctions, a->nfunctions);
-    assert_int_equal(m->nstacks, a->nstacks);
+    assert_int_equal(m->nnodes, a->nnodes);
     assert_int_equal(m->instructions, 2 * a->instructions);
     assert_int_equal(m->wall_ns, 2 * a->wall_ns);
     pf_profile *in[] = {a}, *one = NULL;

@@ -1,0 +1,776 @@
+/*
+ * profile_read_v2.c - a v2 profile -> model, streaming (profile-v2.md).
+ *
+ * The big parts (strings, functions, nodes) go from tokens straight into
+ * the model, so reading takes about the memory of what is kept; the small
+ * header keys become a jansson object that the v1 reader's code reads.
+ * The writer's key order is relied on where a value refers to another:
+ * strings and opnames come before functions, functions and threads before
+ * nodes.  Unknown keys are skipped (v2 may grow).
+ */
+#include "profile_read_v2.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strtab.h"
+
+typedef struct rv {
+    jp_reader *jp;
+    pf_profile *p;
+    unsigned keep;            /* PF_KEEP_* */
+    char **str;               /* the string table */
+    size_t nstr;
+    json_t *head;             /* the small keys */
+    int have_functions, have_threads;
+    uint16_t **opset;         /* per function: the opcodes its nodes' vectors count */
+    size_t *nopset;
+    size_t capopset;
+    int64_t *buf[9];          /* columns; [8]: scratch */
+    size_t nbuf[9];
+} rv;
+
+#define FAIL(r, ...) jp_fail((r)->jp, __VA_ARGS__)
+
+static int expect(rv *r, jp_token want, const char *what)
+{
+    jp_token t = jp_next(r->jp);
+    if (t == want)
+        return 0;
+    if (t == JP_ERROR)
+        return -1;
+    return FAIL(r, "%s: expected %s, found %s", what, jp_token_name(want), jp_token_name(t));
+}
+
+/* An array of integers into *v (malloc'd), each in [lo, hi]. */
+static int read_ints(rv *r, const char *what, int64_t lo, int64_t hi, int64_t **v, size_t *n)
+{
+    size_t cap = 64;
+    *n = 0;
+    free(*v);
+    if (!(*v = malloc(cap * sizeof **v)))
+        return FAIL(r, "out of memory");
+    if (expect(r, JP_ARRAY, what) < 0)
+        return -1;
+    for (;;) {
+        jp_token t = jp_next(r->jp);
+        if (t == JP_ARRAY_END)
+            return 0;
+        if (t != JP_INT)
+            return t == JP_ERROR ? -1 : FAIL(r, "%s: expected an integer, found %s", what,
+                                             jp_token_name(t));
+        int64_t x = jp_int(r->jp);
+        if (x < lo || x > hi)
+            return FAIL(r, "%s: %lld is out of range", what, (long long)x);
+        if (*n == cap) {
+            int64_t *w = realloc(*v, (cap *= 2) * sizeof *w);
+            if (!w)
+                return FAIL(r, "out of memory");
+            *v = w;
+        }
+        (*v)[(*n)++] = x;
+    }
+}
+
+static int read_ints_to(rv *r, const char *what, int64_t lo, int64_t hi, int slot)
+{
+    return read_ints(r, what, lo, hi, &r->buf[slot], &r->nbuf[slot]);
+}
+
+/* A string of the table: a copy in *dst. */
+static int sref(rv *r, int64_t i, char **dst, const char *what)
+{
+    if (i < 0 || (size_t)i >= r->nstr)
+        return FAIL(r, "%s: string %lld is not in the table", what, (long long)i);
+    return pf_set_string(dst, r->str[i]) < 0 ? FAIL(r, "out of memory") : 0;
+}
+
+static int sref_list(rv *r, const char *what, char ***v, size_t *n)
+{
+    if (read_ints_to(r, what, 0, INT64_MAX, 8) < 0)
+        return -1;
+    *v = calloc(r->nbuf[8] + 1, sizeof **v);
+    if (!*v)
+        return FAIL(r, "out of memory");
+    for (*n = 0; *n < r->nbuf[8]; (*n)++)
+        if (sref(r, r->buf[8][*n], &(*v)[*n], what) < 0)
+            return -1;
+    return 0;
+}
+
+static int read_strings(rv *r, char ***v, size_t *n, const char *what)
+{
+    size_t cap = 256;
+    *n = 0;
+    if (!(*v = malloc(cap * sizeof **v)))
+        return FAIL(r, "out of memory");
+    if (expect(r, JP_ARRAY, what) < 0)
+        return -1;
+    for (;;) {
+        jp_token t = jp_next(r->jp);
+        if (t == JP_ARRAY_END)
+            return 0;
+        if (t != JP_STRING)
+            return t == JP_ERROR ? -1 : FAIL(r, "%s: expected a string, found %s", what,
+                                             jp_token_name(t));
+        size_t len;
+        const char *s = jp_text(r->jp, &len);
+        if (*n == cap) {
+            char **w = realloc(*v, (cap *= 2) * sizeof *w);
+            if (!w)
+                return FAIL(r, "out of memory");
+            *v = w;
+        }
+        (*v)[*n] = NULL;
+        if (pf_set_string(&(*v)[*n], s) < 0)
+            return FAIL(r, "out of memory");
+        (*n)++;
+    }
+}
+
+/* [[index, "hex"], ...]: strings that are not UTF-8, byte for byte. */
+static int read_strings_hex(rv *r)
+{
+    if (expect(r, JP_ARRAY, "strings_hex") < 0)
+        return -1;
+    for (;;) {
+        jp_token t = jp_next(r->jp);
+        if (t == JP_ARRAY_END)
+            return 0;
+        if (t != JP_ARRAY || expect(r, JP_INT, "strings_hex") < 0)
+            return t == JP_ERROR ? -1 : FAIL(r, "strings_hex: expected [index, \"hex\"]");
+        int64_t i = jp_int(r->jp);
+        if (i < 0 || (size_t)i >= r->nstr)
+            return FAIL(r, "strings_hex: string %lld is not in the table", (long long)i);
+        if (expect(r, JP_STRING, "strings_hex") < 0)
+            return -1;
+        size_t len;
+        const char *hex = jp_text(r->jp, &len);
+        char *s = malloc(len / 2 + 1);
+        if (!s)
+            return FAIL(r, "out of memory");
+        size_t k = 0;
+        for (; len % 2 == 0 && 2 * k < len; k++) {
+            unsigned v;
+            if (sscanf(hex + 2 * k, "%2x", &v) != 1 || !v)
+                break;
+            s[k] = (char)v;
+        }
+        s[k] = 0;
+        if (2 * k != len) {
+            free(s);
+            return FAIL(r, "strings_hex: string %lld is not hex bytes", (long long)i);
+        }
+        free(r->str[i]);
+        r->str[i] = s;
+        if (expect(r, JP_ARRAY_END, "strings_hex") < 0)
+            return -1;
+    }
+}
+
+/* A small value as a jansson value, for the header readers.  jp's depth
+ * limit bounds the stack. */
+static json_t *to_json(rv *r, jp_token t)
+{
+    json_t *stack[JP_MAX_DEPTH + 2], *root = NULL;
+    char *keys[JP_MAX_DEPTH + 2];
+    int depth = 0;
+    for (;; t = jp_next(r->jp)) {
+        json_t *v = NULL;
+        int open = 0;
+        switch (t) {
+        case JP_OBJECT: v = json_object(); open = 1; break;
+        case JP_ARRAY: v = json_array(); open = 1; break;
+        case JP_STRING: {
+            size_t len;
+            const char *s = jp_text(r->jp, &len);
+            v = json_stringn_nocheck(s, len);
+            break;
+        }
+        case JP_INT: v = json_integer(jp_int(r->jp)); break;
+        case JP_REAL: v = json_real(jp_real(r->jp)); break;
+        case JP_TRUE: v = json_true(); break;
+        case JP_FALSE: v = json_false(); break;
+        case JP_NULL: v = json_null(); break;
+        case JP_KEY: {
+            size_t len;
+            const char *s = jp_text(r->jp, &len);
+            if (!(keys[depth - 1] = strdup(s)))
+                goto oom;
+            continue;
+        }
+        case JP_OBJECT_END:
+        case JP_ARRAY_END:
+            if (--depth == 0)
+                return root;
+            continue;
+        default:
+            goto fail;
+        }
+        if (!v)
+            goto oom;
+        if (depth == 0) {
+            root = v;
+            if (!open)
+                return root;
+        } else {
+            json_t *c = stack[depth - 1];
+            int rc = json_is_object(c) ? json_object_set_new(c, keys[depth - 1], v)
+                                       : json_array_append_new(c, v);
+            if (json_is_object(c)) {
+                free(keys[depth - 1]);
+                keys[depth - 1] = NULL;
+            }
+            if (rc < 0)
+                goto oom;
+        }
+        if (open) {
+            keys[depth] = NULL;
+            stack[depth++] = v;
+        }
+    }
+oom:
+    FAIL(r, "out of memory");
+fail:
+    for (int i = 0; i < depth; i++)
+        free(keys[i]);
+    json_decref(root);
+    return NULL;
+}
+
+/* ---- functions ---------------------------------------------------------- */
+
+enum { C_OFFSETS, C_COUNTS, C_OPS, C_LINES, C_TIMES, C_FORMS, C_FORM_TIMES, C_OPSET };
+
+static int read_code(rv *r, pf_function *f)
+{
+    pf_code *c = calloc(1, sizeof *c);
+    if (!c)
+        return FAIL(r, "out of memory");
+    f->codeinfo = c;
+    if (expect(r, JP_OBJECT, "code") < 0)
+        return -1;
+    for (;;) {
+        jp_token t = jp_next(r->jp);
+        if (t == JP_OBJECT_END)
+            break;
+        if (t != JP_KEY)
+            return -1;
+        const char *k = jp_text(r->jp, NULL);
+        if (strcmp(k, "bytes") == 0) {
+            if (expect(r, JP_STRING, "code.bytes") < 0)
+                return -1;
+            size_t len;
+            const char *s = jp_text(r->jp, &len);
+            if (!(c->bytes = pf_base64_decode(s, len, &c->nbytes)))
+                return FAIL(r, "code.bytes is not base64");
+        } else if (strcmp(k, "names") == 0) {
+            if (sref_list(r, "code.names", &c->names, &c->nnames) < 0)
+                return -1;
+        } else if (strcmp(k, "consts") == 0) {
+            if (sref_list(r, "code.consts", &c->consts, &c->nconsts) < 0)
+                return -1;
+        } else if (strcmp(k, "locals") == 0) {
+            if (sref_list(r, "code.locals", &c->locals, &c->nlocals) < 0)
+                return -1;
+        } else if (strcmp(k, "cells") == 0) {
+            if (sref_list(r, "code.cells", &c->cells, &c->ncells) < 0)
+                return -1;
+        } else if (strcmp(k, "lines") == 0) {
+            if (read_ints_to(r, "code.lines", -1, INT32_MAX, 8) < 0)
+                return -1;
+            if (r->nbuf[8] % 3)
+                return FAIL(r, "code.lines: not triples");
+            c->nlines = r->nbuf[8] / 3;
+            if (!(c->lines = calloc(c->nlines + 1, sizeof *c->lines)))
+                return FAIL(r, "out of memory");
+            for (size_t i = 0; i < c->nlines; i++) {
+                const int64_t *e = &r->buf[8][3 * i];
+                if (e[0] < 0 || e[1] < e[0] || (i && e[0] < c->lines[i - 1].end))
+                    return FAIL(r, "code.lines: ranges out of order");
+                c->lines[i] = (dz_line_range){(int)e[0], (int)e[1], (int)e[2]};
+            }
+        } else if (jp_skip(r->jp) < 0) {
+            return -1;
+        }
+    }
+    if (!c->bytes)
+        return FAIL(r, "code: no bytes");
+    return 0;
+}
+
+/* The columns read into r->buf, made into f->code. */
+static int assemble(rv *r, pf_function *f, const int seen[])
+{
+    size_t n = r->nbuf[C_OFFSETS];
+    int64_t *off = r->buf[C_OFFSETS];
+    for (size_t i = 1; i < n; i++) {   /* deltas to offsets; pf_check_sums wants them rising */
+        if (!off[i] || off[i] > INT32_MAX - off[i - 1])
+            return FAIL(r, "function %zu: offsets not rising", r->p->nfunctions - 1);
+        off[i] += off[i - 1];
+    }
+    if (!seen[C_OFFSETS] || !seen[C_COUNTS] || r->nbuf[C_COUNTS] != n ||
+        (seen[C_OPS] && r->nbuf[C_OPS] != n) || (seen[C_LINES] && r->nbuf[C_LINES] != n) ||
+        (seen[C_FORMS] && r->nbuf[C_FORMS] != n))
+        return FAIL(r, "function %zu: its offsets, counts, ops, lines and forms differ in "
+                       "length", r->p->nfunctions - 1);
+    if ((!seen[C_OPS] || !seen[C_LINES]) && !f->codeinfo)
+        return FAIL(r, "function %zu: no ops or lines, and no code to take them from",
+                    r->p->nfunctions - 1);
+    f->code = calloc(n + 1, sizeof *f->code);
+    if (!f->code)
+        return FAIL(r, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        pf_instr *in = &f->code[i];
+        int64_t off = r->buf[C_OFFSETS][i];
+        in->offset = (uint32_t)off;
+        in->count = (uint64_t)r->buf[C_COUNTS][i];
+        int64_t op = seen[C_OPS] ? r->buf[C_OPS][i]
+                     : (uint64_t)off < f->codeinfo->nbytes ? f->codeinfo->bytes[off] : -1;
+        if (op < 0 || (size_t)op >= r->p->nopnames)
+            return FAIL(r, "function %zu: instruction %zu has no opcode name",
+                        r->p->nfunctions - 1, i);
+        in->op = (uint16_t)op;
+        in->line = seen[C_LINES] ? (int)r->buf[C_LINES][i]
+                                 : pf_code_line(f->codeinfo, in->offset);
+    }
+    f->ncode = n;
+    if (seen[C_TIMES]) {
+        const int64_t *t = r->buf[C_TIMES];
+        if (r->nbuf[C_TIMES] % 3)
+            return FAIL(r, "function %zu: times are not triples", r->p->nfunctions - 1);
+        for (size_t k = 0; k < r->nbuf[C_TIMES]; k += 3) {
+            if ((uint64_t)t[k] >= n || (k && t[k] <= t[k - 3]))
+                return FAIL(r, "function %zu: times name instructions out of order or that "
+                               "it does not have", r->p->nfunctions - 1);
+            f->code[t[k]].time_ns = (uint64_t)t[k + 1];
+            f->code[t[k]].samples = (uint64_t)t[k + 2];
+        }
+    }
+    if (seen[C_FORMS]) {
+        if (!(f->forms = calloc(n + 1, sizeof *f->forms)))
+            return FAIL(r, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            int64_t v = r->buf[C_FORMS][i];
+            if (v >= (int64_t)r->p->nopnames)
+                return FAIL(r, "function %zu: a form that is not an opcode",
+                            r->p->nfunctions - 1);
+            f->forms[i] = v < 0 ? PF_NO_FORM : (uint16_t)v;
+        }
+    }
+    if (seen[C_FORM_TIMES]) {
+        const int64_t *t = r->buf[C_FORM_TIMES];
+        if (r->nbuf[C_FORM_TIMES] % 4)
+            return FAIL(r, "function %zu: form_times are not quadruples", r->p->nfunctions - 1);
+        f->nform_times = r->nbuf[C_FORM_TIMES] / 4;
+        if (!(f->form_times = calloc(f->nform_times + 1, sizeof *f->form_times)))
+            return FAIL(r, "out of memory");
+        for (size_t k = 0; k < f->nform_times; k++) {
+            if ((uint64_t)t[4 * k] >= n || (uint64_t)t[4 * k + 1] >= r->p->nopnames)
+                return FAIL(r, "function %zu: form_times name what it does not have",
+                            r->p->nfunctions - 1);
+            f->form_times[k] = (pf_form_time){(uint32_t)t[4 * k], (uint16_t)t[4 * k + 1],
+                                              (uint64_t)t[4 * k + 2], (uint64_t)t[4 * k + 3]};
+        }
+    }
+    return 0;
+}
+
+/* The function's opset (r->buf[C_OPSET], rising), for its nodes. */
+static int keep_opset(rv *r, int seen)
+{
+    size_t f = r->p->nfunctions - 1, n = seen ? r->nbuf[C_OPSET] : 0;
+    if (f >= r->capopset) {
+        size_t cap = r->capopset ? 2 * r->capopset : 256;
+        uint16_t **v = realloc(r->opset, cap * sizeof *v);
+        if (v)
+            r->opset = v;
+        size_t *nv = v ? realloc(r->nopset, cap * sizeof *nv) : NULL;
+        if (!nv)
+            return FAIL(r, "out of memory");
+        r->nopset = nv;
+        memset(r->opset + r->capopset, 0, (cap - r->capopset) * sizeof *r->opset);
+        r->capopset = cap;
+    }
+    r->nopset[f] = n;
+    if (!(r->opset[f] = malloc((n + 1) * sizeof **r->opset)))
+        return FAIL(r, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int64_t op = r->buf[C_OPSET][i];
+        if ((size_t)op >= r->p->nopnames || (i && op <= r->buf[C_OPSET][i - 1]))
+            return FAIL(r, "function %zu: its opset is not rising opcodes", f);
+        r->opset[f][i] = (uint16_t)op;
+    }
+    return 0;
+}
+
+static int read_function(rv *r)
+{
+    pf_function *f = pf_add_function(r->p);
+    if (!f)
+        return FAIL(r, "out of memory");
+    int seen[8] = {0}, have_scope = 0, have_names = 0;
+    for (;;) {
+        jp_token t = jp_next(r->jp);
+        if (t == JP_OBJECT_END)
+            break;
+        if (t != JP_KEY)
+            return -1;
+        char key[32];
+        snprintf(key, sizeof key, "%s", jp_text(r->jp, NULL));
+        static const char *const cols[] = {"offset_deltas", "counts", "ops", "lines", "times",
+                                           "forms", "form_times", "opset"};
+        static const int64_t lo[] = {0, 0, 0, -1, 0, -1, 0, 0};
+        int col = -1;
+        for (int i = 0; i < 8; i++)
+            if (strcmp(key, cols[i]) == 0)
+                col = i;
+        if (col >= 0) {
+            int64_t hi = col == C_OFFSETS ? INT32_MAX : col == C_LINES ? INT32_MAX
+                         : col == C_OPS || col == C_FORMS || col == C_OPSET ? UINT16_MAX - 1
+                                                                             : INT64_MAX;
+            if (read_ints_to(r, key, lo[col], hi, col) < 0)
+                return -1;
+            seen[col] = 1;
+            continue;
+        }
+        if (strcmp(key, "code") == 0) {
+            if (read_code(r, f) < 0)
+                return -1;
+            continue;
+        }
+        if (strcmp(key, "scope") == 0) {
+            if (expect(r, JP_STRING, "scope") < 0)
+                return -1;
+            f->scope = pf_scope_from_name(jp_text(r->jp, NULL));
+            if (f->scope == PF_SCOPE_COUNT)
+                return FAIL(r, "function %zu: unknown scope", r->p->nfunctions - 1);
+            have_scope = 1;
+            continue;
+        }
+        if (expect(r, JP_INT, key) < 0)
+            return -1;
+        int64_t v = jp_int(r->jp);
+        if (v < 0 && strcmp(key, "firstlineno") != 0)
+            return FAIL(r, "%s: %lld is out of range", key, (long long)v);
+        if (strcmp(key, "file") == 0)
+            have_names += sref(r, v, &f->file, key) == 0 ? 1 : -100;
+        else if (strcmp(key, "name") == 0)
+            have_names += sref(r, v, &f->name, key) == 0 ? 1 : -100;
+        else if (strcmp(key, "qualname") == 0)
+            have_names += sref(r, v, &f->qualname, key) == 0 ? 1 : -100;
+        else if (strcmp(key, "firstlineno") == 0)
+            f->firstlineno = v < INT32_MIN || v > INT32_MAX ? 0 : (int)v;
+        else if (strcmp(key, "process") == 0)
+            f->process = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+        else if (strcmp(key, "calls") == 0)
+            f->calls = (uint64_t)v;
+        else if (strcmp(key, "instructions") == 0)
+            f->instructions = (uint64_t)v;
+        else if (strcmp(key, "time_ns") == 0)
+            f->time_ns = (uint64_t)v;
+        else if (strcmp(key, "cumulative_ns") == 0)
+            f->cumulative_ns = (uint64_t)v;
+        if (have_names < 0)
+            return -1;
+    }
+    if (have_names != 3 || !have_scope)
+        return FAIL(r, "function %zu: no file, name, qualname or scope", r->p->nfunctions - 1);
+    if (assemble(r, f, seen) < 0 || keep_opset(r, seen[C_OPSET]) < 0)
+        return -1;
+    if (f->codeinfo && !(r->keep & PF_KEEP_CODE)) {   /* its ops and lines are taken */
+        pf_code_release(f->codeinfo);
+        free(f->codeinfo);
+        f->codeinfo = NULL;
+    }
+    return 0;
+}
+
+static int read_functions(rv *r)
+{
+    if (!r->str || !r->p->opnames)
+        return FAIL(r, "functions: they come after strings and opnames");
+    if (expect(r, JP_ARRAY, "functions") < 0)
+        return -1;
+    for (;;) {
+        jp_token t = jp_next(r->jp);
+        if (t == JP_ARRAY_END)
+            break;
+        if (t != JP_OBJECT)
+            return t == JP_ERROR ? -1 : FAIL(r, "functions: expected an object");
+        if (read_function(r) < 0)
+            return -1;
+    }
+    r->have_functions = 1;
+    return 0;
+}
+
+/* ---- the call tree ------------------------------------------------------ */
+
+enum { N_PARENT, N_FUNCTION, N_CALLSITE, N_THREAD, N_INSTRUCTIONS, N_TIME, N_OPTIMES };
+
+/* "ops": per node, its counts over its function's opset. */
+static int read_node_ops(rv *r)
+{
+    pf_profile *p = r->p;
+    if (expect(r, JP_ARRAY, "nodes.ops") < 0)
+        return -1;
+    for (size_t i = 0;; i++) {
+        jp_token t = jp_next(r->jp);
+        if (t == JP_ARRAY_END)
+            return i == p->nnodes ? 0 : FAIL(r, "nodes.ops: one array per node");
+        if (t != JP_ARRAY || i >= p->nnodes)
+            return t == JP_ERROR ? -1 : FAIL(r, "nodes.ops: one array per node");
+        pf_node *n = &p->nodes[i];
+        uint32_t f = n->function;
+        size_t k = 0;
+        while ((t = jp_next(r->jp)) != JP_ARRAY_END) {
+            int64_t count = jp_int(r->jp);
+            if (t != JP_INT || count < 0 || k >= r->nopset[f])
+                return FAIL(r, "node %zu: its ops are not counts over its function's opset",
+                            i);
+            if (count && (r->keep & PF_KEEP_NODE_OPS)) {
+                pf_opcount *v = realloc(n->ops, (n->nops + 1) * sizeof *v);
+                if (!v)
+                    return FAIL(r, "out of memory");
+                n->ops = v;
+                n->ops[n->nops++] = (pf_opcount){r->opset[f][k], (uint64_t)count, 0};
+            }
+            k++;
+        }
+    }
+}
+
+/* "op_times": (node, op, time_ns) triples, merged into the nodes' ops. */
+static int add_op_times(rv *r)
+{
+    pf_profile *p = r->p;
+    const int64_t *t = r->buf[N_OPTIMES];
+    if (r->nbuf[N_OPTIMES] % 3)
+        return FAIL(r, "nodes.op_times: not triples");
+    for (size_t k = 0; k < r->nbuf[N_OPTIMES]; k += 3) {
+        if ((uint64_t)t[k] >= p->nnodes || (uint64_t)t[k + 1] >= p->nopnames)
+            return FAIL(r, "nodes.op_times: a node or an opcode out of range");
+        pf_node *n = &p->nodes[t[k]];
+        size_t j = 0;
+        while (j < n->nops && n->ops[j].op != t[k + 1])
+            j++;
+        if (j == n->nops) {
+            pf_opcount *v = realloc(n->ops, (n->nops + 1) * sizeof *v);
+            if (!v)
+                return FAIL(r, "out of memory");
+            n->ops = v;
+            n->ops[n->nops++] = (pf_opcount){(uint16_t)t[k + 1], 0, 0};
+        }
+        n->ops[j].time_ns = (uint64_t)t[k + 2];
+    }
+    return 0;
+}
+
+static int read_nodes(rv *r)
+{
+    pf_profile *p = r->p;
+    if (!r->have_functions)
+        return FAIL(r, "nodes: they come after functions");
+    static const char *const cols[] = {"parent", "function", "callsite", "thread",
+                                       "instructions", "time_ns", "op_times"};
+    int seen[7] = {0}, have_ops = 0;
+    if (expect(r, JP_OBJECT, "nodes") < 0)
+        return -1;
+    for (;;) {
+        jp_token t = jp_next(r->jp);
+        if (t == JP_OBJECT_END)
+            break;
+        if (t != JP_KEY)
+            return -1;
+        const char *k = jp_text(r->jp, NULL);
+        int col = -1;
+        for (int i = 0; i < 7; i++)
+            if (strcmp(k, cols[i]) == 0)
+                col = i;
+        if (strcmp(k, "ops") == 0) {
+            /* the nodes are made from the columns before their ops */
+            if (!seen[N_PARENT] || !seen[N_FUNCTION])
+                return FAIL(r, "nodes.ops: it comes after parent and function");
+            if (!p->nnodes)
+                for (size_t i = 0; i < r->nbuf[N_FUNCTION]; i++) {
+                    pf_node *nd = pf_add_node(p);
+                    if (!nd)
+                        return FAIL(r, "out of memory");
+                    if ((uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
+                        return FAIL(r, "node %zu: its function does not exist", i);
+                    nd->function = (uint32_t)r->buf[N_FUNCTION][i];
+                }
+            if (read_node_ops(r) < 0)
+                return -1;
+            have_ops = 1;
+        } else if (col >= 0) {
+            char what[32];
+            snprintf(what, sizeof what, "nodes.%s", cols[col]);
+            int64_t lo = col == N_PARENT || col == N_CALLSITE ? -1 : 0;
+            int64_t hi = col == N_CALLSITE ? INT32_MAX : col <= N_THREAD ? UINT32_MAX - 1
+                                                                          : INT64_MAX;
+            if (read_ints_to(r, what, lo, hi, col) < 0)
+                return -1;
+            seen[col] = 1;
+        } else if (jp_skip(r->jp) < 0) {
+            return -1;
+        }
+    }
+    size_t n = r->nbuf[N_PARENT];
+    for (int c = 0; c < N_TIME; c++)
+        if (!seen[c] || r->nbuf[c] != n)
+            return FAIL(r, "nodes: parent, function, callsite, thread and instructions are "
+                           "columns of one length");
+    if ((seen[N_TIME] && r->nbuf[N_TIME] != n) || (have_ops && p->nnodes != n))
+        return FAIL(r, "nodes: time_ns and ops have one entry per node");
+    for (size_t i = 0; i < n; i++) {
+        if (!have_ops && !pf_add_node(p))
+            return FAIL(r, "out of memory");
+        pf_node *nd = &p->nodes[i];
+        int64_t up = r->buf[N_PARENT][i];
+        if (up >= (int64_t)i || (uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
+            return FAIL(r, "node %zu: its parent comes after it, or its function does not "
+                           "exist", i);
+        nd->parent = up < 0 ? PF_NO_NODE : (uint32_t)up;
+        nd->function = (uint32_t)r->buf[N_FUNCTION][i];
+        nd->callsite = (int32_t)r->buf[N_CALLSITE][i];
+        nd->thread = (uint32_t)r->buf[N_THREAD][i];
+        nd->instructions = (uint64_t)r->buf[N_INSTRUCTIONS][i];
+        nd->time_ns = seen[N_TIME] ? (uint64_t)r->buf[N_TIME][i] : 0;
+    }
+    return seen[N_OPTIMES] && (r->keep & PF_KEEP_NODE_OPS) ? add_op_times(r) : 0;
+}
+
+/* ---- processes and threads (small: from the header object) ------------- */
+
+static int from_head(rv *r, char *err, size_t errlen)
+{
+    pf_profile *p = r->p;
+    json_t *threads = json_object_get(r->head, "threads");
+    json_t *procs = json_object_get(r->head, "processes");
+    size_t i;
+    json_t *v;
+    if (threads && !json_is_array(threads))
+        return snprintf(err, errlen, "threads: not an array"), -1;
+    json_array_foreach(threads, i, v) {
+        json_t *name = json_object_get(v, "name"), *proc = json_object_get(v, "process");
+        json_int_t k = json_is_integer(name) ? json_integer_value(name) : -1;
+        if (k < 0 || (size_t)k >= r->nstr || !json_is_integer(proc) ||
+            json_integer_value(proc) < 0)
+            return snprintf(err, errlen, "thread %zu: no name or process", i), -1;
+        /* two threads of one name stay two: not pf_thread_index */
+        char **tv = realloc(p->threads, (p->nthreads + 1) * sizeof *tv);
+        uint32_t *tp = tv ? realloc(p->thread_process, (p->nthreads + 1) * sizeof *tp) : NULL;
+        if (tv)
+            p->threads = tv;
+        if (tp)
+            p->thread_process = tp;
+        if (!tv || !tp || !(p->threads[p->nthreads] = strdup(r->str[k])))
+            return snprintf(err, errlen, "out of memory"), -1;
+        p->thread_process[p->nthreads++] = (uint32_t)json_integer_value(proc);
+    }
+    if (procs && !json_is_array(procs))
+        return snprintf(err, errlen, "processes: not an array"), -1;
+    p->processes = calloc(json_array_size(procs) + 1, sizeof *p->processes);
+    if (!p->processes)
+        return snprintf(err, errlen, "out of memory"), -1;
+    json_array_foreach(procs, i, v) {
+        pf_process *pr = &p->processes[p->nprocesses++];
+        json_t *pid = json_object_get(v, "pid"), *parent = json_object_get(v, "parent");
+        json_t *argv = json_object_get(v, "argv"), *st = json_object_get(v, "exit_status");
+        if (!json_is_integer(pid) || !json_is_integer(parent) || !json_is_array(argv) ||
+            !json_is_integer(st) || json_integer_value(parent) < -1 ||
+            json_integer_value(parent) >= (json_int_t)json_array_size(procs))
+            return snprintf(err, errlen, "process %zu: no pid, parent, argv or exit_status", i),
+                   -1;
+        pr->pid = json_integer_value(pid);
+        pr->parent = json_integer_value(parent);
+        pr->exit_status = (int)json_integer_value(st);
+        pr->incomplete = json_is_true(json_object_get(v, "incomplete"));
+        pr->argv = calloc(json_array_size(argv) + 1, sizeof *pr->argv);
+        if (!pr->argv)
+            return snprintf(err, errlen, "out of memory"), -1;
+        size_t k;
+        json_t *a;
+        json_array_foreach(argv, k, a) {
+            if (!json_is_string(a))
+                return snprintf(err, errlen, "process %zu: argv holds a non-string", i), -1;
+            if (!(pr->argv[pr->argc++] = strdup(json_string_value(a))))
+                return snprintf(err, errlen, "out of memory"), -1;
+        }
+    }
+    for (size_t f = 0; f < p->nfunctions; f++)
+        if (p->functions[f].process >= (p->nprocesses ? p->nprocesses : 1))
+            return snprintf(err, errlen, "function %zu: no such process", f), -1;
+    for (size_t t = 0; t < p->nthreads; t++)
+        if (p->thread_process[t] >= (p->nprocesses ? p->nprocesses : 1))
+            return snprintf(err, errlen, "thread %zu: no such process", t), -1;
+    for (size_t k = 0; k < p->nnodes; k++)
+        if (p->nodes[k].thread >= p->nthreads)
+            return snprintf(err, errlen, "node %zu: no such thread", k), -1;
+    return 0;
+}
+
+int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, char *err, size_t errlen)
+{
+    rv r = {.jp = jp, .p = p, .keep = keep, .head = json_object()};
+    int rc = -1;
+    if (!r.head) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    err[0] = 0;
+    for (;;) {
+        jp_token t = jp_next(jp);
+        if (t == JP_OBJECT_END)
+            break;
+        if (t != JP_KEY)
+            goto done;
+        char key[64];
+        snprintf(key, sizeof key, "%s", jp_text(jp, NULL));
+        int bad = 0;
+        if (strcmp(key, "strings") == 0)
+            bad = r.str || read_strings(&r, &r.str, &r.nstr, "strings") < 0;
+        else if (strcmp(key, "strings_hex") == 0)
+            bad = !r.str || read_strings_hex(&r) < 0;
+        else if (strcmp(key, "opnames") == 0)
+            bad = p->opnames || read_strings(&r, &p->opnames, &p->nopnames, "opnames") < 0 ||
+                  (p->nopnames > UINT16_MAX && FAIL(&r, "opnames: too many"));
+        else if (strcmp(key, "functions") == 0)
+            bad = read_functions(&r) < 0;
+        else if (strcmp(key, "nodes") == 0)
+            bad = read_nodes(&r) < 0;
+        else {
+            json_t *v = to_json(&r, jp_next(jp));
+            bad = !v || json_object_set_new(r.head, key, v) < 0;
+        }
+        if (bad) {
+            if (!jp_error(jp)[0])
+                FAIL(&r, "%s: not as profile v2 has it", key);
+            goto done;
+        }
+    }
+    if (jp_next(jp) != JP_EOF)
+        goto done;
+    if (!r.str || !p->opnames || !r.have_functions) {
+        snprintf(err, errlen, "a v2 profile without strings, opnames or functions");
+        goto done;
+    }
+    rc = pfr_header(p, r.head, err, errlen) < 0 || from_head(&r, err, errlen) < 0 ? -1 : 0;
+done:
+    if (rc < 0 && !err[0])
+        snprintf(err, errlen, "%s", jp_error(jp));
+    for (size_t i = 0; i < r.nstr; i++)
+        free(r.str[i]);
+    free(r.str);
+    for (int i = 0; i < 9; i++)
+        free(r.buf[i]);
+    for (size_t i = 0; i < p->nfunctions && i < r.capopset; i++)
+        free(r.opset[i]);
+    free(r.opset);
+    free(r.nopset);
+    json_decref(r.head);
+    return rc;
+}

@@ -1,0 +1,425 @@
+/*
+ * profile_v2w.c - the profile as opprof writes it: version 2
+ * (profile-v2.md).  Strings once, in a table; per-function columns; the
+ * call tree as nodes.  Streams: nothing the size of the file is built.
+ */
+#include "profile_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../jsonw.h"
+#include "strtab.h"
+
+typedef struct v2 {
+    jw *w;
+    const pf_profile *p;
+    st_tab strings;
+    int oom;
+    uint64_t *opsets;         /* per function, a bitset of nopnames bits */
+    size_t words;             /* per bitset */
+} v2;
+
+static int in_set(const v2 *x, uint32_t f, unsigned op)
+{
+    return (x->opsets[f * x->words + op / 64] >> (op % 64)) & 1;
+}
+
+static void add_to_set(v2 *x, uint32_t f, unsigned op)
+{
+    x->opsets[f * x->words + op / 64] |= 1ull << (op % 64);
+}
+
+/* Each function's opcodes: what its instructions and its nodes ran.  A
+ * node's counts by opcode are then a vector over that set: no opcode
+ * numbers repeated in every node. */
+static void make_opsets(v2 *x)
+{
+    const pf_profile *p = x->p;
+    x->words = (p->nopnames + 63) / 64 + 1;
+    x->opsets = calloc(p->nfunctions * x->words + 1, sizeof *x->opsets);
+    if (!x->opsets) {
+        x->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < p->nfunctions; i++)
+        for (size_t k = 0; k < p->functions[i].ncode; k++)
+            if (p->functions[i].code[k].op < p->nopnames)
+                add_to_set(x, (uint32_t)i, p->functions[i].code[k].op);
+    for (size_t i = 0; i < p->nnodes; i++)
+        for (size_t k = 0; k < p->nodes[i].nops; k++)
+            if (p->nodes[i].function < p->nfunctions && p->nodes[i].ops[k].op < p->nopnames)
+                add_to_set(x, p->nodes[i].function, p->nodes[i].ops[k].op);
+}
+
+static uint64_t S(v2 *x, const char *s)
+{
+    int64_t i = stt_intern(&x->strings, s);
+    if (i < 0) {
+        x->oom = 1;
+        return 0;
+    }
+    return (uint64_t)i;
+}
+
+/* Interns in the order the file uses them, so the table reads in order. */
+static void intern_all(v2 *x)
+{
+    const pf_profile *p = x->p;
+    for (size_t i = 0; i < p->nthreads; i++)
+        S(x, p->threads[i]);
+    for (size_t i = 0; i < p->nfunctions; i++) {
+        const pf_function *f = &p->functions[i];
+        S(x, f->file);
+        S(x, f->name);
+        S(x, f->qualname);
+        const pf_code *c = f->codeinfo;
+        for (size_t k = 0; c && k < c->nnames; k++)
+            S(x, c->names[k]);
+        for (size_t k = 0; c && k < c->nconsts; k++)
+            S(x, c->consts[k]);
+        for (size_t k = 0; c && k < c->nlocals; k++)
+            S(x, c->locals[k]);
+        for (size_t k = 0; c && k < c->ncells; k++)
+            S(x, c->cells[k]);
+    }
+}
+
+static void put_strings(v2 *x)
+{
+    jw *w = x->w;
+    jw_key(w, "strings");
+    jw_begin_array(w);
+    for (size_t i = 0; i < x->strings.n; i++)
+        jw_string(w, x->strings.v[i]);
+    jw_end_array(w);
+    /* JSON strings are Unicode: a file name that is not UTF-8 keeps its
+     * exact bytes here, as [index, "hex"] */
+    int any = 0;
+    for (size_t i = 0; i < x->strings.n; i++) {
+        const char *s = x->strings.v[i];
+        size_t n = strlen(s);
+        if (jw_is_utf8(s, n))
+            continue;
+        if (!any++) {
+            jw_key(w, "strings_hex");
+            jw_begin_array(w);
+        }
+        char *hex = malloc(2 * n + 1);
+        if (!hex) {
+            x->oom = 1;
+            break;
+        }
+        for (size_t k = 0; k < n; k++)
+            snprintf(hex + 2 * k, 3, "%02x", (unsigned char)s[k]);
+        jw_begin_array(w);
+        jw_uint(w, i);
+        jw_string(w, hex);
+        jw_end_array(w);
+        free(hex);
+    }
+    if (any)
+        jw_end_array(w);
+}
+
+static void put_processes_threads(v2 *x)
+{
+    jw *w = x->w;
+    const pf_profile *p = x->p;
+    jw_key(w, "processes");
+    jw_begin_array(w);
+    for (size_t i = 0; i < (p->nprocesses ? p->nprocesses : 1); i++) {
+        /* the first process is the run: its status is the profile's */
+        const pf_process *pr = p->nprocesses ? &p->processes[i] : NULL;
+        jw_begin_object(w);
+        jw_key(w, "pid");
+        jw_int(w, pr ? pr->pid : 0);
+        jw_key(w, "parent");
+        jw_int(w, pr ? pr->parent : -1);
+        jw_key(w, "argv");
+        jw_begin_array(w);
+        char *const *argv = i == 0 ? p->argv : pr->argv;
+        size_t argc = i == 0 ? p->argc : pr->argc;
+        for (size_t k = 0; k < argc; k++)
+            jw_string(w, argv[k]);
+        jw_end_array(w);
+        jw_key(w, "exit_status");
+        jw_int(w, i == 0 ? p->exit_status : pr->exit_status);
+        jw_key(w, "incomplete");
+        jw_bool(w, i == 0 ? p->incomplete : pr->incomplete);
+        jw_end_object(w);
+    }
+    jw_end_array(w);
+    jw_key(w, "threads");
+    jw_begin_array(w);
+    for (size_t i = 0; i < p->nthreads; i++) {
+        jw_begin_object(w);
+        jw_key(w, "name");
+        jw_uint(w, S(x, p->threads[i]));
+        jw_key(w, "process");
+        jw_uint(w, p->thread_process ? p->thread_process[i] : 0);
+        jw_end_object(w);
+    }
+    jw_end_array(w);
+}
+
+static void put_text_list(v2 *x, const char *key, char *const *v, size_t n)
+{
+    jw_key(x->w, key);
+    jw_begin_array(x->w);
+    for (size_t i = 0; i < n; i++)
+        jw_uint(x->w, S(x, v[i]));
+    jw_end_array(x->w);
+}
+
+static void put_code(v2 *x, const pf_code *c)
+{
+    jw *w = x->w;
+    jw_key(w, "code");
+    jw_begin_object(w);
+    char *b = pf_base64_encode(c->bytes, c->nbytes);
+    if (!b)
+        x->oom = 1;
+    jw_key(w, "bytes");
+    jw_string(w, b ? b : "");
+    free(b);
+    put_text_list(x, "names", c->names, c->nnames);
+    put_text_list(x, "consts", c->consts, c->nconsts);
+    put_text_list(x, "locals", c->locals, c->nlocals);
+    put_text_list(x, "cells", c->cells, c->ncells);
+    jw_key(w, "lines");
+    jw_begin_array(w);
+    for (size_t i = 0; i < c->nlines; i++) {
+        jw_int(w, c->lines[i].start);
+        jw_int(w, c->lines[i].end);
+        jw_int(w, c->lines[i].line);
+    }
+    jw_end_array(w);
+    jw_end_object(w);
+}
+
+/* ops and lines are left out where the code says the same. */
+static int ops_from_code(const pf_function *f)
+{
+    const pf_code *c = f->codeinfo;
+    for (size_t i = 0; c && i < f->ncode; i++)
+        if (f->code[i].offset >= c->nbytes || c->bytes[f->code[i].offset] != f->code[i].op)
+            return 0;
+    return c != NULL;
+}
+
+static int lines_from_code(const pf_function *f)
+{
+    const pf_code *c = f->codeinfo;
+    for (size_t i = 0; c && i < f->ncode; i++)
+        if (pf_code_line(c, f->code[i].offset) != f->code[i].line)
+            return 0;
+    return c != NULL;
+}
+
+static void put_function(v2 *x, const pf_function *f)
+{
+    jw *w = x->w;
+    const pf_profile *p = x->p;
+    jw_begin_object(w);
+    jw_key(w, "file");
+    jw_uint(w, S(x, f->file));
+    jw_key(w, "name");
+    jw_uint(w, S(x, f->name));
+    jw_key(w, "qualname");
+    jw_uint(w, S(x, f->qualname));
+    jw_key(w, "firstlineno");
+    jw_int(w, f->firstlineno);
+    jw_key(w, "scope");
+    jw_string(w, pf_scope_name(f->scope));
+    if (f->process) {
+        jw_key(w, "process");
+        jw_uint(w, f->process);
+    }
+    jw_key(w, "calls");
+    jw_uint(w, f->calls);
+    jw_key(w, "instructions");
+    jw_uint(w, f->instructions);
+    if (p->timed) {
+        jw_key(w, "time_ns");
+        jw_uint(w, f->time_ns);
+        if (p->stacks_enabled) {  /* it takes the stack to know what is below */
+            jw_key(w, "cumulative_ns");
+            jw_uint(w, f->cumulative_ns);
+        }
+    }
+    jw_key(w, "offset_deltas");   /* most are 2 to 8: a third of the bytes */
+    jw_begin_array(w);
+    for (size_t i = 0; i < f->ncode; i++)
+        jw_uint(w, f->code[i].offset - (i ? f->code[i - 1].offset : 0));
+    jw_end_array(w);
+    jw_key(w, "counts");
+    jw_begin_array(w);
+    for (size_t i = 0; i < f->ncode; i++)
+        jw_uint(w, f->code[i].count);
+    jw_end_array(w);
+    if (!ops_from_code(f)) {
+        jw_key(w, "ops");
+        jw_begin_array(w);
+        for (size_t i = 0; i < f->ncode; i++)
+            jw_uint(w, f->code[i].op);
+        jw_end_array(w);
+    }
+    if (!lines_from_code(f)) {
+        jw_key(w, "lines");
+        jw_begin_array(w);
+        for (size_t i = 0; i < f->ncode; i++)
+            jw_int(w, f->code[i].line < 0 ? -1 : f->code[i].line);
+        jw_end_array(w);
+    }
+    if (p->timed) {
+        jw_key(w, "times");
+        jw_begin_array(w);
+        for (size_t i = 0; i < f->ncode; i++) {
+            if (!f->code[i].time_ns && !f->code[i].samples)
+                continue;
+            jw_uint(w, i);
+            jw_uint(w, f->code[i].time_ns);
+            jw_uint(w, f->code[i].samples);
+        }
+        jw_end_array(w);
+    }
+    if (f->forms) {
+        jw_key(w, "forms");
+        jw_begin_array(w);
+        for (size_t i = 0; i < f->ncode; i++)
+            jw_int(w, f->forms[i] == PF_NO_FORM ? -1 : f->forms[i]);
+        jw_end_array(w);
+    }
+    if (f->nform_times) {
+        jw_key(w, "form_times");
+        jw_begin_array(w);
+        for (size_t i = 0; i < f->nform_times; i++) {
+            jw_uint(w, f->form_times[i].instr);
+            jw_uint(w, f->form_times[i].op);
+            jw_uint(w, f->form_times[i].time_ns);
+            jw_uint(w, f->form_times[i].samples);
+        }
+        jw_end_array(w);
+    }
+    jw_key(w, "opset");
+    jw_begin_array(w);
+    for (unsigned op = 0; x->opsets && op < p->nopnames; op++)
+        if (in_set(x, f->id, op))
+            jw_uint(w, op);
+    jw_end_array(w);
+    if (f->codeinfo)
+        put_code(x, f->codeinfo);
+    jw_end_object(w);
+}
+
+static int by_op(const void *a, const void *b)
+{
+    const pf_opcount *x = a, *y = b;
+    return (x->op > y->op) - (x->op < y->op);
+}
+
+/* A node's counts over its function's opset, without trailing zeros. */
+static void put_node_ops(v2 *x, const pf_node *n, pf_opcount *tmp)
+{
+    jw *w = x->w;
+    size_t m = 0;
+    for (size_t k = 0; k < n->nops; k++)
+        if (n->ops[k].count)
+            tmp[m++] = n->ops[k];
+    qsort(tmp, m, sizeof *tmp, by_op);
+    jw_begin_array(w);
+    for (size_t k = 0, op = 0; x->opsets && k < m; op++) {
+        if (!in_set(x, n->function, (unsigned)op))
+            continue;
+        uint64_t c = 0;
+        for (; k < m && tmp[k].op == op; k++)
+            c = pf_add_sat(c, tmp[k].count);
+        jw_uint(w, c);
+    }
+    jw_end_array(w);
+}
+
+#define COLUMN(key, expr)                                  \
+    do {                                                   \
+        jw_key(w, key);                                    \
+        jw_begin_array(w);                                 \
+        for (size_t i = 0; i < p->nnodes; i++) {           \
+            const pf_node *n = &p->nodes[i];               \
+            expr;                                          \
+        }                                                  \
+        jw_end_array(w);                                   \
+    } while (0)
+
+static void put_nodes(v2 *x)
+{
+    jw *w = x->w;
+    const pf_profile *p = x->p;
+    jw_key(w, "nodes");
+    jw_begin_object(w);
+    COLUMN("parent", jw_int(w, n->parent == PF_NO_NODE ? -1 : (int64_t)n->parent));
+    COLUMN("function", jw_uint(w, n->function));
+    COLUMN("callsite", jw_int(w, n->callsite));
+    COLUMN("thread", jw_uint(w, n->thread));
+    COLUMN("instructions", jw_uint(w, n->instructions));
+    if (p->timed)
+        COLUMN("time_ns", jw_uint(w, n->time_ns));
+    size_t most = 1;
+    for (size_t i = 0; i < p->nnodes; i++)
+        most = p->nodes[i].nops > most ? p->nodes[i].nops : most;
+    pf_opcount *tmp = malloc(most * sizeof *tmp);
+    if (!tmp)
+        x->oom = 1;
+    else
+        COLUMN("ops", put_node_ops(x, n, tmp));
+    if (p->timed && tmp) {
+        jw_key(w, "op_times");   /* by node, then opcode: the order reads back */
+        jw_begin_array(w);
+        for (size_t i = 0; i < p->nnodes; i++) {
+            size_t m = 0;
+            for (size_t k = 0; k < p->nodes[i].nops; k++)
+                if (p->nodes[i].ops[k].time_ns)
+                    tmp[m++] = p->nodes[i].ops[k];
+            qsort(tmp, m, sizeof *tmp, by_op);
+            for (size_t k = 0; k < m; k++) {
+                jw_uint(w, i);
+                jw_uint(w, tmp[k].op);
+                jw_uint(w, tmp[k].time_ns);
+            }
+        }
+        jw_end_array(w);
+    }
+    free(tmp);
+    jw_end_object(w);
+}
+
+int pf_json_write(const pf_profile *p, FILE *out)
+{
+    jw w;
+    v2 x = {&w, p, {0}, 0, NULL, 0};
+    stt_init(&x.strings);
+    make_opsets(&x);
+    jw_init(&w, out, 0);
+    pfj_header(&w, p, 2);
+    pfj_signal_and_native(&w, p);
+    intern_all(&x);
+    put_strings(&x);
+    jw_key(&w, "opnames");
+    jw_begin_array(&w);
+    for (size_t i = 0; i < p->nopnames; i++)
+        jw_string(&w, p->opnames[i] ? p->opnames[i] : "<unknown>");
+    jw_end_array(&w);
+    put_processes_threads(&x);
+    jw_key(&w, "functions");
+    jw_begin_array(&w);
+    for (size_t i = 0; i < p->nfunctions; i++)
+        put_function(&x, &p->functions[i]);
+    jw_end_array(&w);
+    put_nodes(&x);
+    jw_end_object(&w);
+    stt_release(&x.strings);
+    free(x.opsets);
+    if (x.oom)
+        w.error = 1;
+    return jw_finish(&w);
+}

@@ -1,0 +1,101 @@
+"""Profile v2 end to end (reports/model/profile-v2.md): what opprof writes
+reads back to the same bytes, plain or gzip; version 1 stays readable and
+`--format json-v1` keeps its layout; a program of 10,000 functions gives a
+profile that grows with the functions, not faster."""
+import gzip
+import os
+import re
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+V1_FIXTURE = os.path.join(HERE, "fixtures", "profiles", "v1-loops-3.11.json")
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def round_trips(t):
+    out = os.path.join(t.TMP, "rt.json")
+    r = t.opprof(["run", "-q", "-o", out, "recursion.py"])
+    if r.returncode != 0 or not os.path.exists(out):
+        t.check("profile: a run to read back", False, r.stderr[-500:])
+        return
+    again = os.path.join(t.TMP, "rt-again.json")
+    r = t.opprof(["report", out, "--format", "json", "-o", again])
+    t.check("profile: written, read and written again gives the same bytes",
+            r.returncode == 0 and read(again) == read(out), r.stderr)
+    gz = os.path.join(t.TMP, "rt.json.gz")
+    r = t.opprof(["report", out, "--format", "json", "-o", gz])
+    data = read(gz) if os.path.exists(gz) else b""
+    t.check("profile: .gz is gzip of the same bytes, mtime 0",
+            r.returncode == 0 and data[:2] == b"\x1f\x8b" and data[4:8] == b"\0\0\0\0" and
+            gzip.decompress(data) == read(out), r.stderr)
+    a = t.opprof(["report", out])
+    b = t.opprof(["report", gz])
+    t.check("profile: a .gz profile reads as the plain one", b.returncode == 0 and
+            b.stdout.replace(gz, out) == a.stdout, b.stderr)
+    r = t.run(["sh", "-c", f"cat {gz} | {' '.join(t.VALGRIND + [t.OPPROF])} report -"])
+    t.check("profile: gzip through a pipe", r.returncode == 0 and "instructions" in r.stdout,
+            r.stderr)
+    # the v1 layout: the same run, read back losslessly, and comparable
+    v1 = os.path.join(t.TMP, "rt-v1.json")
+    v1b = os.path.join(t.TMP, "rt-v1b.json")
+    r1 = t.opprof(["report", out, "--format", "json-v1", "-o", v1])
+    r2 = t.opprof(["report", v1, "--format", "json-v1", "-o", v1b])
+    t.check("profile: json-v1 writes version 1, which reads back to the same bytes",
+            r1.returncode == r2.returncode == 0 and read(v1).startswith(
+                b'{"schema":"opprof-profile","version":1,') and read(v1) == read(v1b),
+            r1.stderr + r2.stderr)
+    r = t.opprof(["diff", v1, out])
+    t.check("profile: diff of a v1 and a v2 profile of one run: no change",
+            r.returncode == 0 and "no function changed" in r.stdout and
+            "verdict: ok" in r.stdout, r.stdout[-400:] + r.stderr)
+    p1, p2 = t.load(v1), t.load(out)
+    t.check("profile: v1 and v2 of one run hold the same counts and stacks",
+            p1["functions"] == p2["functions"] and p1["stacks"] == p2["stacks"] and
+            p1["totals"]["instructions"] == p2["totals"]["instructions"], "")
+
+
+def old_v1(t):
+    """A profile the previous opprof wrote (version 1, Debian's 3.11)."""
+    r = t.opprof(["report", V1_FIXTURE])
+    t.check("profile: a v1 file of the previous opprof: report", r.returncode == 0 and
+            "instructions" in r.stdout, r.stderr)
+    r = t.opprof(["annotate", V1_FIXTURE, "work"])
+    t.check("profile: a v1 file of the previous opprof: annotate with its listing",
+            r.returncode == 0 and "STORE_FAST" in r.stdout and "no disassembly" not in r.stdout,
+            r.stdout[:300] + r.stderr)
+    r = t.opprof(["diff", V1_FIXTURE, V1_FIXTURE])
+    t.check("profile: a v1 file of the previous opprof: diff", r.returncode == 0, r.stderr)
+    v2 = os.path.join(t.TMP, "from-v1.json")
+    r = t.opprof(["report", V1_FIXTURE, "--format", "json", "-o", v2])
+    r2 = t.opprof(["diff", V1_FIXTURE, v2])
+    t.check("profile: a v1 file converts to v2 and compares equal", r.returncode == 0 and
+            r2.returncode == 0 and t.load(v2)["stacks"] == t.load(V1_FIXTURE)["stacks"],
+            r.stderr + r2.stderr)
+
+
+def many_functions(t):
+    """A smoke check of linearity, not a timing gate."""
+    n = 1000 if t.VALGRIND else 10000
+    src = os.path.join(t.TMP, "many.py")
+    with open(src, "w") as f:
+        f.write("".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(n)))
+        f.write(f"t = 0\nfor g in [globals()['f%d' % i] for i in range({n})]:\n"
+                "    t = g(t)\nprint(t)\n")
+    out = os.path.join(t.TMP, "many.json")
+    r = t.opprof(["run", "-q", "-o", out, src], timeout=900)
+    ok = r.returncode == 0 and os.path.exists(out)
+    size = os.path.getsize(out) if ok else 0
+    nfun = len(t.load(out)["functions"]) if ok else 0
+    t.check(f"profile: {n} functions run and are profiled ({size} bytes, "
+            f"{size // max(nfun, 1)} per function)",
+            ok and r.stdout.strip() == str(n * (n - 1) // 2) and nfun > n and
+            size < 1500 * nfun, r.stderr[-500:])
+
+
+def run_all(t):
+    round_trips(t)
+    old_v1(t)
+    many_functions(t)
