@@ -215,12 +215,10 @@ static const unit_sums *node_sums(const st_node *n, snap_buf *b)
             c[i] = c[r->entry >> 1];
     if (!b->counted)  /* only entries were seen: no counts at all beats wrong ones */
         memset(c, 0, r->ncounters * sizeof *c);
+    /* most nodes were never sampled (store.h): their times stay unread */
     if (n->times) {
         bm_fold(ci_ops(), r->bytes, r->ncounters, n->times, b->node.time);
         bm_fold(ci_ops(), r->bytes, r->ncounters, n->samples, b->node.samples);
-    } else {
-        memset(b->node.time, 0, r->ncounters * sizeof *b->node.time);
-        memset(b->node.samples, 0, r->ncounters * sizeof *b->node.samples);
     }
     return &b->node;
 }
@@ -241,30 +239,38 @@ static int add_node(const st_node *n, unit_sums *sum, node_own *own, snap_buf *b
 {
     const st_record *r = n->rec;
     const unit_sums *u = node_sums(n, b);
+    int timed = n->times != NULL;
     pf_opcount by_op[256];
+    uint8_t seen[256];        /* the opcodes this node ran, to reset only those */
     size_t nops = 0;
-    if (own)
-        memset(by_op, 0, sizeof by_op);
     for (uint32_t i = 0; i < r->ncounters; i++) {
-        sum->count[i] += u->count[i];
-        sum->time[i] += u->time[i];
-        sum->samples[i] += u->samples[i];
-        if (!own || (!u->count[i] && !u->time[i]))
+        uint64_t c = u->count[i], t = timed ? u->time[i] : 0;
+        sum->count[i] += c;
+        if (timed) {
+            sum->time[i] += t;
+            sum->samples[i] += u->samples[i];
+        }
+        if (!own || (!c && !t))
             continue;
         unsigned op = r->bytes[2 * i];
-        own->instructions += u->count[i];
-        own->time_ns += u->time[i];
-        nops += !by_op[op].count && !by_op[op].time_ns;
-        by_op[op].count += u->count[i];
-        by_op[op].time_ns += u->time[i];
+        size_t k = 0;
+        while (k < nops && seen[k] != op)
+            k++;
+        if (k == nops) {
+            seen[nops++] = (uint8_t)op;
+            by_op[op] = (pf_opcount){(uint16_t)op, 0, 0};
+        }
+        own->instructions += c;
+        own->time_ns += t;
+        by_op[op].count += c;
+        by_op[op].time_ns += t;
     }
     if (!own || !nops)
         return 0;
     if (!(own->ops = malloc(nops * sizeof *own->ops)))
         return -1;
-    for (unsigned op = 0; op < 256; op++)
-        if (by_op[op].count || by_op[op].time_ns)
-            own->ops[own->nops++] = (pf_opcount){(uint16_t)op, by_op[op].count, by_op[op].time_ns};
+    for (size_t k = 0; k < nops; k++)
+        own->ops[own->nops++] = by_op[seen[k]];
     return 0;
 }
 
@@ -283,8 +289,9 @@ static int fill_code(pf_function *f, const st_record *r, const unit_sums *sum,
         if (!sum->count[i] && !sum->time[i])
             continue;
         int ln = line ? line[i] : f->codeinfo ? pf_code_line(f->codeinfo, 2 * i) : -1;
-        f->code[f->ncode++] = (pf_instr){2 * i, r->bytes[2 * i], ln, sum->count[i],
-                                         sum->time[i], sum->samples[i]};
+        f->code[f->ncode++] = (pf_instr){.offset = 2 * i, .op = r->bytes[2 * i], .line = ln,
+                                         .count = sum->count[i], .time_ns = sum->time[i],
+                                         .samples = pf_samples_sat(sum->samples[i])};
         f->instructions += sum->count[i];
         f->time_ns += sum->time[i];
     }

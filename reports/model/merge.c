@@ -36,7 +36,7 @@ static int add_code(pf_function *g, const pf_function *f, const uint16_t *opmap)
             in.op = g->code[i].op;
             in.count = pf_add_sat(in.count, g->code[i].count);
             in.time_ns = pf_add_sat(in.time_ns, g->code[i].time_ns);
-            in.samples = pf_add_sat(in.samples, g->code[i++].samples);
+            in.samples = pf_samples_sat((uint64_t)in.samples + g->code[i++].samples);
         }
         v[n++] = in;
     }

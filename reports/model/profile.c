@@ -140,6 +140,7 @@ void pf_profile_release(pf_profile *p)
         free(f->form_times);
     }
     free(p->functions);
+    free_strings(p->pool, p->npool);
     for (size_t i = 0; i < p->nnodes; i++)
         free(p->nodes[i].ops);
     free(p->nodes);
@@ -273,10 +274,11 @@ size_t pf_node_path(const pf_profile *p, size_t i, uint32_t *path)
 void pf_code_release(pf_code *c)
 {
     free(c->bytes);
-    free_strings(c->names, c->nnames);
-    free_strings(c->consts, c->nconsts);
-    free_strings(c->locals, c->nlocals);
-    free_strings(c->cells, c->ncells);
+    /* a borrowed code's strings are the profile's, freed with it */
+    free_strings(c->names, c->borrowed ? 0 : c->nnames);
+    free_strings(c->consts, c->borrowed ? 0 : c->nconsts);
+    free_strings(c->locals, c->borrowed ? 0 : c->nlocals);
+    free_strings(c->cells, c->borrowed ? 0 : c->ncells);
     free(c->lines);
     memset(c, 0, sizeof *c);
 }
@@ -292,7 +294,7 @@ static int copy_strings(char ***dst, char *const *src, size_t n)
 
 pf_code *pf_code_copy(const pf_code *c)
 {
-    pf_code *d = calloc(1, sizeof *d);
+    pf_code *d = calloc(1, sizeof *d);   /* its own strings, borrowed or not */
     if (!d)
         return NULL;
     d->nbytes = c->nbytes;

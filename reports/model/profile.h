@@ -35,14 +35,23 @@ const char *pf_scope_name(pf_scope s);
 /* The scope called `name`; PF_SCOPE_COUNT when there is none. */
 pf_scope pf_scope_from_name(const char *name);
 
+/* 32 bytes: a profile of a test suite holds millions of them. */
 typedef struct pf_instr {
     uint32_t offset;
-    uint16_t op;             /* index into pf_profile.opnames */
-    int line;                /* -1 when the instruction has no line */
+    int32_t line;            /* -1 when the instruction has no line */
     uint64_t count;
     uint64_t time_ns;        /* sampled self time (timed profiles) */
-    uint64_t samples;
+    uint32_t samples;        /* at most PF_MAX_SAMPLES */
+    uint16_t op;             /* index into pf_profile.opnames */
 } pf_instr;
+
+/* Samples of one instruction: 2^32-1 at 1 kHz is 50 days of CPU time on
+ * it; readers refuse more, merge and the snapshot saturate. */
+#define PF_MAX_SAMPLES UINT32_MAX
+static inline uint32_t pf_samples_sat(uint64_t v)
+{
+    return v > PF_MAX_SAMPLES ? PF_MAX_SAMPLES : (uint32_t)v;
+}
 
 /* One instruction of the whole disassembly (executed or not), for
  * `opprof annotate` to print `dis`'s listing without the interpreter. */
@@ -69,6 +78,7 @@ typedef struct pf_code {
     size_t ncells;
     dz_line_range *lines;    /* co_lines() */
     size_t nlines;
+    int borrowed;            /* the strings are pf_profile.pool's, not its own */
 } pf_code;
 
 #define PF_NO_FORM UINT16_MAX
@@ -219,6 +229,8 @@ typedef struct pf_profile {
     size_t nthreads;
     pf_process *processes;   /* [0]: the process opprof ran */
     size_t nprocesses;
+    char **pool;             /* strings pf_code.borrowed codes point into */
+    size_t npool;
     pf_function *functions;
     size_t nfunctions;
     pf_node *nodes;

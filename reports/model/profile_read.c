@@ -100,9 +100,12 @@ static int read_code(rd *r, pf_function *f, json_t *code)
         int op = pf_opname_index(r->p, json_string_value(name));
         if (op < 0)
             return fail(r, "out of memory");
-        f->code[f->ncode++] = (pf_instr){(uint32_t)off, (uint16_t)op,
-                                         json_is_integer(line) ? (int)json_integer_value(line) : -1,
-                                         count, t, samples};
+        if (samples > PF_MAX_SAMPLES)
+            return fail(r, "function %u: instruction %zu has more samples than 2^32-1", f->id, i);
+        f->code[f->ncode++] = (pf_instr){
+            .offset = (uint32_t)off, .op = (uint16_t)op,
+            .line = json_is_integer(line) ? (int)json_integer_value(line) : -1,
+            .count = count, .time_ns = t, .samples = (uint32_t)samples};
     }
     return 0;
 }

@@ -86,6 +86,8 @@ static int sref(rv *r, int64_t i, char **dst, const char *what)
     return pf_set_string(dst, r->str[i]) < 0 ? FAIL(r, "out of memory") : 0;
 }
 
+/* A code's list of strings: pointers into the table, which the profile
+ * keeps (pf_code.borrowed): a function's names are mostly everyone's. */
 static int sref_list(rv *r, const char *what, char ***v, size_t *n)
 {
     if (read_ints_to(r, what, 0, INT64_MAX, 8) < 0)
@@ -93,9 +95,12 @@ static int sref_list(rv *r, const char *what, char ***v, size_t *n)
     *v = calloc(r->nbuf[8] + 1, sizeof **v);
     if (!*v)
         return FAIL(r, "out of memory");
-    for (*n = 0; *n < r->nbuf[8]; (*n)++)
-        if (sref(r, r->buf[8][*n], &(*v)[*n], what) < 0)
-            return -1;
+    for (*n = 0; *n < r->nbuf[8]; (*n)++) {
+        int64_t i = r->buf[8][*n];
+        if (i < 0 || (size_t)i >= r->nstr)
+            return FAIL(r, "%s: string %lld is not in the table", what, (long long)i);
+        (*v)[*n] = r->str[i];
+    }
     return 0;
 }
 
@@ -248,6 +253,7 @@ static int read_code(rv *r, pf_function *f)
     pf_code *c = calloc(1, sizeof *c);
     if (!c)
         return FAIL(r, "out of memory");
+    c->borrowed = 1;
     f->codeinfo = c;
     if (expect(r, JP_OBJECT, "code") < 0)
         return -1;
@@ -344,8 +350,10 @@ static int assemble(rv *r, pf_function *f, const int seen[])
             if ((uint64_t)t[k] >= n || (k && t[k] <= t[k - 3]))
                 return FAIL(r, "function %zu: times name instructions out of order or that "
                                "it does not have", r->p->nfunctions - 1);
+            if ((uint64_t)t[k + 2] > PF_MAX_SAMPLES)
+                return FAIL(r, "function %zu: more samples than 2^32-1", r->p->nfunctions - 1);
             f->code[t[k]].time_ns = (uint64_t)t[k + 1];
-            f->code[t[k]].samples = (uint64_t)t[k + 2];
+            f->code[t[k]].samples = (uint32_t)t[k + 2];
         }
     }
     if (seen[C_FORMS]) {
@@ -734,7 +742,7 @@ int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, char *err, size_t errlen
         if (strcmp(key, "strings") == 0)
             bad = r.str || read_strings(&r, &r.str, &r.nstr, "strings") < 0;
         else if (strcmp(key, "strings_hex") == 0)
-            bad = !r.str || read_strings_hex(&r) < 0;
+            bad = !r.str || r.have_functions || read_strings_hex(&r) < 0;
         else if (strcmp(key, "opnames") == 0)
             bad = p->opnames || read_strings(&r, &p->opnames, &p->nopnames, "opnames") < 0 ||
                   (p->nopnames > UINT16_MAX && FAIL(&r, "opnames: too many"));
@@ -762,9 +770,14 @@ int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, char *err, size_t errlen
 done:
     if (rc < 0 && !err[0])
         snprintf(err, errlen, "%s", jp_error(jp));
-    for (size_t i = 0; i < r.nstr; i++)
-        free(r.str[i]);
-    free(r.str);
+    if (keep & PF_KEEP_CODE) {   /* codes point into it (sref_list) */
+        p->pool = r.str;
+        p->npool = r.nstr;
+    } else {
+        for (size_t i = 0; i < r.nstr; i++)
+            free(r.str[i]);
+        free(r.str);
+    }
     for (int i = 0; i < 9; i++)
         free(r.buf[i]);
     for (size_t i = 0; i < p->nfunctions && i < r.capopset; i++)

@@ -58,10 +58,11 @@ static inline void add_fn(pf_profile *p, mode m, const char *file, const char *q
     for (size_t i = 0; i < n; i++) {
         int op = pf_opname_index(p, code[i].op);
         assert_true(op >= 0);
-        f->code[i] = (pf_instr){(uint32_t)(2 * i), (uint16_t)op, line + 1,
-                                m == TIME_ONLY ? 0 : code[i].count,
-                                m == UNTIMED ? 0 : code[i].time_ns,
-                                m == UNTIMED ? 0 : code[i].samples};
+        f->code[i] = (pf_instr){.offset = (uint32_t)(2 * i), .op = (uint16_t)op,
+                                .line = line + 1,
+                                .count = m == TIME_ONLY ? 0 : code[i].count,
+                                .time_ns = m == UNTIMED ? 0 : code[i].time_ns,
+                                .samples = m == UNTIMED ? 0 : (uint32_t)code[i].samples};
         f->instructions += f->code[i].count;
         f->time_ns += f->code[i].time_ns;
     }

@@ -457,10 +457,10 @@ static pf_profile *sample_profile(void)
     f->code = calloc(4, sizeof *f->code);
     assert_non_null(f->code);
     f->ncode = 4;
-    f->code[0] = (pf_instr){0, 0, -1, 2};      /* RESUME, no line */
-    f->code[1] = (pf_instr){2, 1, 11, 5};      /* LOAD_FAST */
-    f->code[2] = (pf_instr){4, 1, 11, 5};      /* LOAD_FAST */
-    f->code[3] = (pf_instr){6, 2, 12, 2};      /* RETURN_VALUE */
+    f->code[0] = (pf_instr){.offset = 0, .op = 0, .line = -1, .count = 2};      /* RESUME, no line */
+    f->code[1] = (pf_instr){.offset = 2, .op = 1, .line = 11, .count = 5};      /* LOAD_FAST */
+    f->code[2] = (pf_instr){.offset = 4, .op = 1, .line = 11, .count = 5};      /* LOAD_FAST */
+    f->code[3] = (pf_instr){.offset = 6, .op = 2, .line = 12, .count = 2};      /* RETURN_VALUE */
     f->instructions = 14;
 
     f = pf_add_function(p);
@@ -475,8 +475,8 @@ static pf_profile *sample_profile(void)
     f->code = calloc(2, sizeof *f->code);
     assert_non_null(f->code);
     f->ncode = 2;
-    f->code[0] = (pf_instr){0, 3, 1, 1};       /* an op without a name */
-    f->code[1] = (pf_instr){2, 9, 2, 1};       /* an op past the table */
+    f->code[0] = (pf_instr){.offset = 0, .op = 3, .line = 1, .count = 1};       /* an op without a name */
+    f->code[1] = (pf_instr){.offset = 2, .op = 9, .line = 2, .count = 1};       /* an op past the table */
     f->instructions = 2;
     p->instructions = 16;
 

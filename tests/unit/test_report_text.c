@@ -65,8 +65,9 @@ static void add_fn(pf_profile *p, mode m, const char *file, const char *name,
         int op = pf_opname_index(p, code[i].op);
         assert_true(op >= 0);
         pf_instr *in = &f->code[i];
-        *in = (pf_instr){(uint32_t)(2 * i), (uint16_t)op, code[i].line, code[i].count,
-                         code[i].time_us * 1000, code[i].samples};
+        *in = (pf_instr){.offset = (uint32_t)(2 * i), .op = (uint16_t)op, .line = code[i].line,
+                         .count = code[i].count, .time_ns = code[i].time_us * 1000,
+                         .samples = (uint32_t)code[i].samples};
         if (m == UNTIMED)
             in->time_ns = in->samples = 0;
         if (m == TIME_ONLY)
