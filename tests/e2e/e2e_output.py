@@ -169,7 +169,10 @@ def run_fifo(t):
     got = []
     th = threading.Thread(target=lambda: got.append(drain(rfd)))
     th.start()
-    r = t.opprof(["run", "-q", "-o", "fifo", "app.py"], cwd=d)
+    # enough code run for a profile bigger than a pipe buffer
+    with open(os.path.join(d, "big.py"), "w") as f:
+        f.write("import argparse, json, email.parser\n" + APP)
+    r = t.opprof(["run", "-q", "-o", "fifo", "big.py"], cwd=d)
     os.close(hold)
     th.join(60)
     os.close(rfd)
