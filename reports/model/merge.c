@@ -71,20 +71,108 @@ static int copy_listing(pf_function *g, const pf_function *f, const uint16_t *op
     return 0;
 }
 
+/* ---- functions by key -------------------------------------------------- */
+
+/* Functions with one key form a chain, in order: `first` finds a key's
+ * first function through a hash of its key, `next` links the others. */
+typedef struct fn_index {
+    uint32_t *slot;           /* first function of a key + 1; 0: empty */
+    size_t cap, used;         /* cap: a power of two */
+    uint32_t *next, *last;    /* per function: the next of its key; a chain's tail */
+    size_t nfns;
+} fn_index;
+
+#define FN_NONE UINT32_MAX
+
+static uint64_t fn_hash(const pf_function *f)
+{
+    uint64_t h = 1469598103934665603ull;
+    const char *parts[] = {f->file, f->qualname, f->name};
+    for (int i = 0; i < 3; i++)
+        for (const char *c = parts[i] ? parts[i] : ""; ; c++) {
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+            if (!*c)
+                break;
+        }
+    h ^= (uint64_t)(uint32_t)f->firstlineno * 0x9e3779b97f4a7c15ull ^ (uint64_t)f->scope;
+    return h ^ (h >> 29);
+}
+
+static void fn_index_release(fn_index *x)
+{
+    free(x->slot);
+    free(x->next);
+    free(x->last);
+    memset(x, 0, sizeof *x);
+}
+
+/* The first function of f's key among fns, or FN_NONE. */
+static uint32_t fn_first(const fn_index *x, const pf_function *fns, const pf_function *f)
+{
+    for (size_t j = fn_hash(f) & (x->cap - 1); x->slot[j]; j = (j + 1) & (x->cap - 1))
+        if (same_key(&fns[x->slot[j] - 1], f))
+            return x->slot[j] - 1;
+    return FN_NONE;
+}
+
+/* Adds function i of fns (the newest) to the index.  0, or -1 on OOM. */
+static int fn_add(fn_index *x, const pf_function *fns, uint32_t i)
+{
+    if (i >= x->nfns) {
+        size_t n = x->nfns ? 2 * x->nfns : 256;
+        uint32_t *nx = realloc(x->next, n * sizeof *nx), *ls = nx ? realloc(x->last, n * sizeof *ls) : NULL;
+        if (nx)
+            x->next = nx;
+        if (!ls)
+            return -1;
+        x->last = ls;
+        x->nfns = n;
+    }
+    x->next[i] = FN_NONE;
+    uint32_t head = x->cap ? fn_first(x, fns, &fns[i]) : FN_NONE;
+    if (head != FN_NONE) {
+        x->next[x->last[head]] = i;
+        x->last[head] = i;
+        return 0;
+    }
+    if (2 * (x->used + 1) > x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 1024;
+        uint32_t *slot = calloc(cap, sizeof *slot);
+        if (!slot)
+            return -1;
+        for (size_t k = 0; k < x->cap; k++) {
+            if (!x->slot[k])
+                continue;
+            size_t j = fn_hash(&fns[x->slot[k] - 1]) & (cap - 1);
+            while (slot[j])
+                j = (j + 1) & (cap - 1);
+            slot[j] = x->slot[k];
+        }
+        free(x->slot);
+        x->slot = slot;
+        x->cap = cap;
+    }
+    size_t j = fn_hash(&fns[i]) & (x->cap - 1);
+    while (x->slot[j])
+        j = (j + 1) & (x->cap - 1);
+    x->slot[j] = i + 1;
+    x->used++;
+    x->last[i] = i;
+    return 0;
+}
+
 /* The function in `out` that f is: the k-th function with f's key in
- * p (k = *rank) is the k-th with that key in out, so two lambdas on one
+ * p (k = rank) is the k-th with that key in out, so two lambdas on one
  * line stay two functions, and merging stays associative. */
-static int merge_function(pf_profile *out, const pf_profile *p, const pf_function *f,
+static int merge_function(pf_profile *out, fn_index *x, const pf_function *f, size_t rank,
                           uint32_t *id, const uint16_t *opmap)
 {
-    size_t rank = 0;
-    for (size_t k = 0; k < f->id; k++)
-        rank += same_key(&p->functions[k], f);
-    for (size_t k = 0; k < out->nfunctions; k++) {
-        if (same_key(&out->functions[k], f) && rank-- == 0) {
-            *id = (uint32_t)k;
-            return add_code(&out->functions[k], f, opmap);
-        }
+    uint32_t k = x->cap ? fn_first(x, out->functions, f) : FN_NONE;
+    while (k != FN_NONE && rank--)
+        k = x->next[k];
+    if (k != FN_NONE) {
+        *id = k;
+        return add_code(&out->functions[k], f, opmap);
     }
     pf_function *g = pf_add_function(out);
     if (!g)
@@ -93,9 +181,29 @@ static int merge_function(pf_profile *out, const pf_profile *p, const pf_functio
     g->firstlineno = f->firstlineno;
     g->scope = f->scope;
     if (pf_set_string(&g->file, f->file) < 0 || pf_set_string(&g->name, f->name) < 0 ||
-        pf_set_string(&g->qualname, f->qualname) < 0 || copy_listing(g, f, opmap) < 0)
+        pf_set_string(&g->qualname, f->qualname) < 0 || copy_listing(g, f, opmap) < 0 ||
+        fn_add(x, out->functions, g->id) < 0)
         return -1;
-    return add_code(g, f, opmap);
+    return add_code(&out->functions[*id], f, opmap);
+}
+
+/* Each function's rank among those of its key in p. */
+static size_t *ranks_of(const pf_profile *p)
+{
+    fn_index x = {0};
+    size_t *rank = calloc(p->nfunctions + 1, sizeof *rank);
+    for (size_t i = 0; rank && i < p->nfunctions; i++) {
+        if (fn_add(&x, p->functions, (uint32_t)i) < 0) {
+            free(rank);
+            rank = NULL;
+            break;
+        }
+        uint32_t head = fn_first(&x, p->functions, &p->functions[i]);
+        for (uint32_t k = head; k != (uint32_t)i; k = x.next[k])
+            rank[i]++;
+    }
+    fn_index_release(&x);
+    return rank;
 }
 
 static int add_ops(pf_node *t, const pf_node *s, const uint16_t *opmap)
@@ -177,22 +285,24 @@ static int copy_header(pf_profile *out, const pf_profile *p)
     return pf_set_argv(out, (const char *const *)p->argv, p->argc);
 }
 
-static int merge_one(pf_profile *out, const pf_profile *p, pf_node_index *x)
+static int merge_one(pf_profile *out, const pf_profile *p, pf_node_index *x, fn_index *fx)
 {
     uint32_t *ids = calloc(p->nfunctions + 1, sizeof *ids);
     uint16_t *opmap = calloc(p->nopnames + 1, sizeof *opmap);
-    int rc = ids && opmap ? 0 : -1;
+    size_t *rank = ranks_of(p);
+    int rc = ids && opmap && rank ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < p->nopnames; i++) {
         int op = pf_opname_index(out, pf_opname(p, (unsigned)i));
         rc = op < 0 ? -1 : 0;
         opmap[i] = (uint16_t)op;
     }
     for (size_t i = 0; rc == 0 && i < p->nfunctions; i++)
-        rc = merge_function(out, p, &p->functions[i], &ids[i], opmap);
+        rc = merge_function(out, fx, &p->functions[i], rank[i], &ids[i], opmap);
     if (rc == 0)
         rc = merge_nodes(out, p, ids, opmap, x);
     free(ids);
     free(opmap);
+    free(rank);
     if (rc < 0)
         return -1;
     out->instructions = pf_add_sat(out->instructions, p->instructions);
@@ -217,6 +327,7 @@ struct pf_merger {
     pf_profile *p;            /* the sum so far; NULL before the first */
     pf_profile *first;        /* its header: the interpreter all must share */
     pf_node_index *x;
+    fn_index fx;              /* p's functions by key */
     size_t n;
 };
 
@@ -230,6 +341,7 @@ void pf_merger_release(pf_merger *m)
     if (!m)
         return;
     pf_node_index_release(m->x);
+    fn_index_release(&m->fx);
     pf_profile_release(m->p);
     pf_profile_release(m->first);
     free(m);
@@ -252,7 +364,7 @@ int pf_merger_add(pf_merger *m, const pf_profile *in, char *err, size_t errlen)
              (m->x = pf_node_index_new(m->p)) ? 0 : -1;
     }
     if (rc == 0)
-        rc = merge_one(m->p, in, m->x);
+        rc = merge_one(m->p, in, m->x, &m->fx);
     if (rc < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
