@@ -12,9 +12,11 @@ Workloads (each run untraced and under `opprof run -q`, default options):
 Per workload: wall time of python and of opprof (ratio), the exit work
 (from the script's last atexit handler to the process's end, minus
 python's own), peak RSS of both, profile size; then each reader on the
-profile (report, annotate, diff, merge, report --format html/speedscope/
-folded): wall time and peak RSS above `opprof --version`'s.  Peak RSS is
-the child's own (wait4), never a sum.
+profile (report, annotate, diff, merge, report --format json-v1/html/
+speedscope/folded; no folded and no json-v1 for the deep recursions, whose
+layouts repeat every path): wall time and peak RSS above `opprof
+--version`'s, the RSS goal taken per input (diff and merge read two).  Peak
+RSS is the child's own (wait4), never a sum.
 
 The goals are the profile-size issue's; every line states the figure and
 the goal, and `check scale` lines say met / NOT met.  Environment: OPPROF,
