@@ -243,7 +243,10 @@ static int add_node(const st_node *n, unit_sums *sum, node_own *own, snap_buf *b
     pf_opcount by_op[256];
     uint8_t seen[256];        /* the opcodes this node ran, to reset only those */
     size_t nops = 0;
-    for (uint32_t i = 0; i < r->ncounters; i++) {
+    const uint8_t *caches = ci_ops()->caches;
+    /* instruction by instruction: inline cache units count nothing (counts
+     * and folded times are on their instruction), and are half the units */
+    for (uint32_t i = 0; i < r->ncounters; i += 1u + caches[r->bytes[2 * i]]) {
         uint64_t c = u->count[i], t = timed ? u->time[i] : 0;
         sum->count[i] += c;
         if (timed) {
