@@ -157,12 +157,18 @@ typedef struct unit_sums {
     uint64_t *count, *time, *samples;
 } unit_sums;
 
-static int sums_alloc(unit_sums *u, uint32_t n)
+/* The times come only with a sampled node (store.h): most records never
+ * get them, and three arrays for every record were most of the
+ * snapshot's page faults. */
+static int sums_alloc(unit_sums *u, uint32_t n, int with_times)
 {
-    u->count = calloc(n ? n : 1, sizeof *u->count);
-    u->time = calloc(n ? n : 1, sizeof *u->time);
-    u->samples = calloc(n ? n : 1, sizeof *u->samples);
-    return u->count && u->time && u->samples ? 0 : -1;
+    if (!u->count && !(u->count = calloc(n ? n : 1, sizeof *u->count)))
+        return -1;
+    if (with_times && !u->time) {
+        u->time = calloc(n ? n : 1, sizeof *u->time);
+        u->samples = calloc(n ? n : 1, sizeof *u->samples);
+    }
+    return !with_times || (u->time && u->samples) ? 0 : -1;
 }
 
 static void sums_free(unit_sums *u)
@@ -175,7 +181,6 @@ static void sums_free(unit_sums *u)
 /* Scratch space big enough for any record, and what went wrong. */
 typedef struct snap_buf {
     unit_sums node;          /* one node's, max ncounters each */
-    uint64_t *ex;            /* 2 * max ncounters */
     uint32_t inconsistent;   /* instructions whose flow counts did not add up */
     int counted;             /* not --time-only: counts mean something */
 } snap_buf;
@@ -186,27 +191,26 @@ static int buf_init(snap_buf *b, st_store *s)
     for (size_t i = 0; i < st_record_count(s); i++)
         if (st_record_at(s, i)->ncounters > most)
             most = st_record_at(s, i)->ncounters;
-    b->ex = malloc(2 * (size_t)most * sizeof *b->ex);
     b->inconsistent = 0;
-    return sums_alloc(&b->node, most) == 0 && b->ex ? 0 : -1;
+    return sums_alloc(&b->node, most, 1) == 0 ? 0 : -1;
 }
 
 static void buf_release(snap_buf *b)
 {
     sums_free(&b->node);
-    free(b->ex);
 }
 
 /* One node's per-instruction counts (prologue included) and times
  * (folded into their instruction) into b->node. */
-static const unit_sums *node_sums(const st_node *n, snap_buf *b)
+static const unit_sums *node_sums(st_node *n, snap_buf *b)
 {
     const st_record *r = n->rec;
     uint64_t *c = b->node.count;
     if (r->width == 2) {
-        memcpy(b->ex, n->counts, 2 * (size_t)r->ncounters * sizeof *b->ex);
+        /* resolved in place: the snapshot is the counters' last reader
+         * (snapshot.h), and copying them was a good part of its time */
         b->inconsistent += bm_resolve(ci_ops(), r->bytes, r->ncounters, r->jumps_reported,
-                                      b->ex, c);
+                                      n->counts, c);
     } else {
         memcpy(c, n->counts, (size_t)r->ncounters * sizeof *c);
     }
@@ -235,11 +239,13 @@ typedef struct node_own {
 
 /* Adds node n's per-instruction sums into its function's and keeps its
  * own totals and opcode map in *own (when own is not NULL). */
-static int add_node(const st_node *n, unit_sums *sum, node_own *own, snap_buf *b)
+static int add_node(st_node *n, unit_sums *sum, node_own *own, snap_buf *b)
 {
     const st_record *r = n->rec;
     const unit_sums *u = node_sums(n, b);
     int timed = n->times != NULL;
+    if (timed && sums_alloc(sum, r->ncounters, 1) < 0)
+        return -1;
     pf_opcount by_op[256];
     uint8_t seen[256];        /* the opcodes this node ran, to reset only those */
     size_t nops = 0;
@@ -284,19 +290,20 @@ static int fill_code(pf_function *f, const st_record *r, const unit_sums *sum,
 {
     size_t k = 0;
     for (uint32_t i = 0; i < r->ncounters; i++)
-        k += sum->count[i] || sum->time[i];
+        k += sum->count[i] || (sum->time && sum->time[i]);
     f->code = calloc(k ? k : 1, sizeof *f->code);
     if (!f->code)
         return -1;
     for (uint32_t i = 0; i < r->ncounters; i++) {
-        if (!sum->count[i] && !sum->time[i])
+        uint64_t t = sum->time ? sum->time[i] : 0, smp = sum->time ? sum->samples[i] : 0;
+        if (!sum->count[i] && !t)
             continue;
         int ln = line ? line[i] : f->codeinfo ? pf_code_line(f->codeinfo, 2 * i) : -1;
         f->code[f->ncode++] = (pf_instr){.offset = 2 * i, .op = r->bytes[2 * i], .line = ln,
-                                         .count = sum->count[i], .time_ns = sum->time[i],
-                                         .samples = pf_samples_sat(sum->samples[i])};
+                                         .count = sum->count[i], .time_ns = t,
+                                         .samples = pf_samples_sat(smp)};
         f->instructions += sum->count[i];
-        f->time_ns += sum->time[i];
+        f->time_ns += t;
     }
     return 0;
 }
@@ -313,7 +320,7 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf
     if (!sums)
         goto done;
     for (size_t i = 0; i < nrec; i++)
-        if (sums_alloc(&sums[i], st_record_at(s, i)->ncounters) < 0)
+        if (sums_alloc(&sums[i], st_record_at(s, i)->ncounters, 0) < 0)
             goto done;
     for (size_t i = 0; i < st_node_count(s); i++) {
         st_node *n = st_node_at(s, i);

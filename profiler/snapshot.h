@@ -10,6 +10,8 @@
 
 /* Fills p->functions, p->stacks, p->threads, p->opnames and totals.
  * `cwd` makes relative file names absolute.  Needs the GIL.
+ * It consumes the store's flow counters (width 2: resolved in place), so
+ * it is the store's last reader.
  * 0, or -1 when out of memory or Python failed (exception cleared). */
 int snap_build(st_store *s, pf_profile *p, const char *cwd);
 
