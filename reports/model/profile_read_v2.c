@@ -16,24 +16,8 @@
 
 #include "strtab.h"
 
-typedef struct rv {
-    jp_reader *jp;
-    pf_profile *p;
-    unsigned keep;            /* PF_KEEP_* */
-    char **str;               /* the string table */
-    size_t nstr;
-    json_t *head;             /* the small keys */
-    int have_functions, have_threads;
-    uint16_t **opset;         /* per function: the opcodes its nodes' vectors count */
-    size_t *nopset;
-    size_t capopset;
-    int64_t *buf[9];          /* columns; [8]: scratch */
-    size_t nbuf[9];
-} rv;
 
-#define FAIL(r, ...) jp_fail((r)->jp, __VA_ARGS__)
-
-static int expect(rv *r, jp_token want, const char *what)
+int pfr_expect(rv *r, jp_token want, const char *what)
 {
     jp_token t = jp_next(r->jp);
     if (t == want)
@@ -51,7 +35,7 @@ static int read_ints(rv *r, const char *what, int64_t lo, int64_t hi, int64_t **
     free(*v);
     if (!(*v = malloc(cap * sizeof **v)))
         return FAIL(r, "out of memory");
-    if (expect(r, JP_ARRAY, what) < 0)
+    if (pfr_expect(r, JP_ARRAY, what) < 0)
         return -1;
     for (;;) {
         jp_token t = jp_next(r->jp);
@@ -73,7 +57,7 @@ static int read_ints(rv *r, const char *what, int64_t lo, int64_t hi, int64_t **
     }
 }
 
-static int read_ints_to(rv *r, const char *what, int64_t lo, int64_t hi, int slot)
+int pfr_read_ints_to(rv *r, const char *what, int64_t lo, int64_t hi, int slot)
 {
     return read_ints(r, what, lo, hi, &r->buf[slot], &r->nbuf[slot]);
 }
@@ -90,7 +74,7 @@ static int sref(rv *r, int64_t i, char **dst, const char *what)
  * keeps (pf_code.borrowed): a function's names are mostly everyone's. */
 static int sref_list(rv *r, const char *what, char ***v, size_t *n)
 {
-    if (read_ints_to(r, what, 0, INT64_MAX, 8) < 0)
+    if (pfr_read_ints_to(r, what, 0, INT64_MAX, 8) < 0)
         return -1;
     *v = calloc(r->nbuf[8] + 1, sizeof **v);
     if (!*v)
@@ -110,7 +94,7 @@ static int read_strings(rv *r, char ***v, size_t *n, const char *what)
     *n = 0;
     if (!(*v = malloc(cap * sizeof **v)))
         return FAIL(r, "out of memory");
-    if (expect(r, JP_ARRAY, what) < 0)
+    if (pfr_expect(r, JP_ARRAY, what) < 0)
         return -1;
     for (;;) {
         jp_token t = jp_next(r->jp);
@@ -137,18 +121,18 @@ static int read_strings(rv *r, char ***v, size_t *n, const char *what)
 /* [[index, "hex"], ...]: strings that are not UTF-8, byte for byte. */
 static int read_strings_hex(rv *r)
 {
-    if (expect(r, JP_ARRAY, "strings_hex") < 0)
+    if (pfr_expect(r, JP_ARRAY, "strings_hex") < 0)
         return -1;
     for (;;) {
         jp_token t = jp_next(r->jp);
         if (t == JP_ARRAY_END)
             return 0;
-        if (t != JP_ARRAY || expect(r, JP_INT, "strings_hex") < 0)
+        if (t != JP_ARRAY || pfr_expect(r, JP_INT, "strings_hex") < 0)
             return t == JP_ERROR ? -1 : FAIL(r, "strings_hex: expected [index, \"hex\"]");
         int64_t i = jp_int(r->jp);
         if (i < 0 || (size_t)i >= r->nstr)
             return FAIL(r, "strings_hex: string %lld is not in the table", (long long)i);
-        if (expect(r, JP_STRING, "strings_hex") < 0)
+        if (pfr_expect(r, JP_STRING, "strings_hex") < 0)
             return -1;
         size_t len;
         const char *hex = jp_text(r->jp, &len);
@@ -169,7 +153,7 @@ static int read_strings_hex(rv *r)
         }
         free(r->str[i]);
         r->str[i] = s;
-        if (expect(r, JP_ARRAY_END, "strings_hex") < 0)
+        if (pfr_expect(r, JP_ARRAY_END, "strings_hex") < 0)
             return -1;
     }
 }
@@ -255,7 +239,7 @@ static int read_code(rv *r, pf_function *f)
         return FAIL(r, "out of memory");
     c->borrowed = 1;
     f->codeinfo = c;
-    if (expect(r, JP_OBJECT, "code") < 0)
+    if (pfr_expect(r, JP_OBJECT, "code") < 0)
         return -1;
     for (;;) {
         jp_token t = jp_next(r->jp);
@@ -265,7 +249,7 @@ static int read_code(rv *r, pf_function *f)
             return -1;
         const char *k = jp_text(r->jp, NULL);
         if (strcmp(k, "bytes") == 0) {
-            if (expect(r, JP_STRING, "code.bytes") < 0)
+            if (pfr_expect(r, JP_STRING, "code.bytes") < 0)
                 return -1;
             size_t len;
             const char *s = jp_text(r->jp, &len);
@@ -284,7 +268,7 @@ static int read_code(rv *r, pf_function *f)
             if (sref_list(r, "code.cells", &c->cells, &c->ncells) < 0)
                 return -1;
         } else if (strcmp(k, "lines") == 0) {
-            if (read_ints_to(r, "code.lines", -1, INT32_MAX, 8) < 0)
+            if (pfr_read_ints_to(r, "code.lines", -1, INT32_MAX, 8) < 0)
                 return -1;
             if (r->nbuf[8] % 3)
                 return FAIL(r, "code.lines: not triples");
@@ -438,7 +422,7 @@ static int read_function(rv *r)
             int64_t hi = col == C_OFFSETS ? INT32_MAX : col == C_LINES ? INT32_MAX
                          : col == C_OPS || col == C_FORMS || col == C_OPSET ? UINT16_MAX - 1
                                                                              : INT64_MAX;
-            if (read_ints_to(r, key, lo[col], hi, col) < 0)
+            if (pfr_read_ints_to(r, key, lo[col], hi, col) < 0)
                 return -1;
             seen[col] = 1;
             continue;
@@ -449,7 +433,7 @@ static int read_function(rv *r)
             continue;
         }
         if (strcmp(key, "scope") == 0) {
-            if (expect(r, JP_STRING, "scope") < 0)
+            if (pfr_expect(r, JP_STRING, "scope") < 0)
                 return -1;
             f->scope = pf_scope_from_name(jp_text(r->jp, NULL));
             if (f->scope == PF_SCOPE_COUNT)
@@ -457,7 +441,7 @@ static int read_function(rv *r)
             have_scope = 1;
             continue;
         }
-        if (expect(r, JP_INT, key) < 0)
+        if (pfr_expect(r, JP_INT, key) < 0)
             return -1;
         int64_t v = jp_int(r->jp);
         if (v < 0 && strcmp(key, "firstlineno") != 0)
@@ -499,7 +483,7 @@ static int read_functions(rv *r)
 {
     if (!r->str || !r->p->opnames)
         return FAIL(r, "functions: they come after strings and opnames");
-    if (expect(r, JP_ARRAY, "functions") < 0)
+    if (pfr_expect(r, JP_ARRAY, "functions") < 0)
         return -1;
     for (;;) {
         jp_token t = jp_next(r->jp);
@@ -511,213 +495,6 @@ static int read_functions(rv *r)
             return -1;
     }
     r->have_functions = 1;
-    return 0;
-}
-
-/* ---- the call tree ------------------------------------------------------ */
-
-enum { N_PARENT, N_FUNCTION, N_CALLSITE, N_THREAD, N_INSTRUCTIONS, N_TIME, N_OPTIMES };
-
-/* "ops": per node, its counts over its function's opset. */
-static int read_node_ops(rv *r)
-{
-    pf_profile *p = r->p;
-    if (expect(r, JP_ARRAY, "nodes.ops") < 0)
-        return -1;
-    for (size_t i = 0;; i++) {
-        jp_token t = jp_next(r->jp);
-        if (t == JP_ARRAY_END)
-            return i == p->nnodes ? 0 : FAIL(r, "nodes.ops: one array per node");
-        if (t != JP_ARRAY || i >= p->nnodes)
-            return t == JP_ERROR ? -1 : FAIL(r, "nodes.ops: one array per node");
-        pf_node *n = &p->nodes[i];
-        uint32_t f = n->function;
-        size_t k = 0;
-        while ((t = jp_next(r->jp)) != JP_ARRAY_END) {
-            int64_t count = jp_int(r->jp);
-            if (t != JP_INT || count < 0 || k >= r->nopset[f])
-                return FAIL(r, "node %zu: its ops are not counts over its function's opset",
-                            i);
-            if (count && (r->keep & PF_KEEP_NODE_OPS)) {
-                pf_opcount *v = realloc(n->ops, (n->nops + 1) * sizeof *v);
-                if (!v)
-                    return FAIL(r, "out of memory");
-                n->ops = v;
-                n->ops[n->nops++] = (pf_opcount){r->opset[f][k], (uint64_t)count, 0};
-            }
-            k++;
-        }
-    }
-}
-
-/* "op_times": (node, op, time_ns) triples, merged into the nodes' ops. */
-static int add_op_times(rv *r)
-{
-    pf_profile *p = r->p;
-    const int64_t *t = r->buf[N_OPTIMES];
-    if (r->nbuf[N_OPTIMES] % 3)
-        return FAIL(r, "nodes.op_times: not triples");
-    for (size_t k = 0; k < r->nbuf[N_OPTIMES]; k += 3) {
-        if ((uint64_t)t[k] >= p->nnodes || (uint64_t)t[k + 1] >= p->nopnames)
-            return FAIL(r, "nodes.op_times: a node or an opcode out of range");
-        pf_node *n = &p->nodes[t[k]];
-        size_t j = 0;
-        while (j < n->nops && n->ops[j].op != t[k + 1])
-            j++;
-        if (j == n->nops) {
-            pf_opcount *v = realloc(n->ops, (n->nops + 1) * sizeof *v);
-            if (!v)
-                return FAIL(r, "out of memory");
-            n->ops = v;
-            n->ops[n->nops++] = (pf_opcount){(uint16_t)t[k + 1], 0, 0};
-        }
-        n->ops[j].time_ns = (uint64_t)t[k + 2];
-    }
-    return 0;
-}
-
-static int read_nodes(rv *r)
-{
-    pf_profile *p = r->p;
-    if (!r->have_functions)
-        return FAIL(r, "nodes: they come after functions");
-    static const char *const cols[] = {"parent", "function", "callsite", "thread",
-                                       "instructions", "time_ns", "op_times"};
-    int seen[7] = {0}, have_ops = 0;
-    if (expect(r, JP_OBJECT, "nodes") < 0)
-        return -1;
-    for (;;) {
-        jp_token t = jp_next(r->jp);
-        if (t == JP_OBJECT_END)
-            break;
-        if (t != JP_KEY)
-            return -1;
-        const char *k = jp_text(r->jp, NULL);
-        int col = -1;
-        for (int i = 0; i < 7; i++)
-            if (strcmp(k, cols[i]) == 0)
-                col = i;
-        if (strcmp(k, "ops") == 0) {
-            /* the nodes are made from the columns before their ops */
-            if (!seen[N_PARENT] || !seen[N_FUNCTION])
-                return FAIL(r, "nodes.ops: it comes after parent and function");
-            if (!p->nnodes)
-                for (size_t i = 0; i < r->nbuf[N_FUNCTION]; i++) {
-                    pf_node *nd = pf_add_node(p);
-                    if (!nd)
-                        return FAIL(r, "out of memory");
-                    if ((uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
-                        return FAIL(r, "node %zu: its function does not exist", i);
-                    nd->function = (uint32_t)r->buf[N_FUNCTION][i];
-                }
-            if (read_node_ops(r) < 0)
-                return -1;
-            have_ops = 1;
-        } else if (col >= 0) {
-            char what[32];
-            snprintf(what, sizeof what, "nodes.%s", cols[col]);
-            int64_t lo = col == N_PARENT || col == N_CALLSITE ? -1 : 0;
-            int64_t hi = col == N_CALLSITE ? INT32_MAX : col <= N_THREAD ? UINT32_MAX - 1
-                                                                          : INT64_MAX;
-            if (read_ints_to(r, what, lo, hi, col) < 0)
-                return -1;
-            seen[col] = 1;
-        } else if (jp_skip(r->jp) < 0) {
-            return -1;
-        }
-    }
-    size_t n = r->nbuf[N_PARENT];
-    for (int c = 0; c < N_TIME; c++)
-        if (!seen[c] || r->nbuf[c] != n)
-            return FAIL(r, "nodes: parent, function, callsite, thread and instructions are "
-                           "columns of one length");
-    if ((seen[N_TIME] && r->nbuf[N_TIME] != n) || (have_ops && p->nnodes != n))
-        return FAIL(r, "nodes: time_ns and ops have one entry per node");
-    for (size_t i = 0; i < n; i++) {
-        if (!have_ops && !pf_add_node(p))
-            return FAIL(r, "out of memory");
-        pf_node *nd = &p->nodes[i];
-        int64_t up = r->buf[N_PARENT][i];
-        if (up >= (int64_t)i || (uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
-            return FAIL(r, "node %zu: its parent comes after it, or its function does not "
-                           "exist", i);
-        nd->parent = up < 0 ? PF_NO_NODE : (uint32_t)up;
-        nd->function = (uint32_t)r->buf[N_FUNCTION][i];
-        nd->callsite = (int32_t)r->buf[N_CALLSITE][i];
-        nd->thread = (uint32_t)r->buf[N_THREAD][i];
-        nd->instructions = (uint64_t)r->buf[N_INSTRUCTIONS][i];
-        nd->time_ns = seen[N_TIME] ? (uint64_t)r->buf[N_TIME][i] : 0;
-    }
-    return seen[N_OPTIMES] && (r->keep & PF_KEEP_NODE_OPS) ? add_op_times(r) : 0;
-}
-
-/* ---- processes and threads (small: from the header object) ------------- */
-
-static int from_head(rv *r, char *err, size_t errlen)
-{
-    pf_profile *p = r->p;
-    json_t *threads = json_object_get(r->head, "threads");
-    json_t *procs = json_object_get(r->head, "processes");
-    size_t i;
-    json_t *v;
-    if (threads && !json_is_array(threads))
-        return snprintf(err, errlen, "threads: not an array"), -1;
-    json_array_foreach(threads, i, v) {
-        json_t *name = json_object_get(v, "name"), *proc = json_object_get(v, "process");
-        json_int_t k = json_is_integer(name) ? json_integer_value(name) : -1;
-        if (k < 0 || (size_t)k >= r->nstr || !json_is_integer(proc) ||
-            json_integer_value(proc) < 0)
-            return snprintf(err, errlen, "thread %zu: no name or process", i), -1;
-        /* two threads of one name stay two: not pf_thread_index */
-        char **tv = realloc(p->threads, (p->nthreads + 1) * sizeof *tv);
-        uint32_t *tp = tv ? realloc(p->thread_process, (p->nthreads + 1) * sizeof *tp) : NULL;
-        if (tv)
-            p->threads = tv;
-        if (tp)
-            p->thread_process = tp;
-        if (!tv || !tp || !(p->threads[p->nthreads] = strdup(r->str[k])))
-            return snprintf(err, errlen, "out of memory"), -1;
-        p->thread_process[p->nthreads++] = (uint32_t)json_integer_value(proc);
-    }
-    if (procs && !json_is_array(procs))
-        return snprintf(err, errlen, "processes: not an array"), -1;
-    p->processes = calloc(json_array_size(procs) + 1, sizeof *p->processes);
-    if (!p->processes)
-        return snprintf(err, errlen, "out of memory"), -1;
-    json_array_foreach(procs, i, v) {
-        pf_process *pr = &p->processes[p->nprocesses++];
-        json_t *pid = json_object_get(v, "pid"), *parent = json_object_get(v, "parent");
-        json_t *argv = json_object_get(v, "argv"), *st = json_object_get(v, "exit_status");
-        if (!json_is_integer(pid) || !json_is_integer(parent) || !json_is_array(argv) ||
-            !json_is_integer(st) || json_integer_value(parent) < -1 ||
-            json_integer_value(parent) >= (json_int_t)json_array_size(procs))
-            return snprintf(err, errlen, "process %zu: no pid, parent, argv or exit_status", i),
-                   -1;
-        pr->pid = json_integer_value(pid);
-        pr->parent = json_integer_value(parent);
-        pr->exit_status = (int)json_integer_value(st);
-        pr->incomplete = json_is_true(json_object_get(v, "incomplete"));
-        pr->argv = calloc(json_array_size(argv) + 1, sizeof *pr->argv);
-        if (!pr->argv)
-            return snprintf(err, errlen, "out of memory"), -1;
-        size_t k;
-        json_t *a;
-        json_array_foreach(argv, k, a) {
-            if (!json_is_string(a))
-                return snprintf(err, errlen, "process %zu: argv holds a non-string", i), -1;
-            if (!(pr->argv[pr->argc++] = strdup(json_string_value(a))))
-                return snprintf(err, errlen, "out of memory"), -1;
-        }
-    }
-    for (size_t f = 0; f < p->nfunctions; f++)
-        if (p->functions[f].process >= (p->nprocesses ? p->nprocesses : 1))
-            return snprintf(err, errlen, "function %zu: no such process", f), -1;
-    for (size_t t = 0; t < p->nthreads; t++)
-        if (p->thread_process[t] >= (p->nprocesses ? p->nprocesses : 1))
-            return snprintf(err, errlen, "thread %zu: no such process", t), -1;
-    for (size_t k = 0; k < p->nnodes; k++)
-        if (p->nodes[k].thread >= p->nthreads)
-            return snprintf(err, errlen, "node %zu: no such thread", k), -1;
     return 0;
 }
 
@@ -749,7 +526,7 @@ int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, char *err, size_t errlen
         else if (strcmp(key, "functions") == 0)
             bad = read_functions(&r) < 0;
         else if (strcmp(key, "nodes") == 0)
-            bad = read_nodes(&r) < 0;
+            bad = pfr_read_nodes(&r) < 0;
         else {
             json_t *v = to_json(&r, jp_next(jp));
             bad = !v || json_object_set_new(r.head, key, v) < 0;
@@ -766,7 +543,7 @@ int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, char *err, size_t errlen
         snprintf(err, errlen, "a v2 profile without strings, opnames or functions");
         goto done;
     }
-    rc = pfr_header(p, r.head, err, errlen) < 0 || from_head(&r, err, errlen) < 0 ? -1 : 0;
+    rc = pfr_header(p, r.head, err, errlen) < 0 || pfr_from_head(&r, err, errlen) < 0 ? -1 : 0;
 done:
     if (rc < 0 && !err[0])
         snprintf(err, errlen, "%s", jp_error(jp));

@@ -12,6 +12,37 @@
 #include "profile.h"
 #include "profile_read.h"
 
+/* ---- internal to profile_read_v2.c and profile_read_v2_tree.c ---------- */
+
+/* The reader's state. */
+typedef struct rv {
+    jp_reader *jp;
+    pf_profile *p;
+    unsigned keep;            /* PF_KEEP_* */
+    char **str;               /* the string table */
+    size_t nstr;
+    json_t *head;             /* the small keys */
+    int have_functions, have_threads;
+    uint16_t **opset;         /* per function: the opcodes its nodes' vectors count */
+    size_t *nopset;
+    size_t capopset;
+    int64_t *buf[9];          /* columns; [8]: scratch */
+    size_t nbuf[9];
+} rv;
+
+
+/* jp_fail: the error, positioned at the last token; returns -1. */
+#define FAIL(r, ...) jp_fail((r)->jp, __VA_ARGS__)
+
+/* The next token must be `want`; 0, or -1 (the reader's error set). */
+int pfr_expect(rv *r, jp_token want, const char *what);
+/* An array of integers in [lo, hi] into r->buf[slot] (r->nbuf[slot]). */
+int pfr_read_ints_to(rv *r, const char *what, int64_t lo, int64_t hi, int slot);
+/* "nodes" (after its key), into r->p->nodes. */
+int pfr_read_nodes(rv *r);
+/* Threads and processes from r->head, and the checks that need them. */
+int pfr_from_head(rv *r, char *err, size_t errlen);
+
 /* The fields of a profile's header (python, argv, totals, timing, crash,
  * native, ...) from `root`, which holds them as in a v1 file (extra keys
  * are ignored).  0, or -1 with a reason in err. */

@@ -1,0 +1,217 @@
+/*
+ * profile_read_v2_tree.c - the v2 reader's call tree, processes and
+ * threads (profile_read_v2.h): nodes come last in a v2 file, after the
+ * functions and threads they refer to.
+ */
+#include "profile_read_v2.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the call tree ------------------------------------------------------ */
+
+enum { N_PARENT, N_FUNCTION, N_CALLSITE, N_THREAD, N_INSTRUCTIONS, N_TIME, N_OPTIMES };
+
+/* "ops": per node, its counts over its function's opset. */
+static int read_node_ops(rv *r)
+{
+    pf_profile *p = r->p;
+    if (pfr_expect(r, JP_ARRAY, "nodes.ops") < 0)
+        return -1;
+    for (size_t i = 0;; i++) {
+        jp_token t = jp_next(r->jp);
+        if (t == JP_ARRAY_END)
+            return i == p->nnodes ? 0 : FAIL(r, "nodes.ops: one array per node");
+        if (t != JP_ARRAY || i >= p->nnodes)
+            return t == JP_ERROR ? -1 : FAIL(r, "nodes.ops: one array per node");
+        pf_node *n = &p->nodes[i];
+        uint32_t f = n->function;
+        size_t k = 0;
+        while ((t = jp_next(r->jp)) != JP_ARRAY_END) {
+            int64_t count = jp_int(r->jp);
+            if (t != JP_INT || count < 0 || k >= r->nopset[f])
+                return FAIL(r, "node %zu: its ops are not counts over its function's opset",
+                            i);
+            if (count && (r->keep & PF_KEEP_NODE_OPS)) {
+                pf_opcount *v = realloc(n->ops, (n->nops + 1) * sizeof *v);
+                if (!v)
+                    return FAIL(r, "out of memory");
+                n->ops = v;
+                n->ops[n->nops++] = (pf_opcount){r->opset[f][k], (uint64_t)count, 0};
+            }
+            k++;
+        }
+    }
+}
+
+/* "op_times": (node, op, time_ns) triples, merged into the nodes' ops. */
+static int add_op_times(rv *r)
+{
+    pf_profile *p = r->p;
+    const int64_t *t = r->buf[N_OPTIMES];
+    if (r->nbuf[N_OPTIMES] % 3)
+        return FAIL(r, "nodes.op_times: not triples");
+    for (size_t k = 0; k < r->nbuf[N_OPTIMES]; k += 3) {
+        if ((uint64_t)t[k] >= p->nnodes || (uint64_t)t[k + 1] >= p->nopnames)
+            return FAIL(r, "nodes.op_times: a node or an opcode out of range");
+        pf_node *n = &p->nodes[t[k]];
+        size_t j = 0;
+        while (j < n->nops && n->ops[j].op != t[k + 1])
+            j++;
+        if (j == n->nops) {
+            pf_opcount *v = realloc(n->ops, (n->nops + 1) * sizeof *v);
+            if (!v)
+                return FAIL(r, "out of memory");
+            n->ops = v;
+            n->ops[n->nops++] = (pf_opcount){(uint16_t)t[k + 1], 0, 0};
+        }
+        n->ops[j].time_ns = (uint64_t)t[k + 2];
+    }
+    return 0;
+}
+
+int pfr_read_nodes(rv *r)
+{
+    pf_profile *p = r->p;
+    if (!r->have_functions)
+        return FAIL(r, "nodes: they come after functions");
+    static const char *const cols[] = {"parent", "function", "callsite", "thread",
+                                       "instructions", "time_ns", "op_times"};
+    int seen[7] = {0}, have_ops = 0;
+    if (pfr_expect(r, JP_OBJECT, "nodes") < 0)
+        return -1;
+    for (;;) {
+        jp_token t = jp_next(r->jp);
+        if (t == JP_OBJECT_END)
+            break;
+        if (t != JP_KEY)
+            return -1;
+        const char *k = jp_text(r->jp, NULL);
+        int col = -1;
+        for (int i = 0; i < 7; i++)
+            if (strcmp(k, cols[i]) == 0)
+                col = i;
+        if (strcmp(k, "ops") == 0) {
+            /* the nodes are made from the columns before their ops */
+            if (!seen[N_PARENT] || !seen[N_FUNCTION])
+                return FAIL(r, "nodes.ops: it comes after parent and function");
+            if (!p->nnodes)
+                for (size_t i = 0; i < r->nbuf[N_FUNCTION]; i++) {
+                    pf_node *nd = pf_add_node(p);
+                    if (!nd)
+                        return FAIL(r, "out of memory");
+                    if ((uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
+                        return FAIL(r, "node %zu: its function does not exist", i);
+                    nd->function = (uint32_t)r->buf[N_FUNCTION][i];
+                }
+            if (read_node_ops(r) < 0)
+                return -1;
+            have_ops = 1;
+        } else if (col >= 0) {
+            char what[32];
+            snprintf(what, sizeof what, "nodes.%s", cols[col]);
+            int64_t lo = col == N_PARENT || col == N_CALLSITE ? -1 : 0;
+            int64_t hi = col == N_CALLSITE ? INT32_MAX : col <= N_THREAD ? UINT32_MAX - 1
+                                                                          : INT64_MAX;
+            if (pfr_read_ints_to(r, what, lo, hi, col) < 0)
+                return -1;
+            seen[col] = 1;
+        } else if (jp_skip(r->jp) < 0) {
+            return -1;
+        }
+    }
+    size_t n = r->nbuf[N_PARENT];
+    for (int c = 0; c < N_TIME; c++)
+        if (!seen[c] || r->nbuf[c] != n)
+            return FAIL(r, "nodes: parent, function, callsite, thread and instructions are "
+                           "columns of one length");
+    if ((seen[N_TIME] && r->nbuf[N_TIME] != n) || (have_ops && p->nnodes != n))
+        return FAIL(r, "nodes: time_ns and ops have one entry per node");
+    for (size_t i = 0; i < n; i++) {
+        if (!have_ops && !pf_add_node(p))
+            return FAIL(r, "out of memory");
+        pf_node *nd = &p->nodes[i];
+        int64_t up = r->buf[N_PARENT][i];
+        if (up >= (int64_t)i || (uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
+            return FAIL(r, "node %zu: its parent comes after it, or its function does not "
+                           "exist", i);
+        nd->parent = up < 0 ? PF_NO_NODE : (uint32_t)up;
+        nd->function = (uint32_t)r->buf[N_FUNCTION][i];
+        nd->callsite = (int32_t)r->buf[N_CALLSITE][i];
+        nd->thread = (uint32_t)r->buf[N_THREAD][i];
+        nd->instructions = (uint64_t)r->buf[N_INSTRUCTIONS][i];
+        nd->time_ns = seen[N_TIME] ? (uint64_t)r->buf[N_TIME][i] : 0;
+    }
+    return seen[N_OPTIMES] && (r->keep & PF_KEEP_NODE_OPS) ? add_op_times(r) : 0;
+}
+
+/* ---- processes and threads (small: from the header object) ------------- */
+
+int pfr_from_head(rv *r, char *err, size_t errlen)
+{
+    pf_profile *p = r->p;
+    json_t *threads = json_object_get(r->head, "threads");
+    json_t *procs = json_object_get(r->head, "processes");
+    size_t i;
+    json_t *v;
+    if (threads && !json_is_array(threads))
+        return snprintf(err, errlen, "threads: not an array"), -1;
+    json_array_foreach(threads, i, v) {
+        json_t *name = json_object_get(v, "name"), *proc = json_object_get(v, "process");
+        json_int_t k = json_is_integer(name) ? json_integer_value(name) : -1;
+        if (k < 0 || (size_t)k >= r->nstr || !json_is_integer(proc) ||
+            json_integer_value(proc) < 0)
+            return snprintf(err, errlen, "thread %zu: no name or process", i), -1;
+        /* two threads of one name stay two: not pf_thread_index */
+        char **tv = realloc(p->threads, (p->nthreads + 1) * sizeof *tv);
+        uint32_t *tp = tv ? realloc(p->thread_process, (p->nthreads + 1) * sizeof *tp) : NULL;
+        if (tv)
+            p->threads = tv;
+        if (tp)
+            p->thread_process = tp;
+        if (!tv || !tp || !(p->threads[p->nthreads] = strdup(r->str[k])))
+            return snprintf(err, errlen, "out of memory"), -1;
+        p->thread_process[p->nthreads++] = (uint32_t)json_integer_value(proc);
+    }
+    if (procs && !json_is_array(procs))
+        return snprintf(err, errlen, "processes: not an array"), -1;
+    p->processes = calloc(json_array_size(procs) + 1, sizeof *p->processes);
+    if (!p->processes)
+        return snprintf(err, errlen, "out of memory"), -1;
+    json_array_foreach(procs, i, v) {
+        pf_process *pr = &p->processes[p->nprocesses++];
+        json_t *pid = json_object_get(v, "pid"), *parent = json_object_get(v, "parent");
+        json_t *argv = json_object_get(v, "argv"), *st = json_object_get(v, "exit_status");
+        if (!json_is_integer(pid) || !json_is_integer(parent) || !json_is_array(argv) ||
+            !json_is_integer(st) || json_integer_value(parent) < -1 ||
+            json_integer_value(parent) >= (json_int_t)json_array_size(procs))
+            return snprintf(err, errlen, "process %zu: no pid, parent, argv or exit_status", i),
+                   -1;
+        pr->pid = json_integer_value(pid);
+        pr->parent = json_integer_value(parent);
+        pr->exit_status = (int)json_integer_value(st);
+        pr->incomplete = json_is_true(json_object_get(v, "incomplete"));
+        pr->argv = calloc(json_array_size(argv) + 1, sizeof *pr->argv);
+        if (!pr->argv)
+            return snprintf(err, errlen, "out of memory"), -1;
+        size_t k;
+        json_t *a;
+        json_array_foreach(argv, k, a) {
+            if (!json_is_string(a))
+                return snprintf(err, errlen, "process %zu: argv holds a non-string", i), -1;
+            if (!(pr->argv[pr->argc++] = strdup(json_string_value(a))))
+                return snprintf(err, errlen, "out of memory"), -1;
+        }
+    }
+    for (size_t f = 0; f < p->nfunctions; f++)
+        if (p->functions[f].process >= (p->nprocesses ? p->nprocesses : 1))
+            return snprintf(err, errlen, "function %zu: no such process", f), -1;
+    for (size_t t = 0; t < p->nthreads; t++)
+        if (p->thread_process[t] >= (p->nprocesses ? p->nprocesses : 1))
+            return snprintf(err, errlen, "thread %zu: no such process", t), -1;
+    for (size_t k = 0; k < p->nnodes; k++)
+        if (p->nodes[k].thread >= p->nthreads)
+            return snprintf(err, errlen, "node %zu: no such thread", k), -1;
+    return 0;
+}
+
