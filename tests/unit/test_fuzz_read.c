@@ -8,6 +8,7 @@
  * 1: the same cases every run, so a failure is reproducible).
  */
 #include "profile_fixtures.h"
+#include "textbuf.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
 #define DEFAULT_CASES 1000
@@ -34,28 +35,6 @@ static uint64_t rnd(void)
 static size_t below(size_t n)
 {
     return n ? (size_t)(rnd() % n) : 0;
-}
-
-typedef struct buf {
-    char *s;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->s = realloc(b->s, b->cap);
-        assert_non_null(b->s);
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-
-static void puts_(buf *b, const char *s)
-{
-    put(b, s, strlen(s));
 }
 
 static char *serialize(const pf_profile *p, size_t *len)

@@ -23,32 +23,11 @@
 #include <zlib.h>
 
 #include "../../reports/model/jsonpull.h"
+#include "textbuf.h"
 
 #define WINDOW (64 * 1024)  /* jsonpull's fread size, to cut tokens with */
 
 /* ---- helpers ---------------------------------------------------------- */
-
-typedef struct buf {
-    char *s;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->s = realloc(b->s, b->cap);
-        assert_non_null(b->s);
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-
-static void puts_(buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
 
 /* Every token up to JP_EOF or JP_ERROR as text ("{ k<a> i1 } $"), the
  * error's message last; returns the final token. */
