@@ -105,6 +105,22 @@ void pfj_signal_and_native(jw *w, const pf_profile *p)
     jw_end_array(w);
 }
 
+void pfj_function_measures(jw *w, const pf_profile *p, const pf_function *f)
+{
+    jw_key(w, "calls");
+    jw_uint(w, f->calls);
+    jw_key(w, "instructions");
+    jw_uint(w, f->instructions);
+    if (p->timed) {
+        jw_key(w, "time_ns");
+        jw_uint(w, f->time_ns);
+        if (p->stacks_enabled) {  /* it takes the stack to know what is below */
+            jw_key(w, "cumulative_ns");
+            jw_uint(w, f->cumulative_ns);
+        }
+    }
+}
+
 /* Everything before "functions", the same in both versions but for
  * v2's "counted" (always) and "totals.exit_ns". */
 void pfj_header(jw *w, const pf_profile *p, int version)

@@ -33,5 +33,7 @@ int pf_json_save(const pf_profile *p, const char *path, char *err, size_t errlen
 /* Internal to the writers: what both versions share. */
 void pfj_header(jw *w, const pf_profile *p, int version);
 void pfj_signal_and_native(jw *w, const pf_profile *p);
+/* A function's calls, instructions and (timed) time_ns, cumulative_ns. */
+void pfj_function_measures(jw *w, const pf_profile *p, const pf_function *f);
 
 #endif

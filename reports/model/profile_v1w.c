@@ -84,18 +84,7 @@ static void write_function(jw *w, const pf_profile *p, const pf_function *f,
     jw_int(w, f->firstlineno);
     jw_key(w, "scope");
     jw_string(w, pf_scope_name(f->scope));
-    jw_key(w, "calls");
-    jw_uint(w, f->calls);
-    jw_key(w, "instructions");
-    jw_uint(w, f->instructions);
-    if (p->timed) {
-        jw_key(w, "time_ns");
-        jw_uint(w, f->time_ns);
-        if (p->stacks_enabled) {  /* it takes the stack to know what is below */
-            jw_key(w, "cumulative_ns");
-            jw_uint(w, f->cumulative_ns);
-        }
-    }
+    pfj_function_measures(w, p, f);
     jw_key(w, "opcodes");
     pf_function_opcodes(p, f, by_op);
     write_opcodes(w, p, by_op);

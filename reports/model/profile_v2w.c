@@ -236,18 +236,7 @@ static void put_function(v2 *x, const pf_function *f)
         jw_key(w, "process");
         jw_uint(w, f->process);
     }
-    jw_key(w, "calls");
-    jw_uint(w, f->calls);
-    jw_key(w, "instructions");
-    jw_uint(w, f->instructions);
-    if (p->timed) {
-        jw_key(w, "time_ns");
-        jw_uint(w, f->time_ns);
-        if (p->stacks_enabled) {  /* it takes the stack to know what is below */
-            jw_key(w, "cumulative_ns");
-            jw_uint(w, f->cumulative_ns);
-        }
-    }
+    pfj_function_measures(w, p, f);
     jw_key(w, "offset_deltas");   /* most are 2 to 8: a third of the bytes */
     jw_begin_array(w);
     for (size_t i = 0; i < f->ncode; i++)
