@@ -72,7 +72,8 @@ MODEL_SRC    := reports/model/profile.c reports/model/nodes.c reports/model/strt
                 reports/model/profile_read.c reports/model/profile_read_v2.c \
                 reports/model/profile_read_v2_tree.c \
                 reports/model/jsonpull.c reports/model/jsonpull_src.c \
-                reports/model/merge.c reports/model/disasm.c reports/model/opcodes_tables.c
+                reports/model/merge.c reports/model/disasm.c reports/model/opcodes_tables.c \
+                reports/model/codepack.c
 REPORTS_SRC  := $(MODEL_SRC) reports/jsonw.c reports/outfile.c reports/diff.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \
                 reports/report_text.c reports/report_bars.c \
@@ -131,7 +132,7 @@ unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/mod
                   reports/model/nodes.c
 unit_src_blockmap := profiler/blockmap.c
 unit_src_nmerge := profiler/nmerge.c
-unit_src_disasm := reports/model/disasm.c reports/model/opcodes_tables.c
+unit_src_disasm := reports/model/disasm.c reports/model/opcodes_tables.c reports/model/codepack.c
 unit_src_jsonpull := reports/model/jsonpull.c reports/model/jsonpull_src.c
 unit_src_nstack := profiler/nstack.c
 unit_src_sclock := profiler/sclock.c

@@ -6,15 +6,51 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Copies of the strings of `tuple`, or of their reprs; NULL on failure. */
-static char **texts_of(PyObject *tuple, int repr, size_t *n)
+#include "../reports/model/codepack.h"
+
+/* Constants longer than this are cut (to CONST_MAX - 1 characters and an
+ * ellipsis): a listing shows them on one line, and docstrings were a
+ * third of a small run's profile. */
+#define CONST_MAX 100
+
+/* The text a listing shows for a constant: its repr, cut when long; a
+ * code object's without its address and file, which no two runs share
+ * and the function already names.  A new reference, or NULL. */
+static PyObject *const_text(PyObject *o)
+{
+    if (PyCode_Check(o)) {
+        PyCodeObject *co = (PyCodeObject *)o;
+        return PyUnicode_FromFormat("<code object %U, line %d>", co->co_name,
+                                    co->co_firstlineno);
+    }
+    PyObject *r = PyObject_Repr(o);
+    if (!r || PyUnicode_GET_LENGTH(r) <= CONST_MAX)
+        return r;
+    PyObject *head = PyUnicode_Substring(r, 0, CONST_MAX - 1);
+    Py_DECREF(r);
+    if (!head)
+        return NULL;
+    PyObject *dots = PyUnicode_FromOrdinal(0x2026);   /* one character: ... */
+    r = dots ? PyUnicode_Concat(head, dots) : NULL;
+    Py_XDECREF(dots);
+    Py_DECREF(head);
+    return r;
+}
+
+/* Copies of the strings of `tuple`, or (consts) of the texts of those that
+ * `used` marks, NULL for the others; NULL on failure. */
+static char **texts_of(PyObject *tuple, const unsigned char *used, int consts, size_t *n)
 {
     Py_ssize_t k = tuple && PyTuple_Check(tuple) ? PyTuple_GET_SIZE(tuple) : 0;
     char **v = calloc((size_t)k + 1, sizeof *v);
     *n = 0;
     for (Py_ssize_t i = 0; v && i < k; i++) {
         PyObject *o = PyTuple_GET_ITEM(tuple, i), *r = NULL;
-        if (repr && !(o = r = PyObject_Repr(o)))
+        if (consts && !used[i]) {
+            (*n)++;
+            continue;
+        }
+        if (consts && !(o = r = const_text(o)))
             goto fail;
         const char *s = PyUnicode_Check(o) ? PyUnicode_AsUTF8(o) : NULL;
         if (!s || pf_set_string(&v[i], s) < 0) {
@@ -72,6 +108,7 @@ int lst_fill(pf_function *f, PyObject *code)
     PyCodeObject *co = (PyCodeObject *)code;
     PyObject *bytes = oc_code_bytes(co), *locals = NULL, *cells = NULL;
     pf_code *c = calloc(1, sizeof *c);
+    unsigned char *used = NULL;
     int rc = -1;
     if (!c || !bytes || !PyBytes_Check(bytes) || oc_code_varnames(co, &locals, &cells) < 0)
         goto done;
@@ -79,10 +116,16 @@ int lst_fill(pf_function *f, PyObject *code)
     if (!(c->bytes = malloc(c->nbytes + 1)))
         goto done;
     memcpy(c->bytes, PyBytes_AS_STRING(bytes), c->nbytes);
-    if (!(c->names = texts_of(co->co_names, 0, &c->nnames)) ||
-        !(c->consts = texts_of(co->co_consts, 1, &c->nconsts)) ||
-        !(c->locals = texts_of(locals, 0, &c->nlocals)) ||
-        !(c->cells = texts_of(cells, 0, &c->ncells)) || !(c->lines = ranges_of(code, &c->nlines)))
+    Py_ssize_t nconsts = co->co_consts ? PyTuple_GET_SIZE(co->co_consts) : 0;
+    if (!(used = malloc((size_t)nconsts + 1)))
+        goto done;
+    /* only what an instruction loads: a listing never shows the others */
+    cp_consts_used(OPPROF_PY_MINOR, c->bytes, c->nbytes, used, (size_t)nconsts);
+    if (!(c->names = texts_of(co->co_names, NULL, 0, &c->nnames)) ||
+        !(c->consts = texts_of(co->co_consts, used, 1, &c->nconsts)) ||
+        !(c->locals = texts_of(locals, NULL, 0, &c->nlocals)) ||
+        !(c->cells = texts_of(cells, NULL, 0, &c->ncells)) ||
+        !(c->lines = ranges_of(code, &c->nlines)))
         goto done;
     f->codeinfo = c;
     c = NULL;
@@ -95,6 +138,7 @@ done:
     Py_XDECREF(locals);
     Py_XDECREF(cells);
     Py_XDECREF(bytes);
+    free(used);
     PyErr_Clear();
     return rc;
 }

@@ -287,7 +287,7 @@ static int copy_strings(char ***dst, char *const *src, size_t n)
 {
     *dst = calloc(n + 1, sizeof **dst);
     for (size_t i = 0; *dst && i < n; i++)
-        if (pf_set_string(&(*dst)[i], src[i]) < 0)
+        if (src[i] && pf_set_string(&(*dst)[i], src[i]) < 0)
             return -1;
     return *dst ? 0 : -1;
 }

@@ -70,7 +70,8 @@ typedef struct pf_code {
     size_t nbytes;
     char **names;            /* co_names */
     size_t nnames;
-    char **consts;           /* repr() of each constant */
+    char **consts;           /* repr() of each constant, cut at 100 characters;
+                                NULL for one no instruction loads */
     size_t nconsts;
     char **locals;           /* dz_code.locals */
     size_t nlocals;

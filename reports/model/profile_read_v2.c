@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codepack.h"
 #include "strtab.h"
 
 
@@ -27,7 +28,12 @@ int pfr_expect(rv *r, jp_token want, const char *what)
     return FAIL(r, "%s: expected %s, found %s", what, jp_token_name(want), jp_token_name(t));
 }
 
-/* An array of integers into *v (malloc'd), each in [lo, hi]. */
+/* The longest column a reader takes: a bound on what a run (-k) may make
+ * a small file cost (256 MB of values). */
+#define MAX_COLUMN ((size_t)1 << 25)
+
+/* An array of integers into *v (malloc'd), each in [lo, hi]; where lo is
+ * 0, runs (-k) are expanded. */
 static int read_ints(rv *r, const char *what, int64_t lo, int64_t hi, int64_t **v, size_t *n)
 {
     size_t cap = 64;
@@ -44,16 +50,28 @@ static int read_ints(rv *r, const char *what, int64_t lo, int64_t hi, int64_t **
         if (t != JP_INT)
             return t == JP_ERROR ? -1 : FAIL(r, "%s: expected an integer, found %s", what,
                                              jp_token_name(t));
-        int64_t x = jp_int(r->jp);
-        if (x < lo || x > hi)
+        int64_t x = jp_int(r->jp), more = 1;
+        if (x < 0 && lo >= 0) {   /* -k: k more of the value before (profile-v2.md) */
+            if (!*n || x < -(int64_t)(MAX_COLUMN - *n))
+                return FAIL(r, "%s: a run (%lld) %s", what, (long long)x,
+                            *n ? "makes the column too long" : "with no value before it");
+            more = -x;
+            x = (*v)[*n - 1];
+        } else if (x < lo || x > hi) {
             return FAIL(r, "%s: %lld is out of range", what, (long long)x);
-        if (*n == cap) {
-            int64_t *w = realloc(*v, (cap *= 2) * sizeof *w);
+        }
+        if (*n + (size_t)more > MAX_COLUMN)
+            return FAIL(r, "%s: more than %zu values", what, MAX_COLUMN);
+        if (*n + (size_t)more > cap) {
+            while (*n + (size_t)more > cap)
+                cap *= 2;
+            int64_t *w = realloc(*v, cap * sizeof *w);
             if (!w)
                 return FAIL(r, "out of memory");
             *v = w;
         }
-        (*v)[(*n)++] = x;
+        for (; more > 0; more--)
+            (*v)[(*n)++] = x;
     }
 }
 
@@ -71,16 +89,19 @@ static int sref(rv *r, int64_t i, char **dst, const char *what)
 }
 
 /* A code's list of strings: pointers into the table, which the profile
- * keeps (pf_code.borrowed): a function's names are mostly everyone's. */
-static int sref_list(rv *r, const char *what, char ***v, size_t *n)
+ * keeps (pf_code.borrowed): a function's names are mostly everyone's.
+ * With holes, -1 is a NULL entry. */
+static int sref_list(rv *r, const char *what, char ***v, size_t *n, int holes)
 {
-    if (pfr_read_ints_to(r, what, 0, INT64_MAX, 8) < 0)
+    if (pfr_read_ints_to(r, what, holes ? -1 : 0, INT64_MAX, 8) < 0)
         return -1;
     *v = calloc(r->nbuf[8] + 1, sizeof **v);
     if (!*v)
         return FAIL(r, "out of memory");
     for (*n = 0; *n < r->nbuf[8]; (*n)++) {
         int64_t i = r->buf[8][*n];
+        if (i == -1 && holes)
+            continue;   /* a constant no instruction loads: not kept */
         if (i < 0 || (size_t)i >= r->nstr)
             return FAIL(r, "%s: string %lld is not in the table", what, (long long)i);
         (*v)[*n] = r->str[i];
@@ -232,6 +253,56 @@ fail:
 
 enum { C_OFFSETS, C_COUNTS, C_OPS, C_LINES, C_TIMES, C_FORMS, C_FORM_TIMES, C_OPSET };
 
+/* The interpreter's minor version, from the header read so far (python
+ * comes before functions); -1 when not there. */
+static int head_minor(rv *r)
+{
+    json_t *v = json_object_get(json_object_get(r->head, "python"), "hexversion");
+    return json_is_integer(v) ? (int)((json_integer_value(v) >> 16) & 0xff) : -1;
+}
+
+/* code.packed: the inline caches put back (codepack.h). */
+static int unpack_code(rv *r, pf_code *c)
+{
+    unsigned char *v;
+    size_t n;
+    int minor = head_minor(r);
+    if (cp_unpack(minor, c->bytes, c->nbytes, &v, &n) < 0)
+        return FAIL(r, "code.packed: not code of Python 3.%d as opprof packs it", minor);
+    free(c->bytes);
+    c->bytes = v;
+    c->nbytes = n;
+    return 0;
+}
+
+/* code.line_runs (profile-v2.md) into c->lines. */
+static int read_line_runs(rv *r, pf_code *c)
+{
+    if (pfr_read_ints_to(r, "code.line_runs", INT32_MIN, INT32_MAX, 8) < 0)
+        return -1;
+    const int64_t *e = r->buf[8];
+    size_t n = r->nbuf[8];
+    if (!(c->lines = calloc(n + 1, sizeof *c->lines)))
+        return FAIL(r, "out of memory");
+    int64_t at = 0, line = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t units = e[i] < 0 ? -e[i] : e[i], ln = -1;
+        if (e[i] >= 0) {
+            if (++i == n)
+                return FAIL(r, "code.line_runs: a run without its line");
+            line += e[i];
+            if (line < 0 || line > INT32_MAX)
+                return FAIL(r, "code.line_runs: line %lld", (long long)line);
+            ln = line;
+        }
+        if (units > (INT32_MAX - at) / 2)
+            return FAIL(r, "code.line_runs: longer than any code");
+        c->lines[c->nlines++] = (dz_line_range){(int)at, (int)(at + 2 * units), (int)ln};
+        at += 2 * units;
+    }
+    return 0;
+}
+
 static int read_code(rv *r, pf_function *f)
 {
     pf_code *c = calloc(1, sizeof *c);
@@ -248,26 +319,34 @@ static int read_code(rv *r, pf_function *f)
         if (t != JP_KEY)
             return -1;
         const char *k = jp_text(r->jp, NULL);
-        if (strcmp(k, "bytes") == 0) {
-            if (pfr_expect(r, JP_STRING, "code.bytes") < 0)
-                return -1;
+        if (strcmp(k, "bytes") == 0 || strcmp(k, "packed") == 0) {
+            int packed = k[0] == 'p';
+            if (c->bytes || pfr_expect(r, JP_STRING, "code.bytes") < 0)
+                return c->bytes ? FAIL(r, "code: bytes twice") : -1;
             size_t len;
             const char *s = jp_text(r->jp, &len);
             if (!(c->bytes = pf_base64_decode(s, len, &c->nbytes)))
                 return FAIL(r, "code.bytes is not base64");
+            if (packed && unpack_code(r, c) < 0)
+                return -1;
         } else if (strcmp(k, "names") == 0) {
-            if (sref_list(r, "code.names", &c->names, &c->nnames) < 0)
+            if (sref_list(r, "code.names", &c->names, &c->nnames, 0) < 0)
                 return -1;
         } else if (strcmp(k, "consts") == 0) {
-            if (sref_list(r, "code.consts", &c->consts, &c->nconsts) < 0)
+            if (sref_list(r, "code.consts", &c->consts, &c->nconsts, 1) < 0)
                 return -1;
         } else if (strcmp(k, "locals") == 0) {
-            if (sref_list(r, "code.locals", &c->locals, &c->nlocals) < 0)
+            if (sref_list(r, "code.locals", &c->locals, &c->nlocals, 0) < 0)
                 return -1;
         } else if (strcmp(k, "cells") == 0) {
-            if (sref_list(r, "code.cells", &c->cells, &c->ncells) < 0)
+            if (sref_list(r, "code.cells", &c->cells, &c->ncells, 0) < 0)
                 return -1;
+        } else if (strcmp(k, "line_runs") == 0) {
+            if (c->lines || read_line_runs(r, c) < 0)
+                return c->lines ? FAIL(r, "code: lines twice") : -1;
         } else if (strcmp(k, "lines") == 0) {
+            if (c->lines)
+                return FAIL(r, "code: lines twice");
             if (pfr_read_ints_to(r, "code.lines", -1, INT32_MAX, 8) < 0)
                 return -1;
             if (r->nbuf[8] % 3)

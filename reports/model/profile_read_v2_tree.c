@@ -122,8 +122,8 @@ int pfr_read_nodes(rv *r)
     }
     size_t n = r->nbuf[N_PARENT];
     for (int c = 0; c < N_TIME; c++)
-        if (!seen[c] || r->nbuf[c] != n)
-            return FAIL(r, "nodes: parent, function, callsite, thread and instructions are "
+        if ((!seen[c] && c != N_CALLSITE) || (seen[c] && r->nbuf[c] != n))
+            return FAIL(r, "nodes: parent, function, thread, instructions (and callsite) are "
                            "columns of one length");
     if ((seen[N_TIME] && r->nbuf[N_TIME] != n) || (have_ops && p->nnodes != n))
         return FAIL(r, "nodes: time_ns and ops have one entry per node");
@@ -137,7 +137,7 @@ int pfr_read_nodes(rv *r)
                            "exist", i);
         nd->parent = up < 0 ? PF_NO_NODE : (uint32_t)up;
         nd->function = (uint32_t)r->buf[N_FUNCTION][i];
-        nd->callsite = (int32_t)r->buf[N_CALLSITE][i];
+        nd->callsite = seen[N_CALLSITE] ? (int32_t)r->buf[N_CALLSITE][i] : -1;
         nd->thread = (uint32_t)r->buf[N_THREAD][i];
         nd->instructions = (uint64_t)r->buf[N_INSTRUCTIONS][i];
         nd->time_ns = seen[N_TIME] ? (uint64_t)r->buf[N_TIME][i] : 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../jsonw.h"
+#include "codepack.h"
 #include "strtab.h"
 
 typedef struct v2 {
@@ -77,7 +78,8 @@ static void intern_all(v2 *x)
         for (size_t k = 0; c && k < c->nnames; k++)
             S(x, c->names[k]);
         for (size_t k = 0; c && k < c->nconsts; k++)
-            S(x, c->consts[k]);
+            if (c->consts[k])
+                S(x, c->consts[k]);
         for (size_t k = 0; c && k < c->nlocals; k++)
             S(x, c->locals[k]);
         for (size_t k = 0; c && k < c->ncells; k++)
@@ -168,8 +170,68 @@ static void put_text_list(v2 *x, const char *key, char *const *v, size_t n)
     jw_key(x->w, key);
     jw_begin_array(x->w);
     for (size_t i = 0; i < n; i++)
-        jw_uint(x->w, S(x, v[i]));
+        jw_int(x->w, v[i] ? (int64_t)S(x, v[i]) : -1);   /* -1: a constant not kept */
     jw_end_array(x->w);
+}
+
+/* Runs of equal values, for arrays of non-negative integers: -k stands
+ * for k more copies of the value before it (profile-v2.md).  Counts in a
+ * basic block are equal, offsets step by the same few sizes. */
+typedef struct runs {
+    jw *w;
+    uint64_t last, more;
+    int any;
+} runs;
+
+static void runs_flush(runs *r)
+{
+    if (r->more == 1)
+        jw_uint(r->w, r->last);
+    else if (r->more > 1)
+        jw_int(r->w, -(int64_t)r->more);
+    r->more = 0;
+}
+
+static void runs_put(runs *r, uint64_t v)
+{
+    if (r->any && v == r->last && r->more < INT64_MAX) {
+        r->more++;
+        return;
+    }
+    runs_flush(r);
+    jw_uint(r->w, v);
+    r->last = v;
+    r->any = 1;
+}
+
+/* co_lines() as runs: code units, then the line's step from the line of
+ * the run before (from 0); a run without a line is its units negated and
+ * no step.  0, or -1 when the ranges do not tile the code (then they are
+ * written as triples). */
+static int put_line_runs(jw *w, const pf_code *c)
+{
+    for (size_t i = 0; i < c->nlines; i++) {
+        const dz_line_range *r = &c->lines[i];
+        if (r->start != (i ? c->lines[i - 1].end : 0) || r->end < r->start ||
+            (r->end - r->start) % 2 || (r->line < 0 && r->end == r->start))
+            return -1;
+    }
+    jw_key(w, "line_runs");
+    jw_begin_array(w);
+    int64_t line = 0;
+    for (size_t i = 0; i < c->nlines; i++) {
+        const dz_line_range *r = &c->lines[i];
+        int64_t units = (r->end - r->start) / 2;
+        if (r->line < 0) {
+            jw_int(w, -units);
+            continue;
+        }
+        jw_int(w, units);
+        jw_int(w, r->line - line);
+        line = r->line;
+    }
+    jw_end_array(w);
+    return 0;
 }
 
 static void put_code(v2 *x, const pf_code *c)
@@ -177,16 +239,24 @@ static void put_code(v2 *x, const pf_code *c)
     jw *w = x->w;
     jw_key(w, "code");
     jw_begin_object(w);
-    char *b = pf_base64_encode(c->bytes, c->nbytes);
-    if (!b)
+    unsigned char *packed;
+    size_t npacked;
+    int pk = cp_pack(pf_minor(x->p), c->bytes, c->nbytes, &packed, &npacked);
+    char *b = pk > 0 ? pf_base64_encode(packed, npacked) : pf_base64_encode(c->bytes, c->nbytes);
+    if (!b || pk < 0)
         x->oom = 1;
-    jw_key(w, "bytes");
+    jw_key(w, pk > 0 ? "packed" : "bytes");
     jw_string(w, b ? b : "");
     free(b);
+    free(packed);
     put_text_list(x, "names", c->names, c->nnames);
     put_text_list(x, "consts", c->consts, c->nconsts);
     put_text_list(x, "locals", c->locals, c->nlocals);
     put_text_list(x, "cells", c->cells, c->ncells);
+    if (put_line_runs(w, c) == 0) {
+        jw_end_object(w);
+        return;
+    }
     jw_key(w, "lines");
     jw_begin_array(w);
     for (size_t i = 0; i < c->nlines; i++) {
@@ -237,15 +307,19 @@ static void put_function(v2 *x, const pf_function *f)
         jw_uint(w, f->process);
     }
     pfj_function_measures(w, p, f);
-    jw_key(w, "offset_deltas");   /* most are 2 to 8: a third of the bytes */
+    runs r = {w, 0, 0, 0};
+    jw_key(w, "offset_deltas");
     jw_begin_array(w);
     for (size_t i = 0; i < f->ncode; i++)
-        jw_uint(w, f->code[i].offset - (i ? f->code[i - 1].offset : 0));
+        runs_put(&r, f->code[i].offset - (i ? f->code[i - 1].offset : 0));
+    runs_flush(&r);
     jw_end_array(w);
+    r = (runs){w, 0, 0, 0};
     jw_key(w, "counts");
     jw_begin_array(w);
     for (size_t i = 0; i < f->ncode; i++)
-        jw_uint(w, f->code[i].count);
+        runs_put(&r, f->code[i].count);
+    runs_flush(&r);
     jw_end_array(w);
     if (!ops_from_code(f)) {
         jw_key(w, "ops");
@@ -340,6 +414,22 @@ static void put_node_ops(v2 *x, const pf_node *n, pf_opcount *tmp)
         jw_end_array(w);                                   \
     } while (0)
 
+enum { N_THREAD, N_INSTRUCTIONS, N_TIME };
+
+static void runs_column(jw *w, const pf_profile *p, const char *key, int which)
+{
+    runs r = {w, 0, 0, 0};
+    jw_key(w, key);
+    jw_begin_array(w);
+    for (size_t i = 0; i < p->nnodes; i++) {
+        const pf_node *n = &p->nodes[i];
+        runs_put(&r, which == N_THREAD ? n->thread : which == N_INSTRUCTIONS ? n->instructions
+                                                                              : n->time_ns);
+    }
+    runs_flush(&r);
+    jw_end_array(w);
+}
+
 static void put_nodes(v2 *x)
 {
     jw *w = x->w;
@@ -348,11 +438,15 @@ static void put_nodes(v2 *x)
     jw_begin_object(w);
     COLUMN("parent", jw_int(w, n->parent == PF_NO_NODE ? -1 : (int64_t)n->parent));
     COLUMN("function", jw_uint(w, n->function));
-    COLUMN("callsite", jw_int(w, n->callsite));
-    COLUMN("thread", jw_uint(w, n->thread));
-    COLUMN("instructions", jw_uint(w, n->instructions));
+    int any_callsite = 0;
+    for (size_t i = 0; i < p->nnodes && !any_callsite; i++)
+        any_callsite = p->nodes[i].callsite >= 0;
+    if (any_callsite)
+        COLUMN("callsite", jw_int(w, n->callsite));
+    runs_column(w, p, "thread", N_THREAD);
+    runs_column(w, p, "instructions", N_INSTRUCTIONS);
     if (p->timed)
-        COLUMN("time_ns", jw_uint(w, n->time_ns));
+        runs_column(w, p, "time_ns", N_TIME);
     size_t most = 1;
     for (size_t i = 0; i < p->nnodes; i++)
         most = p->nodes[i].nops > most ? p->nodes[i].nops : most;

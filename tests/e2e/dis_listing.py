@@ -23,9 +23,19 @@ def lines_of(code):
     return line
 
 
+def shown(i):
+    """dis's argrepr as a profile keeps it (profile-v2.md, code.consts): a
+    code object without address and file, a long repr cut."""
+    if i.opcode not in dis.hasconst:
+        return i.argrepr
+    if isinstance(i.argval, types.CodeType):
+        return "<code object %s, line %d>" % (i.argval.co_name, i.argval.co_firstlineno)
+    return i.argrepr if len(i.argrepr) <= 100 else i.argrepr[:99] + "\u2026"
+
+
 def listing(code):
     line = lines_of(code)
-    return [[i.offset, i.opname, i.arg, i.argrepr, line.get(i.offset)]
+    return [[i.offset, i.opname, i.arg, shown(i), line.get(i.offset)]
             for i in dis.get_instructions(code)]
 
 

@@ -23,7 +23,7 @@ SCHEMA = os.path.join(ROOT, "reports", "model", "profile-v2.schema.json")
 INVALID = {
     "invalid-missing-key.json": ("", "required"),              # no "strings"
     "invalid-wrong-type.json": ("/stacks_enabled", "type"),    # "false", a string
-    "invalid-negative-count.json": ("/functions/0/counts/1", "minimum"),
+    "invalid-negative-count.json": ("/functions/0/calls", "minimum"),  # counts may hold runs
     "invalid-unknown-key.json": ("", "additionalProperties"),  # v1's "stacks"
     "invalid-v1-function-id.json": ("/functions/0", "additionalProperties"),  # v1's "id"
     "invalid-bad-scope.json": ("/functions/0/scope", "enum"),
@@ -106,6 +106,20 @@ def run_fixtures(t):
                 summary(errs) if errs else "valid, or ajv said nothing: " + stderr[-500:])
 
 
+def runs(v):
+    """An array with runs (profile-v2.md) expanded: -k is k more of the
+    value before."""
+    out = []
+    for x in v:
+        if x < 0:
+            if not out:
+                raise ValueError("a run with no value before it")
+            out.extend([out[-1]] * -x)
+        else:
+            out.append(x)
+    return out
+
+
 def shape_problems(prof, text):
     """SHAPE: what profile-v2.md says and the schema cannot."""
     bad = []
@@ -115,11 +129,13 @@ def shape_problems(prof, text):
         bad.append(f"the first keys are {list(prof)[:2]}")
     try:
         for i, f in enumerate(prof["functions"]):
-            n = len(f["offset_deltas"])
+            deltas = runs(f["offset_deltas"])
+            n = len(deltas)
+            cols = dict(f, counts=runs(f["counts"]))
             for k in ("counts", "ops", "lines", "forms"):
-                if k in f and len(f[k]) != n:
-                    bad.append(f"functions[{i}].{k}: {len(f[k])} entries for {n} offsets")
-            if any(d <= 0 for d in f["offset_deltas"][1:]):
+                if k in f and len(cols[k]) != n:
+                    bad.append(f"functions[{i}].{k}: {len(cols[k])} entries for {n} offsets")
+            if any(d <= 0 for d in deltas[1:]):
                 bad.append(f"functions[{i}].offsets not increasing")
             if f["opset"] != sorted(set(f["opset"])):
                 bad.append(f"functions[{i}].opset not increasing")
@@ -128,7 +144,17 @@ def shape_problems(prof, text):
                                      ("code.lines", f.get("code", {}).get("lines", []), 3)):
                 if len(arr) % width:
                     bad.append(f"functions[{i}].{what}: {len(arr)} numbers, not {width}-tuples")
-        nodes = prof["nodes"]
+            code = f.get("code", {})
+            if code.get("consts") and max(code["consts"]) >= len(prof["strings"]):
+                bad.append(f"functions[{i}].code.consts: past the string table")
+            if "line_runs" in code:   # a step follows each run with a line
+                k = 0
+                while k < len(code["line_runs"]):
+                    k += 1 if code["line_runs"][k] < 0 else 2
+                if k != len(code["line_runs"]):
+                    bad.append(f"functions[{i}].code.line_runs: a run without its line")
+        nodes = {k: runs(v) if k in ("thread", "instructions", "time_ns") else v
+                 for k, v in prof["nodes"].items()}
         n = len(nodes["parent"])
         for k in ("function", "callsite", "thread", "instructions", "time_ns", "ops"):
             if k in nodes and len(nodes[k]) != n:
@@ -140,7 +166,7 @@ def shape_problems(prof, text):
             bad.append("nodes.ops: more counts than the function's opset")
         if len(nodes.get("op_times", [])) % 3:
             bad.append("nodes.op_times: not triples")
-    except (KeyError, TypeError, AttributeError) as e:
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
         bad.append(f"not the v2 shape: {type(e).__name__} {e}")
     return bad[:6]
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../reports/model/codepack.h"
 #include "../../reports/model/disasm.h"
 #include "../../reports/model/opcodes.h"
 
@@ -672,6 +673,44 @@ static void listings_equal_dis(void **state)
     assert_true(all.codes > 0);
 }
 
+/* codepack.h: the constants a code loads (through EXTENDED_ARG too, and
+ * 3.12's RETURN_CONST), and caches left out and put back on every
+ * version; code with a cache that is not zero stays whole. */
+static void codepack_round_trip(void **state)
+{
+    (void)state;
+    for (int minor = 10; minor <= 14; minor++) {
+        prog p = start(minor);
+        emit(&p, "LOAD_CONST", 2);
+        emit(&p, "LOAD_GLOBAL", 1);
+        emit(&p, "LOAD_CONST", 258);   /* EXTENDED_ARG 1 */
+        emit(&p, minor == 12 || minor == 13 ? "RETURN_CONST" : "RETURN_VALUE", 3);
+        unsigned char used[300];
+        assert_int_equal(cp_consts_used(minor, p.b, p.n, used, 300), 0);
+        for (int i = 0; i < 300; i++)
+            if (used[i] != (i == 2 || i == 258 || (i == 3 && (minor == 12 || minor == 13))))
+                fail_msg("3.%d: constant %d is%s marked", minor, i, used[i] ? "" : " not");
+        unsigned char *packed, *back;
+        size_t npacked, nback;
+        int rc = cp_pack(minor, p.b, p.n, &packed, &npacked);
+        assert_int_equal(rc, minor >= 11);       /* 3.10 has no caches */
+        if (rc) {
+            assert_true(npacked < p.n);
+            assert_int_equal(cp_unpack(minor, packed, npacked, &back, &nback), 0);
+            assert_int_equal(nback, p.n);
+            assert_memory_equal(back, p.b, p.n);
+            free(back);
+            free(packed);
+            p.b[7] = 1;   /* in LOAD_GLOBAL's caches (bytes 4..) */
+            assert_int_equal(cp_pack(minor, p.b, p.n, &packed, &npacked), 0);
+            assert_null(packed);
+        }
+    }
+    unsigned char used[4];
+    assert_int_equal(cp_consts_used(99, (const unsigned char *)"\0\0", 2, used, 4), -1);
+    assert_int_equal(used[0] & used[3], 1);   /* no table: every one kept */
+}
+
 
 int main(void)
 {
@@ -682,6 +721,7 @@ int main(void)
         cmocka_unit_test(v13_listing),
         cmocka_unit_test(v14_listing),
         cmocka_unit_test(tables_know_families),
+        cmocka_unit_test(codepack_round_trip),
         cmocka_unit_test(bad_input_is_an_error),
         cmocka_unit_test(fuzzed_input_never_crashes),
         cmocka_unit_test(listings_equal_dis),

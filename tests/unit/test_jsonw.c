@@ -634,14 +634,15 @@ static void test_profile_v2_fragments(void **state)
     assert_contains(text, "\"processes\":[{\"pid\":0,\"parent\":-1,\"argv\":[\"s.py\",\"a b\","
                           "\"\\ufffd\"],\"exit_status\":3,\"incomplete\":false}],");
     assert_contains(text, "\"threads\":[{\"name\":0,\"process\":0}],");
-    /* no code: ops and lines are written, offsets as steps */
+    /* no code: ops and lines are written, offsets as steps, repeats as runs */
     assert_contains(text, "{\"file\":1,\"name\":2,\"qualname\":3,\"firstlineno\":10,"
                           "\"scope\":\"function\",\"calls\":2,\"instructions\":14,"
-                          "\"offset_deltas\":[0,2,2,2],\"counts\":[2,5,5,2],"
+                          "\"offset_deltas\":[0,2,-2],\"counts\":[2,5,5,2],"
                           "\"ops\":[0,1,1,2],\"lines\":[-1,11,11,12],\"opset\":[0,1,2]}");
-    /* a node's ops count over its function's opset */
+    /* a node's ops count over its function's opset; no call sites recorded:
+     * no column */
     assert_contains(text, "\"nodes\":{\"parent\":[-1,0,-1],\"function\":[1,0,1],"
-                          "\"callsite\":[-1,-1,-1],\"thread\":[0,0,5],"
+                          "\"thread\":[0,0,5],"
                           "\"instructions\":[0,14,2],\"ops\":[[],[2,10,2],[]]}}\n");
     free(text);
     pf_profile_release(p);

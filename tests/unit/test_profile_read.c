@@ -3,6 +3,7 @@
  * Profiles are built by hand (profile_fixtures.h).
  */
 #include "profile_fixtures.h"
+#include "../../reports/model/opcodes.h"
 
 static void test_round_trip(void **state)
 {
@@ -173,6 +174,135 @@ static char *minimal_doc(int version, int total, int id, int frame)
     return doc;
 }
 
+static void expect_read_error(const char *name, const char *text, const char *needle);
+
+/* `text` with its first `from` replaced by `to`; the caller frees. */
+/* not inlined: gcc 12 then takes to_json's open_memstream buffer for a
+ * dangling pointer (-Wdangling-pointer false positive) */
+__attribute__((noinline)) static char *replaced(const char *text, const char *from,
+                                                const char *to)
+{
+    const char *at = strstr(text, from);
+    assert_non_null(at);
+    size_t head = (size_t)(at - text), n = strlen(text), nto = strlen(to), nfrom = strlen(from);
+    char *out = malloc(n - nfrom + nto + 1);
+    assert_non_null(out);
+    memcpy(out, text, head);
+    memcpy(out + head, to, nto);
+    memcpy(out + head + nto, text + head + nfrom, n - head - nfrom + 1);
+    return out;
+}
+
+/* An opcode of 3.12 by name, from the reader's own tables. */
+static unsigned op312(const char *name)
+{
+    const oc_table *t = oc_table_for(12);
+    for (unsigned op = 0; op < 256; op++)
+        if (t->ops[op].name && strcmp(t->ops[op].name, name) == 0)
+            return op;
+    fail_msg("no %s in 3.12", name);
+    return 0;
+}
+
+/* A function's code (pf_code) in the compact forms of profile-v2.md: the
+ * caches left out and put back, constants not loaded as -1, the line
+ * table as runs (a range without a line among them); and the runs of
+ * the count columns. */
+static void test_round_trip_code(void **state)
+{
+    (void)state;
+    pf_profile *p = pf_profile_new();
+    assert_non_null(p);
+    set(&p->python_version, "3.12.1");
+    set(&p->implementation, "cpython");
+    p->hexversion = 0x030c01f0;
+    size_t id = add_simple(p, "m.py", "f", 4, 12);   /* moves p->functions */
+    pf_function *f = &p->functions[id];
+    uint16_t op = f->code[0].op;   /* an index into the fixture's opnames */
+    /* RESUME; LOAD_GLOBAL 1 (4 caches); LOAD_CONST 1; CALL 1 (3 caches);
+     * RETURN_VALUE: 12 code units, 7 of them caches */
+    unsigned char code[24] = {0};
+    code[0] = (unsigned char)op312("RESUME");
+    code[2] = (unsigned char)op312("LOAD_GLOBAL"), code[3] = 1;
+    code[12] = (unsigned char)op312("LOAD_CONST"), code[13] = 1;
+    code[14] = (unsigned char)op312("CALL"), code[15] = 1;
+    code[22] = (unsigned char)op312("RETURN_VALUE");
+    pf_code *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    c->bytes = malloc(sizeof code);
+    assert_non_null(c->bytes);
+    memcpy(c->bytes, code, sizeof code);
+    c->nbytes = sizeof code;
+    c->names = calloc(2, sizeof *c->names);
+    c->consts = calloc(3, sizeof *c->consts);   /* [0]: a docstring no one loads */
+    c->lines = calloc(3, sizeof *c->lines);
+    assert_true(c->names && c->consts && c->lines);
+    set(&c->names[0], "print");
+    c->nnames = 1;
+    set(&c->consts[1], "'hi'");
+    c->nconsts = 2;
+    c->lines[0] = (dz_line_range){0, 2, 4};
+    c->lines[1] = (dz_line_range){2, 22, 5};
+    c->lines[2] = (dz_line_range){22, 24, -1};
+    c->nlines = 3;
+    f->codeinfo = c;
+    f->ncode = 4;   /* four offsets run 3 times each: runs in both columns */
+    pf_instr *v = calloc(4, sizeof *v);
+    assert_non_null(v);
+    for (int i = 0; i < 4; i++)
+        v[i] = (pf_instr){.offset = (uint32_t)(2 * i), .op = op, .line = 5, .count = 3};
+    free(f->code);
+    f->code = v;
+    f->instructions = p->instructions = 12;
+
+    char *text = to_json(p);
+    assert_non_null(strstr(text, "\"offset_deltas\":[0,2,-2],\"counts\":[3,-3],"));
+    assert_non_null(strstr(text, "\"consts\":[-1,"));
+    assert_non_null(strstr(text, "\"line_runs\":[1,4,10,1,-1]"));
+    assert_non_null(strstr(text, "\"packed\":\""));
+    assert_null(strstr(text, "\"bytes\":"));
+
+    char *path = path_in_tmp("code.json");
+    char err[512] = "";
+    assert_int_equal(pf_json_save(p, path, err, sizeof err), 0);
+    pf_profile *q = NULL;
+    if (pf_read_file_keep(path, PF_KEEP_ALL, &q, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    const pf_code *d = q->functions[0].codeinfo;
+    assert_non_null(d);
+    assert_int_equal(d->nbytes, sizeof code);
+    assert_memory_equal(d->bytes, code, sizeof code);
+    assert_int_equal(d->nconsts, 2);
+    assert_null(d->consts[0]);
+    assert_string_equal(d->consts[1], "'hi'");
+    assert_int_equal(d->nlines, 3);
+    assert_memory_equal(d->lines, c->lines, 3 * sizeof *d->lines);
+    assert_int_equal(q->functions[0].ncode, 4);
+    assert_int_equal(q->functions[0].code[3].offset, 6);
+    assert_int_equal(q->functions[0].code[3].count, 3);
+    char *again = to_json(q);
+    assert_string_equal(text, again);
+    free(again);
+    /* runs that cannot be */
+    static const struct { const char *from, *to, *needle; } bad[] = {
+        {"\"counts\":[3,-3]", "\"counts\":[-3,3]", "no value before it"},
+        {"\"counts\":[3,-3]", "\"counts\":[3,-33554432]", "too long"},
+        {"\"counts\":[3,-3]", "\"counts\":[3,-9223372036854775808]", "too long"},
+        {"\"line_runs\":[1,4,10,1,-1]", "\"line_runs\":[1,4,10]", "without its line"},
+        {"\"consts\":[-1,", "\"consts\":[-2,", "out of range"},
+        {"\"packed\":\"", "\"packed\":\"AAAA", "not code of Python 3.12"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *doc = replaced(text, bad[i].from, bad[i].to);
+        expect_read_error("badrun.json", doc, bad[i].needle);
+        free(doc);
+    }
+    free(text);
+    free(path);
+    pf_profile_release(q);
+    pf_profile_release(p);
+}
+
 static void expect_read_error(const char *name, const char *text, const char *needle)
 {
     char *path = path_in_tmp(name);
@@ -317,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_timed),
         cmocka_unit_test(test_round_trip_non_utf8_file),
         cmocka_unit_test(test_read_minimal),
+        cmocka_unit_test(test_round_trip_code),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_read_refuses_impossible_counts),
     };
