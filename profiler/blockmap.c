@@ -146,46 +146,123 @@ done:
     return found;
 }
 
+/* What a walk needs of each instruction, decoded once per code object
+ * (a function's nodes all walk the same code). */
+enum { P_FALL, P_RETURN, P_SILENT, P_SEND };
+
+typedef struct p_instr {
+    uint32_t unit, target;   /* target: UINT32_MAX when none */
+    uint8_t kind;            /* P_* */
+} p_instr;
+
 typedef struct back_jump {
     uint32_t at, target;
     uint64_t flow;           /* its count in the last walk */
 } back_jump;
 
+struct bm_plan {
+    uint32_t n;              /* code units */
+    p_instr *v;
+    size_t nv;
+    back_jump *jumps;        /* the silent backward jumps */
+    size_t nj;
+    uint64_t *work;          /* 2n: the walks' copy of ex */
+};
+
+bm_plan *bm_plan_new(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
+                     int jumps_reported)
+{
+    bm_plan *pl = calloc(1, sizeof *pl);
+    size_t ni = 0;
+    for (uint32_t i = 0; i < n; i = next_instr(ops, bytes, i))
+        ni++;
+    if (!pl || !(pl->v = malloc((ni + 1) * sizeof *pl->v))) {
+        free(pl);
+        return NULL;
+    }
+    pl->n = n;
+    size_t nj = 0;
+    for (uint32_t i = 0; i < n; i = next_instr(ops, bytes, i)) {
+        int k = kind_at(ops, bytes, i);
+        p_instr *in = &pl->v[pl->nv++];
+        in->unit = i;
+        in->target = UINT32_MAX;
+        in->kind = k == BM_RETURN ? P_RETURN : P_FALL;
+        if (silent_jump(ops, bytes, i, jumps_reported)) {
+            in->kind = P_SILENT;
+            in->target = target_of(ops, bytes, n, i);
+            nj += in->target <= i;
+        } else if (k == BM_SEND) {
+            in->kind = P_SEND;
+            in->target = target_of(ops, bytes, n, i);
+        }
+    }
+    if (nj && (!(pl->jumps = calloc(nj, sizeof *pl->jumps)) ||
+               !(pl->work = malloc(2 * (size_t)n * sizeof *pl->work)))) {
+        bm_plan_release(pl);
+        return NULL;
+    }
+    for (size_t k = 0; k < pl->nv; k++)
+        if (pl->v[k].kind == P_SILENT && pl->v[k].target <= pl->v[k].unit)
+            pl->jumps[pl->nj++] = (back_jump){pl->v[k].unit, pl->v[k].target, 0};
+    return pl;
+}
+
+void bm_plan_release(bm_plan *pl)
+{
+    if (!pl)
+        return;
+    free(pl->v);
+    free(pl->jumps);
+    free(pl->work);
+    free(pl);
+}
+
 /* One walk over `ex` (modified: forward and SEND jumps are added);
  * returns the number of inconsistent instructions. */
-static uint32_t walk(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
-                     int jumps_reported, uint64_t *ex, uint64_t *out)
+static uint32_t walk(const bm_plan *pl, uint64_t *ex, uint64_t *out)
 {
-    uint32_t bad = 0;
+    uint32_t bad = 0, n = pl->n;
     int64_t running = 0;
     memset(out, 0, n * sizeof *out);
-    for (uint32_t i = 0; i < n; i = next_instr(ops, bytes, i)) {
+    /* Past the last entry or exit, with nothing running, every count is 0:
+     * a node that ran the start of a long function (or one branch of a
+     * module) stops there.  Jumps forward push the horizon. */
+    uint32_t horizon = n;
+    while (horizon > 0 && !ex[2 * (horizon - 1)] && !ex[2 * (horizon - 1) + 1])
+        horizon--;
+    for (size_t k = 0; k < pl->nv; k++) {
+        const p_instr *in = &pl->v[k];
+        uint32_t i = in->unit;
+        if (running == 0 && i >= horizon)
+            break;
         running += (int64_t)ex[2 * i];
         out[i] = (uint64_t)running;
-        int k = kind_at(ops, bytes, i);
-        if (k == BM_RETURN) {
+        if (in->kind == P_RETURN) {
             running = 0;  /* every return leaves: PY_RETURN is not recorded */
             continue;
         }
-        if (silent_jump(ops, bytes, i, jumps_reported)) {
+        if (in->kind == P_SILENT) {
             /* an exception can be raised at the jump itself (the eval
              * breaker: a signal handler, KeyboardInterrupt) */
             int64_t jumped = running - (int64_t)ex[2 * i + 1];
-            uint32_t t = target_of(ops, bytes, n, i);
+            uint32_t t = in->target;
             if (jumped < 0) {
                 bad++;
                 jumped = 0;
             }
-            if (t > i && t < n)
+            if (t > i && t < n) {
                 ex[2 * t] += (uint64_t)jumped;  /* backward: bm_resolve() */
+                horizon = jumped && t >= horizon ? t + 1 : horizon;
+            }
             running = 0;
             continue;
         }
-        uint32_t after = next_instr(ops, bytes, i);
-        if (k == BM_SEND && after < n) {
+        uint32_t after = k + 1 < pl->nv ? pl->v[k + 1].unit : n;
+        if (in->kind == P_SEND && after < n) {
             /* what neither yielded nor raised jumped to END_SEND */
             int64_t jumps = running - (int64_t)ex[2 * i + 1] - (int64_t)ex[2 * after + 1];
-            uint32_t t = target_of(ops, bytes, n, i);
+            uint32_t t = in->target;
             if (jumps < 0) {
                 bad++;
                 jumps = 0;
@@ -193,6 +270,7 @@ static uint32_t walk(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
             if (t < n) {
                 ex[2 * i + 1] += (uint64_t)jumps;
                 ex[2 * t] += (uint64_t)jumps;
+                horizon = jumps && t >= horizon ? t + 1 : horizon;
             }
         }
         running -= (int64_t)ex[2 * i + 1];
@@ -206,51 +284,44 @@ static uint32_t walk(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
     return bad;
 }
 
-uint32_t bm_resolve(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
-                    int jumps_reported, uint64_t *ex, uint64_t *out)
+uint32_t bm_resolve_plan(bm_plan *pl, uint64_t *ex, uint64_t *out)
 {
-    size_t nj = 0;
-    for (uint32_t i = 0; i < n; i = next_instr(ops, bytes, i)) {
-        uint32_t t = silent_jump(ops, bytes, i, jumps_reported) ? target_of(ops, bytes, n, i)
-                                                                : UINT32_MAX;
-        nj += t <= i;
-    }
-    if (nj == 0)
-        return walk(ops, bytes, n, jumps_reported, ex, out);
-
-    back_jump *jumps = calloc(nj, sizeof *jumps);
-    uint64_t *work = malloc(2 * (size_t)n * sizeof *work);
-    if (!jumps || !work) {
-        free(jumps);
-        free(work);
-        return walk(ops, bytes, n, jumps_reported, ex, out) + 1;
-    }
-    nj = 0;
-    for (uint32_t i = 0; i < n; i = next_instr(ops, bytes, i)) {
-        uint32_t t = silent_jump(ops, bytes, i, jumps_reported) ? target_of(ops, bytes, n, i)
-                                                                : UINT32_MAX;
-        if (t <= i)
-            jumps[nj++] = (back_jump){i, t, 0};
-    }
+    if (pl->nj == 0)
+        return walk(pl, ex, out);
+    uint64_t *work = pl->work;
+    size_t n = pl->n;
     uint32_t bad = 0;
     int settled = 0;
+    for (size_t k = 0; k < pl->nj; k++)
+        pl->jumps[k].flow = 0;
     for (int w = 0; w < MAX_WALKS && !settled; w++) {
-        memcpy(work, ex, 2 * (size_t)n * sizeof *work);
-        for (size_t k = 0; k < nj; k++)
-            work[2 * jumps[k].target] += jumps[k].flow;
-        bad = walk(ops, bytes, n, jumps_reported, work, out);
+        memcpy(work, ex, 2 * n * sizeof *work);
+        for (size_t k = 0; k < pl->nj; k++)
+            work[2 * pl->jumps[k].target] += pl->jumps[k].flow;
+        bad = walk(pl, work, out);
         settled = 1;
-        for (size_t k = 0; k < nj; k++) {
-            uint64_t count = out[jumps[k].at], raised = ex[2 * jumps[k].at + 1];
+        for (size_t k = 0; k < pl->nj; k++) {
+            uint64_t count = out[pl->jumps[k].at], raised = ex[2 * pl->jumps[k].at + 1];
             uint64_t flow = count > raised ? count - raised : 0;
-            if (flow != jumps[k].flow) {
-                jumps[k].flow = flow;
+            if (flow != pl->jumps[k].flow) {
+                pl->jumps[k].flow = flow;
                 settled = 0;
             }
         }
     }
-    memcpy(ex, work, 2 * (size_t)n * sizeof *work);
-    free(jumps);
-    free(work);
+    memcpy(ex, work, 2 * n * sizeof *work);
     return bad + !settled;
+}
+
+uint32_t bm_resolve(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
+                    int jumps_reported, uint64_t *ex, uint64_t *out)
+{
+    bm_plan *pl = bm_plan_new(ops, bytes, n, jumps_reported);
+    if (!pl) {   /* out of memory: no counts, marked inconsistent */
+        memset(out, 0, n * sizeof *out);
+        return 1;
+    }
+    uint32_t bad = bm_resolve_plan(pl, ex, out);
+    bm_plan_release(pl);
+    return bad;
 }

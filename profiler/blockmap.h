@@ -64,4 +64,13 @@ int bm_needs_jump_events(const bm_ops *ops, const unsigned char *bytes, uint32_t
 uint32_t bm_resolve(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
                     int jumps_reported, uint64_t *ex, uint64_t *out);
 
+/* The same, for many nodes of one code object: the code decoded once.
+ * bm_plan_new returns NULL when out of memory; the plan owns its memory
+ * (bm_plan_release) and is not shared between threads (walks use it). */
+typedef struct bm_plan bm_plan;
+bm_plan *bm_plan_new(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
+                     int jumps_reported);
+uint32_t bm_resolve_plan(bm_plan *pl, uint64_t *ex, uint64_t *out);
+void bm_plan_release(bm_plan *pl);
+
 #endif

@@ -181,6 +181,8 @@ static void sums_free(unit_sums *u)
 /* Scratch space big enough for any record, and what went wrong. */
 typedef struct snap_buf {
     unit_sums node;          /* one node's, max ncounters each */
+    bm_plan **plans;         /* per record, while it has nodes left */
+    uint32_t *left;          /* per record: its nodes not yet summed */
     uint32_t inconsistent;   /* instructions whose flow counts did not add up */
     int counted;             /* not --time-only: counts mean something */
 } snap_buf;
@@ -192,11 +194,25 @@ static int buf_init(snap_buf *b, st_store *s)
         if (st_record_at(s, i)->ncounters > most)
             most = st_record_at(s, i)->ncounters;
     b->inconsistent = 0;
+    size_t nrec = st_record_count(s);
+    b->plans = calloc(nrec + 1, sizeof *b->plans);
+    b->left = calloc(nrec + 1, sizeof *b->left);
+    if (!b->plans || !b->left)
+        return -1;
+    for (size_t i = 0; i < st_node_count(s); i++) {   /* as build_functions visits them */
+        const st_node *n = st_node_at(s, i);
+        if (n->rec && n->counts)
+            b->left[n->rec->index]++;
+    }
     return sums_alloc(&b->node, most, 1) == 0 ? 0 : -1;
 }
 
-static void buf_release(snap_buf *b)
+static void buf_release(snap_buf *b, st_store *s)
 {
+    for (size_t i = 0; b->plans && i < st_record_count(s); i++)
+        bm_plan_release(b->plans[i]);
+    free(b->plans);
+    free(b->left);
     sums_free(&b->node);
 }
 
@@ -209,8 +225,14 @@ static const unit_sums *node_sums(st_node *n, snap_buf *b)
     if (r->width == 2) {
         /* resolved in place: the snapshot is the counters' last reader
          * (snapshot.h), and copying them was a good part of its time */
-        b->inconsistent += bm_resolve(ci_ops(), r->bytes, r->ncounters, r->jumps_reported,
-                                      n->counts, c);
+        bm_plan **pl = &b->plans[r->index];
+        if (!*pl && !(*pl = bm_plan_new(ci_ops(), r->bytes, r->ncounters, r->jumps_reported)))
+            return NULL;
+        b->inconsistent += bm_resolve_plan(*pl, n->counts, c);
+        if (--b->left[r->index] == 0) {   /* its last node: the plan goes */
+            bm_plan_release(*pl);
+            *pl = NULL;
+        }
     } else {
         memcpy(c, n->counts, (size_t)r->ncounters * sizeof *c);
     }
@@ -243,6 +265,8 @@ static int add_node(st_node *n, unit_sums *sum, node_own *own, snap_buf *b)
 {
     const st_record *r = n->rec;
     const unit_sums *u = node_sums(n, b);
+    if (!u)
+        return -1;
     int timed = n->times != NULL;
     if (timed && sums_alloc(sum, r->ncounters, 1) < 0)
         return -1;
@@ -250,9 +274,14 @@ static int add_node(st_node *n, unit_sums *sum, node_own *own, snap_buf *b)
     uint8_t seen[256];        /* the opcodes this node ran, to reset only those */
     size_t nops = 0;
     const uint8_t *caches = ci_ops()->caches;
+    /* the zeros at the end add nothing: most nodes of a long function ran
+     * a part of it */
+    uint32_t end = r->ncounters;
+    while (end > 0 && !u->count[end - 1] && (!timed || (!u->time[end - 1] && !u->samples[end - 1])))
+        end--;
     /* instruction by instruction: inline cache units count nothing (counts
      * and folded times are on their instruction), and are half the units */
-    for (uint32_t i = 0; i < r->ncounters; i += 1u + caches[r->bytes[2 * i]]) {
+    for (uint32_t i = 0; i < end; i += 1u + caches[r->bytes[2 * i]]) {
         uint64_t c = u->count[i], t = timed ? u->time[i] : 0;
         sum->count[i] += c;
         if (timed) {
@@ -432,6 +461,6 @@ done:
         free(own[i].ops);
     free(own);
     PyErr_Clear();
-    buf_release(&b);
+    buf_release(&b, s);
     return rc;
 }

@@ -18,10 +18,18 @@ static int same_key(const pf_function *g, const pf_function *f)
  * opcode indices to out's. */
 static int add_code(pf_function *g, const pf_function *f, const uint16_t *opmap)
 {
-    pf_instr *v = malloc((g->ncode + f->ncode + 1) * sizeof *v);
+    size_t n = 0, i = 0, j = 0;
+    while (i < g->ncode || j < f->ncode) {   /* the union's size: most offsets are in both */
+        int gi = j == f->ncode || (i < g->ncode && g->code[i].offset <= f->code[j].offset);
+        int fj = i == g->ncode || (j < f->ncode && f->code[j].offset <= g->code[i].offset);
+        i += gi;
+        j += fj;
+        n++;
+    }
+    pf_instr *v = malloc((n + 1) * sizeof *v);
     if (!v)
         return -1;
-    size_t n = 0, i = 0, j = 0;
+    n = i = j = 0;
     while (i < g->ncode || j < f->ncode) {
         if (j == f->ncode || (i < g->ncode && g->code[i].offset < f->code[j].offset)) {
             v[n++] = g->code[i++];

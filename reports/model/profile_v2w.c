@@ -382,24 +382,31 @@ static int by_op(const void *a, const void *b)
     return (x->op > y->op) - (x->op < y->op);
 }
 
-/* A node's counts over its function's opset, without trailing zeros. */
-static void put_node_ops(v2 *x, const pf_node *n, pf_opcount *tmp)
+/* A node's counts over its function's opset, without trailing zeros.
+ * acc: nopnames zeros, left zero. */
+static void put_node_ops(v2 *x, const pf_node *n, uint64_t *acc)
 {
     jw *w = x->w;
-    size_t m = 0;
-    for (size_t k = 0; k < n->nops; k++)
-        if (n->ops[k].count)
-            tmp[m++] = n->ops[k];
-    qsort(tmp, m, sizeof *tmp, by_op);
-    jw_begin_array(w);
-    for (size_t k = 0, op = 0; x->opsets && k < m; op++) {
-        if (!in_set(x, n->function, (unsigned)op))
+    unsigned top = 0;
+    int any = 0;
+    for (size_t k = 0; k < n->nops; k++) {
+        unsigned op = n->ops[k].op;
+        if (!n->ops[k].count || op >= x->p->nopnames)
             continue;
-        uint64_t c = 0;
-        for (; k < m && tmp[k].op == op; k++)
-            c = pf_add_sat(c, tmp[k].count);
-        jw_uint(w, c);
+        acc[op] = pf_add_sat(acc[op], n->ops[k].count);
+        top = !any || op > top ? op : top;
+        any = 1;
     }
+    jw_begin_array(w);
+    const uint64_t *set = x->opsets ? &x->opsets[(size_t)n->function * x->words] : NULL;
+    for (size_t word = 0; any && set && word <= top / 64; word++)
+        for (uint64_t bits = set[word]; bits; bits &= bits - 1) {
+            unsigned op = (unsigned)(word * 64 + (unsigned)__builtin_ctzll(bits));
+            if (op > top)
+                break;
+            jw_uint(w, acc[op]);
+            acc[op] = 0;
+        }
     jw_end_array(w);
 }
 
@@ -451,10 +458,12 @@ static void put_nodes(v2 *x)
     for (size_t i = 0; i < p->nnodes; i++)
         most = p->nodes[i].nops > most ? p->nodes[i].nops : most;
     pf_opcount *tmp = malloc(most * sizeof *tmp);
-    if (!tmp)
+    uint64_t *acc = calloc(p->nopnames + 1, sizeof *acc);
+    if (!tmp || !acc)
         x->oom = 1;
     else
-        COLUMN("ops", put_node_ops(x, n, tmp));
+        COLUMN("ops", put_node_ops(x, n, acc));
+    free(acc);
     if (p->timed && tmp) {
         jw_key(w, "op_times");   /* by node, then opcode: the order reads back */
         jw_begin_array(w);
