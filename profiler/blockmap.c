@@ -167,6 +167,7 @@ struct bm_plan {
     back_jump *jumps;        /* the silent backward jumps */
     size_t nj;
     uint64_t *work;          /* 2n: the walks' copy of ex */
+    uint32_t dirty;          /* work is 0 from unit `dirty` on */
 };
 
 bm_plan *bm_plan_new(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
@@ -198,7 +199,7 @@ bm_plan *bm_plan_new(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
         }
     }
     if (nj && (!(pl->jumps = calloc(nj, sizeof *pl->jumps)) ||
-               !(pl->work = malloc(2 * (size_t)n * sizeof *pl->work)))) {
+               !(pl->work = calloc(2 * (size_t)n, sizeof *pl->work)))) {
         bm_plan_release(pl);
         return NULL;
     }
@@ -218,19 +219,28 @@ void bm_plan_release(bm_plan *pl)
     free(pl);
 }
 
-/* One walk over `ex` (modified: forward and SEND jumps are added);
- * returns the number of inconsistent instructions. */
-static uint32_t walk(const bm_plan *pl, uint64_t *ex, uint64_t *out)
+/* The units from which ex (2 entries a unit) is all 0, at most `from`. */
+static uint32_t zero_from(const uint64_t *ex, uint32_t from)
 {
-    uint32_t bad = 0, n = pl->n;
+    while (from > 0 && !ex[2 * (from - 1)] && !ex[2 * (from - 1) + 1])
+        from--;
+    return from;
+}
+
+/* One walk over `ex` (modified: forward and SEND jumps are added), which
+ * is 0 from unit `limit` on; *reach (when not NULL) rises to past the
+ * last unit it wrote to.  Returns the number of inconsistent
+ * instructions. */
+static uint32_t walk(const bm_plan *pl, uint64_t *ex, uint64_t *out, uint32_t limit,
+                     uint32_t *reach)
+{
+    uint32_t bad = 0, n = pl->n, wrote = 0;
     int64_t running = 0;
     memset(out, 0, n * sizeof *out);
     /* Past the last entry or exit, with nothing running, every count is 0:
      * a node that ran the start of a long function (or one branch of a
      * module) stops there.  Jumps forward push the horizon. */
-    uint32_t horizon = n;
-    while (horizon > 0 && !ex[2 * (horizon - 1)] && !ex[2 * (horizon - 1) + 1])
-        horizon--;
+    uint32_t horizon = zero_from(ex, limit);
     for (size_t k = 0; k < pl->nv; k++) {
         const p_instr *in = &pl->v[k];
         uint32_t i = in->unit;
@@ -254,6 +264,7 @@ static uint32_t walk(const bm_plan *pl, uint64_t *ex, uint64_t *out)
             if (t > i && t < n) {
                 ex[2 * t] += (uint64_t)jumped;  /* backward: bm_resolve() */
                 horizon = jumped && t >= horizon ? t + 1 : horizon;
+                wrote = t + 1 > wrote ? t + 1 : wrote;
             }
             running = 0;
             continue;
@@ -271,6 +282,7 @@ static uint32_t walk(const bm_plan *pl, uint64_t *ex, uint64_t *out)
                 ex[2 * i + 1] += (uint64_t)jumps;
                 ex[2 * t] += (uint64_t)jumps;
                 horizon = jumps && t >= horizon ? t + 1 : horizon;
+                wrote = (t > i ? t : i) + 1 > wrote ? (t > i ? t : i) + 1 : wrote;
             }
         }
         running -= (int64_t)ex[2 * i + 1];
@@ -281,24 +293,33 @@ static uint32_t walk(const bm_plan *pl, uint64_t *ex, uint64_t *out)
             running = 0;
         }
     }
+    if (reach && wrote > *reach)
+        *reach = wrote;
     return bad;
 }
 
 uint32_t bm_resolve_plan(bm_plan *pl, uint64_t *ex, uint64_t *out)
 {
+    uint32_t h = zero_from(ex, pl->n);
     if (pl->nj == 0)
-        return walk(pl, ex, out);
+        return walk(pl, ex, out, h, NULL);
+    /* work is copied from ex only as far as either holds anything: most
+     * nodes ran a small part of their function */
     uint64_t *work = pl->work;
-    size_t n = pl->n;
     uint32_t bad = 0;
     int settled = 0;
     for (size_t k = 0; k < pl->nj; k++)
         pl->jumps[k].flow = 0;
     for (int w = 0; w < MAX_WALKS && !settled; w++) {
-        memcpy(work, ex, 2 * n * sizeof *work);
-        for (size_t k = 0; k < pl->nj; k++)
+        uint32_t upto = h > pl->dirty ? h : pl->dirty;
+        memcpy(work, ex, 2 * (size_t)upto * sizeof *work);
+        pl->dirty = h;
+        for (size_t k = 0; k < pl->nj; k++) {
             work[2 * pl->jumps[k].target] += pl->jumps[k].flow;
-        bad = walk(pl, work, out);
+            if (pl->jumps[k].flow && pl->jumps[k].target + 1 > pl->dirty)
+                pl->dirty = pl->jumps[k].target + 1;
+        }
+        bad = walk(pl, work, out, pl->dirty, &pl->dirty);
         settled = 1;
         for (size_t k = 0; k < pl->nj; k++) {
             uint64_t count = out[pl->jumps[k].at], raised = ex[2 * pl->jumps[k].at + 1];
@@ -309,7 +330,7 @@ uint32_t bm_resolve_plan(bm_plan *pl, uint64_t *ex, uint64_t *out)
             }
         }
     }
-    memcpy(ex, work, 2 * n * sizeof *work);
+    memcpy(ex, work, 2 * (size_t)pl->dirty * sizeof *work);
     return bad + !settled;
 }
 

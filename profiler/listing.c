@@ -69,8 +69,77 @@ fail:
     return NULL;
 }
 
+/* Appends [start, end) on `line`, merged into the range before when that
+ * has the same line (co_lines() merges them).  -1 when out of memory. */
+static int add_range(dz_line_range **v, size_t *n, size_t *cap, int start, int end, int line)
+{
+    if (*n && (*v)[*n - 1].line == line && (*v)[*n - 1].end == start) {
+        (*v)[*n - 1].end = end;
+        return 0;
+    }
+    if (*n == *cap) {
+        dz_line_range *w = realloc(*v, (*cap *= 2) * sizeof *w);
+        if (!w)
+            return -1;
+        *v = w;
+    }
+    (*v)[(*n)++] = (dz_line_range){start, end, line};
+    return 0;
+}
+
+static unsigned varint(const unsigned char **p, const unsigned char *end)
+{
+    unsigned b = *p < end ? *(*p)++ : 0, v = b & 63, shift = 0;
+    while ((b & 64) && *p < end && shift < 30) {
+        b = *(*p)++;
+        v |= (b & 63) << (shift += 6);
+    }
+    return v;
+}
+
+/* co_lines() of 3.11+ from the location table itself: the iterator made a
+ * tuple per range, half of the time of this file at the end of a large
+ * run.  Each entry: a first byte with bit 7 set, its code (bits 3-6) and
+ * its length in code units - 1 (bits 0-2); codes 13 and 14 start with
+ * the line step as a signed varint, 10-12 step 0-2 lines, 15 is no line,
+ * the others stay on the line. */
+static dz_line_range *ranges_from_table(PyCodeObject *co, size_t *n)
+{
+    PyObject *t = co->co_linetable;
+    if (!t || !PyBytes_Check(t))
+        return NULL;
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(t);
+    const unsigned char *end = p + PyBytes_GET_SIZE(t);
+    size_t cap = 16;
+    dz_line_range *v = malloc(cap * sizeof *v);
+    int line = co->co_firstlineno, at = 0;
+    *n = 0;
+    while (v && p < end) {
+        unsigned first = *p, code = (first >> 3) & 15;
+        int units = (int)(first & 7) + 1;
+        const unsigned char *q = p + 1;
+        if (code == 13 || code == 14) {
+            unsigned u = varint(&q, end);
+            line += u & 1 ? -(int)(u >> 1) : (int)(u >> 1);
+        } else if (code >= 10 && code <= 12) {
+            line += (int)code - 10;
+        }
+        if (add_range(&v, n, &cap, 2 * at, 2 * (at + units), code == 15 ? DZ_NO_LINE : line) < 0) {
+            free(v);
+            return NULL;
+        }
+        at += units;
+        do
+            p++;
+        while (p < end && !(*p & 128));
+    }
+    return v;
+}
+
 static dz_line_range *ranges_of(PyObject *code, size_t *n)
 {
+    if (OPPROF_PY_LOCATION_TABLE)
+        return ranges_from_table((PyCodeObject *)code, n);
     PyObject *it = PyObject_CallMethod(code, "co_lines", NULL);
     PyObject *iter = it ? PyObject_GetIter(it) : NULL, *item;
     size_t cap = 16;

@@ -124,6 +124,11 @@ static inline int oc_code_varnames(PyCodeObject *co, PyObject **locals, PyObject
 #endif
 }
 
+/* co_linetable is the location table of 3.11+ (Objects/locations.md in
+ * CPython), which listing.c decodes itself; 3.10's differs and is read
+ * through co_lines(). */
+#define OPPROF_PY_LOCATION_TABLE (PY_VERSION_HEX >= 0x030B0000)
+
 /* The minor version the tables of reports/model/opcodes.h are chosen by. */
 #define OPPROF_PY_MINOR PY_MINOR_VERSION
 

@@ -271,8 +271,10 @@ static int add_node(st_node *n, unit_sums *sum, node_own *own, snap_buf *b)
     if (timed && sums_alloc(sum, r->ncounters, 1) < 0)
         return -1;
     pf_opcount by_op[256];
-    uint8_t seen[256];        /* the opcodes this node ran, to reset only those */
+    uint8_t seen[256];        /* the opcodes this node ran, in order */
+    uint8_t have[256];        /* have[op]: op is in seen */
     size_t nops = 0;
+    memset(have, 0, sizeof have);
     const uint8_t *caches = ci_ops()->caches;
     /* the zeros at the end add nothing: most nodes of a long function ran
      * a part of it */
@@ -291,10 +293,8 @@ static int add_node(st_node *n, unit_sums *sum, node_own *own, snap_buf *b)
         if (!own || (!c && !t))
             continue;
         unsigned op = r->bytes[2 * i];
-        size_t k = 0;
-        while (k < nops && seen[k] != op)
-            k++;
-        if (k == nops) {
+        if (!have[op]) {
+            have[op] = 1;
             seen[nops++] = (uint8_t)op;
             by_op[op] = (pf_opcount){(uint16_t)op, 0, 0};
         }
@@ -323,11 +323,12 @@ static int fill_code(pf_function *f, const st_record *r, const unit_sums *sum,
     f->code = calloc(k ? k : 1, sizeof *f->code);
     if (!f->code)
         return -1;
+    size_t at = 0;
     for (uint32_t i = 0; i < r->ncounters; i++) {
         uint64_t t = sum->time ? sum->time[i] : 0, smp = sum->time ? sum->samples[i] : 0;
         if (!sum->count[i] && !t)
             continue;
-        int ln = line ? line[i] : f->codeinfo ? pf_code_line(f->codeinfo, 2 * i) : -1;
+        int ln = line ? line[i] : f->codeinfo ? pf_code_line_next(f->codeinfo, 2 * i, &at) : -1;
         f->code[f->ncode++] = (pf_instr){.offset = 2 * i, .op = r->bytes[2 * i], .line = ln,
                                          .count = sum->count[i], .time_ns = t,
                                          .samples = pf_samples_sat(smp)};

@@ -11,7 +11,8 @@ Workloads (each run untraced and under `opprof run -q`, default options):
 
 Per workload: wall time of python and of opprof (ratio), the exit work
 (from the script's last atexit handler to the process's end, minus
-python's own), peak RSS of both, profile size; then each reader on the
+python's own), peak RSS of both, profile size; each the median of
+SCALE_ROUNDS (default 3) interleaved rounds; then each reader on the
 profile (report, annotate, diff, merge, report --format json-v1/html/
 speedscope/folded; no folded and no json-v1 for the deep recursions, whose
 layouts repeat every path): wall time and peak RSS above `opprof
@@ -21,7 +22,7 @@ RSS is the child's own (wait4), never a sum.
 The goals are the profile-size issue's; every line states the figure and
 the goal, and `check scale` lines say met / NOT met.  Environment: OPPROF,
 PYTHON_EXE, SCALE_SIZES (default "1000,10000,50000"), SCALE_DEPTHS (default
-"5000,10000,20000"), SCALE_READERS=0 (the runs only), SCALE_QUICK=1 (only
+"5000,10000,20000"), SCALE_ROUNDS, SCALE_READERS=0 (the runs only), SCALE_QUICK=1 (only
 the smallest generated program and json.tool: a smoke run).
 """
 import os
@@ -38,6 +39,7 @@ QUICK = bool(os.environ.get("SCALE_QUICK"))
 SIZES = [int(s) for s in os.environ.get("SCALE_SIZES", "1000,10000,50000").split(",")]
 READERS = os.environ.get("SCALE_READERS", "1") != "0"
 DEPTHS = [int(s) for s in os.environ.get("SCALE_DEPTHS", "5000,10000,20000").split(",")]
+ROUNDS = max(1, int(os.environ.get("SCALE_ROUNDS", "1" if QUICK else "3")))
 TMP = tempfile.mkdtemp(prefix="opprof-scale-")
 TEST_MODULES = ["test_grammar", "test_with", "test_class", "test_scope", "test_contextlib",
                 "test_fstring", "test_keywordonlyarg", "test_unpack", "test_augassign",
@@ -111,10 +113,23 @@ def readers(profile, deep):
                                             out + "." + fmt]
 
 
+def median_of(runs):
+    """Per field, the median of the rounds (None if any is None)."""
+    out = []
+    for k in range(3):
+        v = sorted(r[k] for r in runs if r[k] is not None)
+        out.append(v[len(v) // 2] if len(v) == len(runs) else None)
+    return tuple(out) + (runs[-1][3],)
+
+
 def run_workload(name, args, checks, base_rss, ver):
     profile = os.path.join(TMP, "p.json")
-    py = measure([PYTHON] + args)
-    op = measure([OPPROF, "run", "-q", "-o", profile] + args)
+    # python and opprof interleaved, medians: one round of the test-module
+    # run varied by 0.5-1 s on this (virtual, shared) machine
+    rounds = [(measure([PYTHON] + args), measure([OPPROF, "run", "-q", "-o", profile] + args))
+              for _ in range(ROUNDS)]
+    py = median_of([r[0] for r in rounds])
+    op = median_of([r[1] for r in rounds])
     size = os.path.getsize(profile)
     exit_ns = (op[2] - py[2]) if op[2] is not None and py[2] is not None else None
     print(f"{name:28} python {py[0]:7.3f}s {py[1] / MB:6.0f}MB | opprof {op[0]:7.3f}s "

@@ -332,6 +332,15 @@ int pf_code_line(const pf_code *c, uint32_t offset)
     return lo < c->nlines && (uint32_t)c->lines[lo].start <= offset ? c->lines[lo].line : -1;
 }
 
+int pf_code_line_next(const pf_code *c, uint32_t offset, size_t *at)
+{
+    size_t i = *at < c->nlines && (uint32_t)c->lines[*at].start <= offset ? *at : 0;
+    while (i < c->nlines && (uint32_t)c->lines[i].end <= offset)
+        i++;
+    *at = i;
+    return i < c->nlines && (uint32_t)c->lines[i].start <= offset ? c->lines[i].line : -1;
+}
+
 void pf_code_as_dz(const pf_code *c, int minor, dz_code *out)
 {
     *out = (dz_code){

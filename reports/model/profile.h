@@ -285,6 +285,9 @@ void pf_code_release(pf_code *c);
 pf_code *pf_code_copy(const pf_code *c);
 /* The line of byte offset `offset` in c's line table, -1 when none. */
 int pf_code_line(const pf_code *c, uint32_t offset);
+/* The same for rising offsets: *at (0 at first) keeps the place, so a
+ * function's instructions cost one pass over the table. */
+int pf_code_line_next(const pf_code *c, uint32_t offset, size_t *at);
 /* c as the disassembler takes it, for Python 3.<minor>; *out borrows c's
  * memory. */
 void pf_code_as_dz(const pf_code *c, int minor, dz_code *out);

@@ -390,6 +390,7 @@ static int assemble(rv *r, pf_function *f, const int seen[])
     f->code = calloc(n + 1, sizeof *f->code);
     if (!f->code)
         return FAIL(r, "out of memory");
+    size_t line_at = 0;
     for (size_t i = 0; i < n; i++) {
         pf_instr *in = &f->code[i];
         int64_t off = r->buf[C_OFFSETS][i];
@@ -402,7 +403,7 @@ static int assemble(rv *r, pf_function *f, const int seen[])
                         r->p->nfunctions - 1, i);
         in->op = (uint16_t)op;
         in->line = seen[C_LINES] ? (int)r->buf[C_LINES][i]
-                                 : pf_code_line(f->codeinfo, in->offset);
+                                 : pf_code_line_next(f->codeinfo, in->offset, &line_at);
     }
     f->ncode = n;
     if (seen[C_TIMES]) {

@@ -281,8 +281,9 @@ static int ops_from_code(const pf_function *f)
 static int lines_from_code(const pf_function *f)
 {
     const pf_code *c = f->codeinfo;
+    size_t at = 0;
     for (size_t i = 0; c && i < f->ncode; i++)
-        if (pf_code_line(c, f->code[i].offset) != f->code[i].line)
+        if (pf_code_line_next(c, f->code[i].offset, &at) != f->code[i].line)
             return 0;
     return c != NULL;
 }
