@@ -19,6 +19,12 @@ typedef struct v2 {
     int oom;
     uint64_t *opsets;         /* per function, a bitset of nopnames bits */
     size_t words;             /* per bitset */
+    /* The indexes intern_all found, in its order, which is the order the
+     * writer asks for them again: a second hash lookup per string was a
+     * fifth of the writing.  A string not at its place is looked up. */
+    struct tape_entry { const char *s; uint32_t i; } *tape;
+    size_t ntape, captape, at;
+    int recording;
 } v2;
 
 static int in_set(const v2 *x, uint32_t f, unsigned op)
@@ -55,10 +61,25 @@ static void make_opsets(v2 *x)
 
 static uint64_t S(v2 *x, const char *s)
 {
+    if (!x->recording && x->at < x->ntape && x->tape[x->at].s == s)
+        return x->tape[x->at++].i;
     int64_t i = stt_intern(&x->strings, s);
     if (i < 0) {
         x->oom = 1;
         return 0;
+    }
+    if (x->recording) {
+        if (x->ntape == x->captape) {
+            size_t cap = x->captape ? 2 * x->captape : 1024;
+            struct tape_entry *v = realloc(x->tape, cap * sizeof *v);
+            if (!v) {
+                x->recording = 0;   /* the lookups still work, slower */
+                return (uint64_t)i;
+            }
+            x->tape = v;
+            x->captape = cap;
+        }
+        x->tape[x->ntape++] = (struct tape_entry){s, (uint32_t)i};
     }
     return (uint64_t)i;
 }
@@ -67,6 +88,7 @@ static uint64_t S(v2 *x, const char *s)
 static void intern_all(v2 *x)
 {
     const pf_profile *p = x->p;
+    x->recording = 1;
     for (size_t i = 0; i < p->nthreads; i++)
         S(x, p->threads[i]);
     for (size_t i = 0; i < p->nfunctions; i++) {
@@ -85,6 +107,7 @@ static void intern_all(v2 *x)
         for (size_t k = 0; c && k < c->ncells; k++)
             S(x, c->cells[k]);
     }
+    x->recording = 0;
 }
 
 static void put_strings(v2 *x)
@@ -489,7 +512,7 @@ static void put_nodes(v2 *x)
 int pf_json_write(const pf_profile *p, FILE *out)
 {
     jw w;
-    v2 x = {&w, p, {0}, 0, NULL, 0};
+    v2 x = {.w = &w, .p = p};
     stt_init(&x.strings);
     make_opsets(&x);
     jw_init(&w, out, 0);
@@ -512,6 +535,7 @@ int pf_json_write(const pf_profile *p, FILE *out)
     jw_end_object(&w);
     stt_release(&x.strings);
     free(x.opsets);
+    free(x.tape);
     if (x.oom)
         w.error = 1;
     return jw_finish(&w);
