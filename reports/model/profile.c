@@ -319,19 +319,6 @@ pf_code *pf_code_copy(const pf_code *c)
     return d;
 }
 
-int pf_code_line(const pf_code *c, uint32_t offset)
-{
-    size_t lo = 0, hi = c->nlines;   /* ranges are in offset order */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((uint32_t)c->lines[mid].end <= offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->nlines && (uint32_t)c->lines[lo].start <= offset ? c->lines[lo].line : -1;
-}
-
 int pf_code_line_next(const pf_code *c, uint32_t offset, size_t *at)
 {
     size_t i = *at < c->nlines && (uint32_t)c->lines[*at].start <= offset ? *at : 0;

@@ -283,10 +283,9 @@ int64_t pf_node_of_path(pf_node_index *x, pf_profile *p, uint32_t thread, const 
 void pf_code_release(pf_code *c);
 /* A deep copy; NULL on OOM. */
 pf_code *pf_code_copy(const pf_code *c);
-/* The line of byte offset `offset` in c's line table, -1 when none. */
-int pf_code_line(const pf_code *c, uint32_t offset);
-/* The same for rising offsets: *at (0 at first) keeps the place, so a
- * function's instructions cost one pass over the table. */
+/* The line of byte offset `offset` in c's line table, -1 when none.
+ * For rising offsets: *at (0 at first) keeps the place, so a function's
+ * instructions cost one pass over the table (a lower offset starts over). */
 int pf_code_line_next(const pf_code *c, uint32_t offset, size_t *at);
 /* c as the disassembler takes it, for Python 3.<minor>; *out borrows c's
  * memory. */

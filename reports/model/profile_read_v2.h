@@ -36,8 +36,14 @@ typedef struct rv {
 
 /* The next token must be `want`; 0, or -1 (the reader's error set). */
 int pfr_expect(rv *r, jp_token want, const char *what);
-/* An array of integers in [lo, hi] into r->buf[slot] (r->nbuf[slot]). */
+/* The next key of an object: 1 with *key (valid until the next token),
+ * 0 at the object's end, -1 on an error (the reader's error set). */
+int pfr_next_key(rv *r, const char **key);
+/* An array of integers in [lo, hi] into r->buf[slot] (r->nbuf[slot]);
+ * where lo is 0, runs (-k) are expanded. */
 int pfr_read_ints_to(rv *r, const char *what, int64_t lo, int64_t hi, int slot);
+/* A function's "code" object (after its key), into f->codeinfo. */
+int pfr_read_code(rv *r, pf_function *f);
 /* "nodes" (after its key), into r->p->nodes. */
 int pfr_read_nodes(rv *r);
 /* Threads and processes from r->head, and the checks that need them. */

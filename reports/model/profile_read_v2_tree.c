@@ -80,13 +80,10 @@ int pfr_read_nodes(rv *r)
     int seen[7] = {0}, have_ops = 0;
     if (pfr_expect(r, JP_OBJECT, "nodes") < 0)
         return -1;
-    for (;;) {
-        jp_token t = jp_next(r->jp);
-        if (t == JP_OBJECT_END)
-            break;
-        if (t != JP_KEY)
+    const char *k;
+    for (int more; (more = pfr_next_key(r, &k)) != 0;) {
+        if (more < 0)
             return -1;
-        const char *k = jp_text(r->jp, NULL);
         int col = -1;
         for (int i = 0; i < 7; i++)
             if (strcmp(k, cols[i]) == 0)
