@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blockmap.h"
 #include "codeinfo.h"
 #include "listing.h"
+#include "nodepass.h"
 #include "pycompat.h"
 #include "scope.h"
 
@@ -152,169 +152,9 @@ static int fill_names(pf_function *f, PyObject *code, PyObject *quals,
     return rc;
 }
 
-/* Per code unit, what a node or a whole record measured. */
-typedef struct unit_sums {
-    uint64_t *count, *time, *samples;
-} unit_sums;
-
-/* The times come only with a sampled node (store.h): most records never
- * get them, and three arrays for every record were most of the
- * snapshot's page faults. */
-static int sums_alloc(unit_sums *u, uint32_t n, int with_times)
-{
-    if (!u->count && !(u->count = calloc(n ? n : 1, sizeof *u->count)))
-        return -1;
-    if (with_times && !u->time) {
-        u->time = calloc(n ? n : 1, sizeof *u->time);
-        u->samples = calloc(n ? n : 1, sizeof *u->samples);
-    }
-    return !with_times || (u->time && u->samples) ? 0 : -1;
-}
-
-static void sums_free(unit_sums *u)
-{
-    free(u->count);
-    free(u->time);
-    free(u->samples);
-}
-
-/* Scratch space big enough for any record, and what went wrong. */
-typedef struct snap_buf {
-    unit_sums node;          /* one node's, max ncounters each */
-    bm_plan **plans;         /* per record, while it has nodes left */
-    uint32_t *left;          /* per record: its nodes not yet summed */
-    uint32_t inconsistent;   /* instructions whose flow counts did not add up */
-    int counted;             /* not --time-only: counts mean something */
-} snap_buf;
-
-static int buf_init(snap_buf *b, st_store *s)
-{
-    uint32_t most = 1;
-    for (size_t i = 0; i < st_record_count(s); i++)
-        if (st_record_at(s, i)->ncounters > most)
-            most = st_record_at(s, i)->ncounters;
-    b->inconsistent = 0;
-    size_t nrec = st_record_count(s);
-    b->plans = calloc(nrec + 1, sizeof *b->plans);
-    b->left = calloc(nrec + 1, sizeof *b->left);
-    if (!b->plans || !b->left)
-        return -1;
-    for (size_t i = 0; i < st_node_count(s); i++) {   /* as build_functions visits them */
-        const st_node *n = st_node_at(s, i);
-        if (n->rec && n->counts)
-            b->left[n->rec->index]++;
-    }
-    return sums_alloc(&b->node, most, 1) == 0 ? 0 : -1;
-}
-
-static void buf_release(snap_buf *b, st_store *s)
-{
-    for (size_t i = 0; b->plans && i < st_record_count(s); i++)
-        bm_plan_release(b->plans[i]);
-    free(b->plans);
-    free(b->left);
-    sums_free(&b->node);
-}
-
-/* One node's per-instruction counts (prologue included) and times
- * (folded into their instruction) into b->node. */
-static const unit_sums *node_sums(st_node *n, snap_buf *b)
-{
-    const st_record *r = n->rec;
-    uint64_t *c = b->node.count;
-    if (r->width == 2) {
-        /* resolved in place: the snapshot is the counters' last reader
-         * (snapshot.h), and copying them was a good part of its time */
-        bm_plan **pl = &b->plans[r->index];
-        if (!*pl && !(*pl = bm_plan_new(ci_ops(), r->bytes, r->ncounters, r->jumps_reported)))
-            return NULL;
-        b->inconsistent += bm_resolve_plan(*pl, n->counts, c);
-        if (--b->left[r->index] == 0) {   /* its last node: the plan goes */
-            bm_plan_release(*pl);
-            *pl = NULL;
-        }
-    } else {
-        memcpy(c, n->counts, (size_t)r->ncounters * sizeof *c);
-    }
-    if (r->entry >= 0)
-        for (uint32_t i = 0; i < (uint32_t)(r->entry >> 1); i++)
-            c[i] = c[r->entry >> 1];
-    if (!b->counted)  /* only entries were seen: no counts at all beats wrong ones */
-        memset(c, 0, r->ncounters * sizeof *c);
-    /* most nodes were never sampled (store.h): their times stay unread */
-    if (n->times) {
-        bm_fold(ci_ops(), r->bytes, r->ncounters, n->times, b->node.time);
-        bm_fold(ci_ops(), r->bytes, r->ncounters, n->samples, b->node.samples);
-    }
-    return &b->node;
-}
-
-/* What one node measured itself, kept from the pass over nodes that sums
- * functions until the tree is made. */
-typedef struct node_own {
-    uint64_t instructions, time_ns;
-    uint64_t subtree;        /* instructions + time of it and its callees: 0 is pruned */
-    pf_opcount *ops;
-    size_t nops;
-    uint32_t out;            /* its pf_node index */
-} node_own;
-
-/* Adds node n's per-instruction sums into its function's and keeps its
- * own totals and opcode map in *own (when own is not NULL). */
-static int add_node(st_node *n, unit_sums *sum, node_own *own, snap_buf *b)
-{
-    const st_record *r = n->rec;
-    const unit_sums *u = node_sums(n, b);
-    if (!u)
-        return -1;
-    int timed = n->times != NULL;
-    if (timed && sums_alloc(sum, r->ncounters, 1) < 0)
-        return -1;
-    pf_opcount by_op[256];
-    uint8_t seen[256];        /* the opcodes this node ran, in order */
-    uint8_t have[256];        /* have[op]: op is in seen */
-    size_t nops = 0;
-    memset(have, 0, sizeof have);
-    const uint8_t *caches = ci_ops()->caches;
-    /* the zeros at the end add nothing: most nodes of a long function ran
-     * a part of it */
-    uint32_t end = r->ncounters;
-    while (end > 0 && !u->count[end - 1] && (!timed || (!u->time[end - 1] && !u->samples[end - 1])))
-        end--;
-    /* instruction by instruction: inline cache units count nothing (counts
-     * and folded times are on their instruction), and are half the units */
-    for (uint32_t i = 0; i < end; i += 1u + caches[r->bytes[2 * i]]) {
-        uint64_t c = u->count[i], t = timed ? u->time[i] : 0;
-        sum->count[i] += c;
-        if (timed) {
-            sum->time[i] += t;
-            sum->samples[i] += u->samples[i];
-        }
-        if (!own || (!c && !t))
-            continue;
-        unsigned op = r->bytes[2 * i];
-        if (!have[op]) {
-            have[op] = 1;
-            seen[nops++] = (uint8_t)op;
-            by_op[op] = (pf_opcount){(uint16_t)op, 0, 0};
-        }
-        own->instructions += c;
-        own->time_ns += t;
-        by_op[op].count += c;
-        by_op[op].time_ns += t;
-    }
-    if (!own || !nops)
-        return 0;
-    if (!(own->ops = malloc(nops * sizeof *own->ops)))
-        return -1;
-    for (size_t k = 0; k < nops; k++)
-        own->ops[own->nops++] = by_op[seen[k]];
-    return 0;
-}
-
 /* Instructions that ran or got time, by offset; lines from line[] when
  * given, else from the code's line table. */
-static int fill_code(pf_function *f, const st_record *r, const unit_sums *sum,
+static int fill_code(pf_function *f, const st_record *r, const np_sums *sum,
                      const int *line)
 {
     size_t k = 0;
@@ -338,26 +178,18 @@ static int fill_code(pf_function *f, const st_record *r, const unit_sums *sum,
     return 0;
 }
 
-static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf *b,
-                           node_own *own)
+static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass *x)
 {
     int rc = -1;
     PyObject *quals = PyDict_New();
-    if (!quals)
-        return -1;
     size_t nrec = st_record_count(s);
-    unit_sums *sums = calloc(nrec ? nrec : 1, sizeof *sums);
-    if (!sums)
+    int **lines = calloc(nrec ? nrec : 1, sizeof *lines);
+    if (!quals || !lines)
         goto done;
-    for (size_t i = 0; i < nrec; i++)
-        if (sums_alloc(&sums[i], st_record_at(s, i)->ncounters, 0) < 0)
-            goto done;
-    for (size_t i = 0; i < st_node_count(s); i++) {
-        st_node *n = st_node_at(s, i);
-        if (n->rec && n->counts &&
-            add_node(n, &sums[n->rec->index], own && n->parent ? &own[i] : NULL, b) < 0)
-            goto done;
-    }
+    /* the nodes' arithmetic starts on a helper thread while this one reads
+     * the code objects (a third of the snapshot each on a test suite),
+     * then both share what is left of it */
+    np_start(x);
     for (size_t i = 0; i < nrec; i++) {
         st_record *r = st_record_at(s, i);
         pf_function *f = pf_add_function(p);
@@ -369,52 +201,59 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, snap_buf
             goto done;
         /* the line table comes with what annotate needs; without it (out
          * of memory, a failing repr()) annotate lacks argument texts only */
-        int *line = lst_fill(f, r->user) == 0 ? NULL : lines_of(r->user, r->ncounters);
-        int bad = (!f->codeinfo && !line) || fill_code(f, r, &sums[i], line) < 0;
-        free(line);
-        if (bad)
+        if (lst_fill(f, r->user) < 0 && !(lines[i] = lines_of(r->user, r->ncounters)))
+            goto done;
+    }
+    if (np_finish(x) < 0)
+        goto done;
+    for (size_t i = 0; i < nrec; i++) {
+        pf_function *f = &p->functions[i];
+        if (fill_code(f, st_record_at(s, i), np_record_sums(x, (uint32_t)i), lines[i]) < 0)
             goto done;
         p->instructions += f->instructions;
         p->time_ns += f->time_ns;
     }
     rc = 0;
 done:
-    for (size_t i = 0; sums && i < nrec; i++)
-        sums_free(&sums[i]);
-    free(sums);
-    Py_DECREF(quals);
+    for (size_t i = 0; lines && i < nrec; i++)
+        free(lines[i]);
+    free(lines);
+    Py_XDECREF(quals);
     PyErr_Clear();
     return rc;
 }
 
 /* The call tree: st nodes come parents first (store.h), so one pass up
  * sums subtrees and one pass down emits what is not empty. */
-static int build_nodes(st_store *s, pf_profile *p, node_own *own)
+static int build_nodes(st_store *s, pf_profile *p, np_pass *x)
 {
     size_t n = st_node_count(s);
     for (size_t i = n; i-- > 0;) {
         const st_node *sn = st_node_at(s, i);
-        own[i].subtree = pf_add_sat(own[i].subtree, pf_add_sat(own[i].instructions, own[i].time_ns));
-        if (sn->parent && sn->parent->rec)
-            own[sn->parent->index].subtree =
-                pf_add_sat(own[sn->parent->index].subtree, own[i].subtree);
+        np_own *o = np_node_own(x, (uint32_t)i);
+        o->subtree = pf_add_sat(o->subtree, pf_add_sat(o->instructions, o->time_ns));
+        if (sn->parent && sn->parent->rec) {
+            np_own *up = np_node_own(x, sn->parent->index);
+            up->subtree = pf_add_sat(up->subtree, o->subtree);
+        }
     }
     for (size_t i = 0; i < n; i++) {
         const st_node *sn = st_node_at(s, i);
-        if (!sn->rec || !sn->parent || !own[i].subtree)
+        np_own *o = np_node_own(x, (uint32_t)i);
+        if (!sn->rec || !sn->parent || !o->subtree)
             continue;
         pf_node *pn = pf_add_node(p);
         if (!pn)
             return -1;
-        own[i].out = (uint32_t)(p->nnodes - 1);
-        pn->parent = sn->parent->rec ? own[sn->parent->index].out : PF_NO_NODE;
+        o->out = (uint32_t)(p->nnodes - 1);
+        pn->parent = sn->parent->rec ? np_node_own(x, sn->parent->index)->out : PF_NO_NODE;
         pn->function = sn->rec->index;
         pn->thread = sn->thread;
-        pn->instructions = own[i].instructions;
-        pn->time_ns = own[i].time_ns;
-        pn->ops = own[i].ops;
-        pn->nops = own[i].nops;
-        own[i].ops = NULL;
+        pn->instructions = o->instructions;
+        pn->time_ns = o->time_ns;
+        pn->ops = o->ops;
+        pn->nops = o->nops;
+        o->ops = NULL;
     }
     return 0;
 }
@@ -436,32 +275,24 @@ static int build_threads(st_store *s, pf_profile *p)
 
 int snap_build(st_store *s, pf_profile *p, const char *cwd)
 {
-    snap_buf b = {0};
     int rc = -1;
-    node_own *own = NULL;
-    size_t nnodes = st_node_count(s);
     p->stacks_enabled = st_store_with_stacks(s);
     p->timed = st_store_timed(s);
-    b.counted = p->counted;
-    if (p->stacks_enabled && !(own = calloc(nnodes + 1, sizeof *own)))
-        goto done;
-    if (buf_init(&b, s) < 0 || load_opnames(p) < 0 || build_functions(s, p, cwd, &b, own) < 0 ||
-        build_threads(s, p) < 0 || (own && build_nodes(s, p, own) < 0) ||
+    np_pass *x = np_new(s, p->counted, p->stacks_enabled);
+    if (!x || load_opnames(p) < 0 || build_functions(s, p, cwd, x) < 0 ||
+        build_threads(s, p) < 0 || (p->stacks_enabled && build_nodes(s, p, x) < 0) ||
         pf_ensure_process(p) < 0)
         goto done;
     p->processes[0].pid = getpid();
     rc = 0;
-    if (b.inconsistent) {
+    if (np_inconsistent(x)) {
         char why[128];
         snprintf(why, sizeof why, "control-flow counts did not add up at %u instructions",
-                 b.inconsistent);
+                 np_inconsistent(x));
         rc = pf_mark_incomplete(p, why);
     }
 done:
-    for (size_t i = 0; own && i < nnodes; i++)
-        free(own[i].ops);
-    free(own);
+    np_release(x);
     PyErr_Clear();
-    buf_release(&b, s);
     return rc;
 }

@@ -121,7 +121,24 @@ static void put_string(jw *w, const char *str, size_t n)
     put(w, "\"", 1);
     size_t i = 0;
     while (i < n) {
-        unsigned c = s[i];
+        /* a run of what needs no escape goes out in one write: a profile's
+         * strings are mostly plain ASCII, and a write per character was
+         * most of their cost */
+        size_t run = i;
+        for (;;) {
+            while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+                run++;
+            size_t len = run < n && s[run] >= 0x80 ? utf8_len(s + run, n - run) : 0;
+            if (!len)
+                break;
+            run += len;
+        }
+        if (run > i) {
+            put(w, (const char *)s + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned c = s[i++];
         const char *esc = NULL;
         switch (c) {
         case '"': esc = "\\\""; break;
@@ -135,20 +152,11 @@ static void put_string(jw *w, const char *str, size_t n)
         }
         if (esc) {
             put(w, esc, strlen(esc));
-            i++;
         } else if (c < 0x20) {
             snprintf(buf, sizeof buf, "\\u%04x", c);
             put(w, buf, 6);
-            i++;
-        } else {
-            size_t len = utf8_len(s + i, n - i);
-            if (len == 0) {
-                put(w, "\\ufffd", 6);
-                i++;
-            } else {
-                put(w, (const char *)s + i, len);
-                i += len;
-            }
+        } else {   /* not UTF-8 */
+            put(w, "\\ufffd", 6);
         }
     }
     put(w, "\"", 1);

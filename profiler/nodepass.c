@@ -1,0 +1,283 @@
+/*
+ * nodepass.c - per-node counters into per-record sums (nodepass.h).
+ */
+#include "nodepass.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockmap.h"
+#include "codeinfo.h"
+
+/* Records claimed at a time: few enough to share a test suite's thousands
+ * evenly, enough that claiming costs nothing. */
+#define CLAIM 8
+
+struct np_pass {
+    st_store *s;
+    int counted;
+    size_t nrec;
+    np_sums *sums;           /* per record */
+    np_own *own;             /* per node, or NULL */
+    uint32_t *order;         /* node indices grouped by record, in node order */
+    uint32_t *first;         /* record r's nodes: order[first[r] .. first[r + 1]) */
+    uint32_t most;           /* the most code units of any record */
+    atomic_size_t next;      /* the next record to claim */
+    atomic_int failed;
+    atomic_uint inconsistent;
+    pthread_t helper;
+    int helping;             /* the helper runs and was not joined */
+};
+
+/* The times come only with a sampled node (store.h): most records never
+ * get them, and three arrays for every record were most of the
+ * snapshot's page faults. */
+static int sums_alloc(np_sums *u, uint32_t n, int with_times)
+{
+    if (!u->count && !(u->count = calloc(n ? n : 1, sizeof *u->count)))
+        return -1;
+    if (with_times && !u->time) {
+        u->time = calloc(n ? n : 1, sizeof *u->time);
+        u->samples = calloc(n ? n : 1, sizeof *u->samples);
+    }
+    return !with_times || (u->time && u->samples) ? 0 : -1;
+}
+
+static void sums_free(np_sums *u)
+{
+    free(u->count);
+    free(u->time);
+    free(u->samples);
+}
+
+np_pass *np_new(st_store *s, int counted, int with_own)
+{
+    np_pass *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->s = s;
+    x->counted = counted;
+    x->nrec = st_record_count(s);
+    size_t nnodes = st_node_count(s);
+    x->most = 1;
+    x->sums = calloc(x->nrec + 1, sizeof *x->sums);
+    x->first = calloc(x->nrec + 2, sizeof *x->first);
+    x->order = malloc((nnodes + 1) * sizeof *x->order);
+    if (with_own)
+        x->own = calloc(nnodes + 1, sizeof *x->own);
+    if (!x->sums || !x->first || !x->order || (with_own && !x->own)) {
+        np_release(x);
+        return NULL;
+    }
+    for (size_t r = 0; r < x->nrec; r++) {
+        const st_record *rec = st_record_at(s, r);
+        if (rec->ncounters > x->most)
+            x->most = rec->ncounters;
+        if (sums_alloc(&x->sums[r], rec->ncounters, 0) < 0) {
+            np_release(x);
+            return NULL;
+        }
+    }
+    /* counting sort by record: a record's nodes one after the other keep
+     * its plan and its sums in the cache */
+    for (size_t i = 0; i < nnodes; i++) {
+        const st_node *n = st_node_at(s, i);
+        if (n->rec && n->counts)
+            x->first[n->rec->index + 2]++;
+    }
+    for (size_t r = 2; r < x->nrec + 2; r++)
+        x->first[r] += x->first[r - 1];
+    for (size_t i = 0; i < nnodes; i++) {
+        const st_node *n = st_node_at(s, i);
+        if (n->rec && n->counts)
+            x->order[x->first[n->rec->index + 1]++] = (uint32_t)i;
+    }
+    atomic_init(&x->next, 0);
+    atomic_init(&x->failed, 0);
+    atomic_init(&x->inconsistent, 0);
+    return x;
+}
+
+/* One node's per-unit counts (prologue included) and times (folded into
+ * their instruction) into `u`, the thread's scratch. */
+static uint32_t node_sums(const np_pass *x, st_node *n, bm_plan *pl, np_sums *u)
+{
+    const st_record *r = n->rec;
+    uint64_t *c = u->count;
+    uint32_t bad = 0;
+    if (pl)   /* resolved in place: the snapshot is the counters' last reader */
+        bad = bm_resolve_plan(pl, n->counts, c);
+    else
+        memcpy(c, n->counts, (size_t)r->ncounters * sizeof *c);
+    if (r->entry >= 0)
+        for (uint32_t i = 0; i < (uint32_t)(r->entry >> 1); i++)
+            c[i] = c[r->entry >> 1];
+    if (!x->counted)  /* only entries were seen: no counts at all beats wrong ones */
+        memset(c, 0, r->ncounters * sizeof *c);
+    /* most nodes were never sampled (store.h): their times stay unread */
+    if (n->times) {
+        bm_fold(ci_ops(), r->bytes, r->ncounters, n->times, u->time);
+        bm_fold(ci_ops(), r->bytes, r->ncounters, n->samples, u->samples);
+    }
+    return bad;
+}
+
+/* Adds node n's per-unit sums into its record's and keeps its own totals
+ * and opcode map in *own (when own is not NULL). */
+static int add_node(np_pass *x, st_node *n, bm_plan *pl, np_sums *u, np_own *own)
+{
+    const st_record *r = n->rec;
+    np_sums *sum = &x->sums[r->index];
+    uint32_t bad = node_sums(x, n, pl, u);
+    if (bad)
+        atomic_fetch_add(&x->inconsistent, bad);
+    int timed = n->times != NULL;
+    if (timed && sums_alloc(sum, r->ncounters, 1) < 0)
+        return -1;
+    pf_opcount by_op[256];
+    uint8_t seen[256];        /* the opcodes this node ran, in order */
+    uint8_t have[256];        /* have[op]: op is in seen */
+    size_t nops = 0;
+    memset(have, 0, sizeof have);
+    const uint8_t *caches = ci_ops()->caches;
+    /* the zeros at the end add nothing: most nodes of a long function ran
+     * a part of it */
+    uint32_t end = r->ncounters;
+    while (!timed && end >= 8) {   /* eight at a time, as blockmap's zero_from */
+        uint64_t any = 0;
+        for (int k = 1; k <= 8; k++)
+            any |= u->count[end - k];
+        if (any)
+            break;
+        end -= 8;
+    }
+    while (end > 0 && !u->count[end - 1] && (!timed || (!u->time[end - 1] && !u->samples[end - 1])))
+        end--;
+    /* instruction by instruction: inline cache units count nothing (counts
+     * and folded times are on their instruction), and are half the units */
+    for (uint32_t i = 0; i < end; i += 1u + caches[r->bytes[2 * i]]) {
+        uint64_t c = u->count[i], t = timed ? u->time[i] : 0;
+        sum->count[i] += c;
+        if (timed) {
+            sum->time[i] += t;
+            sum->samples[i] += u->samples[i];
+        }
+        if (!own || (!c && !t))
+            continue;
+        unsigned op = r->bytes[2 * i];
+        if (!have[op]) {
+            have[op] = 1;
+            seen[nops++] = (uint8_t)op;
+            by_op[op] = (pf_opcount){(uint16_t)op, 0, 0};
+        }
+        own->instructions += c;
+        own->time_ns += t;
+        by_op[op].count += c;
+        by_op[op].time_ns += t;
+    }
+    if (!own || !nops)
+        return 0;
+    if (!(own->ops = malloc(nops * sizeof *own->ops)))
+        return -1;
+    for (size_t k = 0; k < nops; k++)
+        own->ops[own->nops++] = by_op[seen[k]];
+    return 0;
+}
+
+static int sum_record(np_pass *x, size_t r, np_sums *u)
+{
+    const st_record *rec = st_record_at(x->s, r);
+    uint32_t a = x->first[r], z = x->first[r + 1];
+    if (a == z)
+        return 0;
+    bm_plan *pl = NULL;   /* the flow counters' map, decoded once per record */
+    if (rec->width == 2 &&
+        !(pl = bm_plan_new(ci_ops(), rec->bytes, rec->ncounters, rec->jumps_reported)))
+        return -1;
+    int rc = 0;
+    for (uint32_t k = a; k < z && rc == 0; k++) {
+        st_node *n = st_node_at(x->s, x->order[k]);
+        rc = add_node(x, n, pl, u, x->own && n->parent ? &x->own[x->order[k]] : NULL);
+    }
+    bm_plan_release(pl);
+    return rc;
+}
+
+/* Claims records until none is left, with scratch of its own. */
+static void *work(void *arg)
+{
+    np_pass *x = arg;
+    np_sums u = {0};
+    if (sums_alloc(&u, x->most, 1) < 0) {
+        atomic_store(&x->failed, 1);
+        return NULL;
+    }
+    size_t r;
+    while (!atomic_load(&x->failed) && (r = atomic_fetch_add(&x->next, CLAIM)) < x->nrec)
+        for (size_t end = r + CLAIM < x->nrec ? r + CLAIM : x->nrec; r < end; r++)
+            if (sum_record(x, r, &u) < 0) {
+                atomic_store(&x->failed, 1);
+                break;
+            }
+    sums_free(&u);
+    return NULL;
+}
+
+void np_start(np_pass *x)
+{
+    /* every signal blocked on the helper, so that they still reach the
+     * main thread; it lives only inside the snapshot, so no fork sees it */
+    sigset_t all, old;
+    sigfillset(&all);
+    if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+        return;
+    x->helping = pthread_create(&x->helper, NULL, work, x) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+int np_finish(np_pass *x)
+{
+    work(x);
+    if (x->helping) {
+        pthread_join(x->helper, NULL);
+        x->helping = 0;
+    }
+    return atomic_load(&x->failed) ? -1 : 0;
+}
+
+const np_sums *np_record_sums(const np_pass *x, uint32_t record)
+{
+    return &x->sums[record];
+}
+
+np_own *np_node_own(np_pass *x, uint32_t node)
+{
+    return x->own ? &x->own[node] : NULL;
+}
+
+uint32_t np_inconsistent(const np_pass *x)
+{
+    return atomic_load(&((np_pass *)x)->inconsistent);
+}
+
+void np_release(np_pass *x)
+{
+    if (!x)
+        return;
+    if (x->helping) {
+        atomic_store(&x->failed, 1);   /* stop early: nothing will read it */
+        pthread_join(x->helper, NULL);
+    }
+    for (size_t r = 0; x->sums && r < x->nrec; r++)
+        sums_free(&x->sums[r]);
+    free(x->sums);
+    for (size_t i = 0; x->own && i < st_node_count(x->s); i++)
+        free(x->own[i].ops);
+    free(x->own);
+    free(x->order);
+    free(x->first);
+    free(x);
+}

@@ -1,0 +1,55 @@
+/*
+ * nodepass.h - the snapshot's pass over the store's nodes: each node's
+ * counters resolved into per-instruction counts, summed per record, and
+ * (with stacks) each node's own totals and opcode map kept for the tree.
+ *
+ * Plain C on the store, no Python: a helper thread runs it beside the
+ * snapshot's pass over code objects, and the calling thread joins in when
+ * that is done.  Records are shared out whole, so each record's sums and
+ * each node's totals are written by one thread.
+ *
+ * Ownership: the pass owns the sums and the nodes' totals; a caller may
+ * take a node's opcode map (np_own.ops), leaving NULL behind.
+ */
+#ifndef OPPROF_NODEPASS_H
+#define OPPROF_NODEPASS_H
+
+#include <stdint.h>
+
+#include "../reports/model/profile.h"
+#include "store.h"
+
+/* Per code unit, what a record measured over all its nodes; time and
+ * samples are NULL when no node of it was sampled. */
+typedef struct np_sums {
+    uint64_t *count, *time, *samples;
+} np_sums;
+
+/* What one node measured itself. */
+typedef struct np_own {
+    uint64_t instructions, time_ns;
+    uint64_t subtree;        /* for the caller: it and its callees */
+    pf_opcount *ops;         /* by opcode, count or time > 0 only */
+    size_t nops;
+    uint32_t out;            /* for the caller: its pf_node index */
+} np_own;
+
+typedef struct np_pass np_pass;
+
+/* `counted`: counts mean something (not --time-only); `with_own`: keep
+ * the nodes' own totals.  It consumes the store's flow counters (they are
+ * resolved in place).  NULL when out of memory. */
+np_pass *np_new(st_store *s, int counted, int with_own);
+/* Starts the helper thread; without one, np_finish does all the work. */
+void np_start(np_pass *x);
+/* Works on the calling thread until every record is done, then waits for
+ * the helper.  0, or -1 when out of memory. */
+int np_finish(np_pass *x);
+const np_sums *np_record_sums(const np_pass *x, uint32_t record);
+np_own *np_node_own(np_pass *x, uint32_t node);     /* NULL without with_own */
+/* Instructions whose flow counts did not add up. */
+uint32_t np_inconsistent(const np_pass *x);
+/* Waits for the helper if it still runs, frees what is left. */
+void np_release(np_pass *x);
+
+#endif
