@@ -312,7 +312,7 @@ int cmd_report(int argc, char **argv)
     if (plan_output(o.output ? o.output : "-", inputs, 1, &t) < 0)
         return OPPROF_EXIT_BAD_INPUT;
     pf_profile *p = NULL;
-    unsigned keep = json ? PF_KEEP_ALL : o.opcodes && !text ? PF_KEEP_NODE_OPS : 0;
+    unsigned keep = json ? PF_KEEP_ALL : text ? 0 : o.opcodes ? PF_KEEP_NODE_OPS : PF_KEEP_NODES;
     if (pf_read_file_keep(o.profile, keep, &p, err, sizeof err) < 0) {
         of_release(t);
         return usage_error(err);

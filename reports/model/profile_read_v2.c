@@ -451,7 +451,7 @@ static int read_functions(rv *r)
 
 int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, char *err, size_t errlen)
 {
-    rv r = {.jp = jp, .p = p, .keep = keep, .head = json_object()};
+    rv r = {.jp = jp, .p = p, .keep = keep, .head = json_object(), .top_thread = -1};
     int rc = -1;
     if (!r.head) {
         snprintf(err, errlen, "out of memory");
@@ -493,6 +493,7 @@ int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, char *err, size_t errlen
         goto done;
     }
     rc = pfr_header(p, r.head, err, errlen) < 0 || pfr_from_head(&r, err, errlen) < 0 ? -1 : 0;
+
 done:
     if (rc < 0 && !err[0])
         snprintf(err, errlen, "%s", jp_error(jp));

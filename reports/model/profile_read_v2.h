@@ -27,6 +27,8 @@ typedef struct rv {
     size_t *nopset;
     size_t capopset;
     int64_t *buf[9];          /* columns; [8]: scratch */
+    int64_t top_thread;       /* the highest thread of the nodes not kept, -1: none */
+    size_t top_thread_node;   /* ... and the first node with it */
     size_t nbuf[9];
 } rv;
 

@@ -12,27 +12,33 @@
 
 enum { N_PARENT, N_FUNCTION, N_CALLSITE, N_THREAD, N_INSTRUCTIONS, N_TIME, N_OPTIMES };
 
-/* "ops": per node, its counts over its function's opset. */
-static int read_node_ops(rv *r)
+/* "ops": per node, its counts over its function's opset (the function
+ * column read before it); kept in the nodes when there are nodes and the
+ * reader keeps their ops, checked either way. */
+static int read_node_ops(rv *r, const int64_t *function, size_t nnodes)
 {
     pf_profile *p = r->p;
+    int keep = p->nnodes && (r->keep & PF_KEEP_NODE_OPS);
     if (pfr_expect(r, JP_ARRAY, "nodes.ops") < 0)
         return -1;
     for (size_t i = 0;; i++) {
         jp_token t = jp_next(r->jp);
         if (t == JP_ARRAY_END)
-            return i == p->nnodes ? 0 : FAIL(r, "nodes.ops: one array per node");
-        if (t != JP_ARRAY || i >= p->nnodes)
+            return i == nnodes ? 0 : FAIL(r, "nodes.ops: one array per node");
+        if (t != JP_ARRAY || i >= nnodes)
             return t == JP_ERROR ? -1 : FAIL(r, "nodes.ops: one array per node");
-        pf_node *n = &p->nodes[i];
-        uint32_t f = n->function;
-        size_t k = 0;
+        size_t f = (size_t)function[i], k = 0;
+        uint64_t sum = 0;
         while ((t = jp_next(r->jp)) != JP_ARRAY_END) {
             int64_t count = jp_int(r->jp);
             if (t != JP_INT || count < 0 || k >= r->nopset[f])
                 return FAIL(r, "node %zu: its ops are not counts over its function's opset",
                             i);
-            if (count && (r->keep & PF_KEEP_NODE_OPS)) {
+            if ((sum = pf_add_sat(sum, (uint64_t)count)) > PF_MAX_COUNT)
+                return FAIL(r, "node %zu: its counts add up to more than %llu", i,
+                            (unsigned long long)PF_MAX_COUNT);
+            if (count && keep) {
+                pf_node *n = &p->nodes[i];
                 pf_opcount *v = realloc(n->ops, (n->nops + 1) * sizeof *v);
                 if (!v)
                     return FAIL(r, "out of memory");
@@ -44,28 +50,31 @@ static int read_node_ops(rv *r)
     }
 }
 
-/* "op_times": (node, op, time_ns) triples, merged into the nodes' ops. */
-static int add_op_times(rv *r)
+/* "op_times": (node, op, time_ns) triples of n nodes, merged into the
+ * nodes' ops when they are kept. */
+static int add_op_times(rv *r, size_t n, int keep)
 {
     pf_profile *p = r->p;
     const int64_t *t = r->buf[N_OPTIMES];
     if (r->nbuf[N_OPTIMES] % 3)
         return FAIL(r, "nodes.op_times: not triples");
     for (size_t k = 0; k < r->nbuf[N_OPTIMES]; k += 3) {
-        if ((uint64_t)t[k] >= p->nnodes || (uint64_t)t[k + 1] >= p->nopnames)
+        if ((uint64_t)t[k] >= n || (uint64_t)t[k + 1] >= p->nopnames)
             return FAIL(r, "nodes.op_times: a node or an opcode out of range");
-        pf_node *n = &p->nodes[t[k]];
+        if (!keep)
+            continue;
+        pf_node *nd = &p->nodes[t[k]];
         size_t j = 0;
-        while (j < n->nops && n->ops[j].op != t[k + 1])
+        while (j < nd->nops && nd->ops[j].op != t[k + 1])
             j++;
-        if (j == n->nops) {
-            pf_opcount *v = realloc(n->ops, (n->nops + 1) * sizeof *v);
+        if (j == nd->nops) {
+            pf_opcount *v = realloc(nd->ops, (nd->nops + 1) * sizeof *v);
             if (!v)
                 return FAIL(r, "out of memory");
-            n->ops = v;
-            n->ops[n->nops++] = (pf_opcount){(uint16_t)t[k + 1], 0, 0};
+            nd->ops = v;
+            nd->ops[nd->nops++] = (pf_opcount){(uint16_t)t[k + 1], 0, 0};
         }
-        n->ops[j].time_ns = (uint64_t)t[k + 2];
+        nd->ops[j].time_ns = (uint64_t)t[k + 2];
     }
     return 0;
 }
@@ -78,6 +87,8 @@ int pfr_read_nodes(rv *r)
     static const char *const cols[] = {"parent", "function", "callsite", "thread",
                                        "instructions", "time_ns", "op_times"};
     int seen[7] = {0}, have_ops = 0;
+    /* report, diff and annotate draw no tree: they read it to check it */
+    int keep_nodes = (r->keep & (PF_KEEP_NODES | PF_KEEP_NODE_OPS)) != 0;
     if (pfr_expect(r, JP_OBJECT, "nodes") < 0)
         return -1;
     const char *k;
@@ -92,16 +103,14 @@ int pfr_read_nodes(rv *r)
             /* the nodes are made from the columns before their ops */
             if (!seen[N_PARENT] || !seen[N_FUNCTION])
                 return FAIL(r, "nodes.ops: it comes after parent and function");
-            if (!p->nnodes)
-                for (size_t i = 0; i < r->nbuf[N_FUNCTION]; i++) {
-                    pf_node *nd = pf_add_node(p);
-                    if (!nd)
+            for (size_t i = 0; i < r->nbuf[N_FUNCTION]; i++)
+                if ((uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
+                    return FAIL(r, "node %zu: its function does not exist", i);
+            if (keep_nodes && !p->nnodes)
+                for (size_t i = 0; i < r->nbuf[N_FUNCTION]; i++)
+                    if (!pf_add_node(p))
                         return FAIL(r, "out of memory");
-                    if ((uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
-                        return FAIL(r, "node %zu: its function does not exist", i);
-                    nd->function = (uint32_t)r->buf[N_FUNCTION][i];
-                }
-            if (read_node_ops(r) < 0)
+            if (read_node_ops(r, r->buf[N_FUNCTION], r->nbuf[N_FUNCTION]) < 0)
                 return -1;
             have_ops = 1;
         } else if (col >= 0) {
@@ -122,16 +131,23 @@ int pfr_read_nodes(rv *r)
         if ((!seen[c] && c != N_CALLSITE) || (seen[c] && r->nbuf[c] != n))
             return FAIL(r, "nodes: parent, function, thread, instructions (and callsite) are "
                            "columns of one length");
-    if ((seen[N_TIME] && r->nbuf[N_TIME] != n) || (have_ops && p->nnodes != n))
+    if ((seen[N_TIME] && r->nbuf[N_TIME] != n) || (have_ops && r->nbuf[N_FUNCTION] != n))
         return FAIL(r, "nodes: time_ns and ops have one entry per node");
     for (size_t i = 0; i < n; i++) {
-        if (!have_ops && !pf_add_node(p))
-            return FAIL(r, "out of memory");
-        pf_node *nd = &p->nodes[i];
         int64_t up = r->buf[N_PARENT][i];
         if (up >= (int64_t)i || (uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
             return FAIL(r, "node %zu: its parent comes after it, or its function does not "
                            "exist", i);
+        if (!keep_nodes) {   /* threads come later: pfr_v2 checks this one */
+            if (r->buf[N_THREAD][i] > r->top_thread) {
+                r->top_thread = r->buf[N_THREAD][i];
+                r->top_thread_node = i;
+            }
+            continue;
+        }
+        if (!have_ops && !pf_add_node(p))
+            return FAIL(r, "out of memory");
+        pf_node *nd = &p->nodes[i];
         nd->parent = up < 0 ? PF_NO_NODE : (uint32_t)up;
         nd->function = (uint32_t)r->buf[N_FUNCTION][i];
         nd->callsite = seen[N_CALLSITE] ? (int32_t)r->buf[N_CALLSITE][i] : -1;
@@ -139,7 +155,7 @@ int pfr_read_nodes(rv *r)
         nd->instructions = (uint64_t)r->buf[N_INSTRUCTIONS][i];
         nd->time_ns = seen[N_TIME] ? (uint64_t)r->buf[N_TIME][i] : 0;
     }
-    return seen[N_OPTIMES] && (r->keep & PF_KEEP_NODE_OPS) ? add_op_times(r) : 0;
+    return seen[N_OPTIMES] ? add_op_times(r, n, keep_nodes && (r->keep & PF_KEEP_NODE_OPS)) : 0;
 }
 
 /* ---- processes and threads (small: from the header object) ------------- */
@@ -209,6 +225,8 @@ int pfr_from_head(rv *r, char *err, size_t errlen)
     for (size_t k = 0; k < p->nnodes; k++)
         if (p->nodes[k].thread >= p->nthreads)
             return snprintf(err, errlen, "node %zu: no such thread", k), -1;
+    if (r->top_thread >= 0 && (uint64_t)r->top_thread >= p->nthreads)   /* nodes not kept */
+        return snprintf(err, errlen, "node %zu: no such thread", r->top_thread_node), -1;
     return 0;
 }
 
