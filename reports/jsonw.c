@@ -212,6 +212,32 @@ void jw_uint(jw *w, uint64_t v)
     put(w, buf + sizeof buf - n, n);
 }
 
+void jw_uints(jw *w, const uint64_t *v, size_t n)
+{
+    if (w->pretty || w->after_key || w->depth <= 0) {
+        for (size_t i = 0; i < n; i++)
+            jw_uint(w, v[i]);
+        return;
+    }
+    /* one write per kilobyte, not one per number: node vectors are most of
+     * a profile's numbers */
+    char buf[1024], digits[24];
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (used > sizeof buf - sizeof digits - 1) {
+            put(w, buf, used);
+            used = 0;
+        }
+        if (w->need_comma[w->depth])
+            buf[used++] = ',';
+        w->need_comma[w->depth] = 1;
+        size_t k = put_digits(digits + sizeof digits, v[i]);
+        memcpy(buf + used, digits + sizeof digits - k, k);
+        used += k;
+    }
+    put(w, buf, used);
+}
+
 void jw_int(jw *w, int64_t v)
 {
     char buf[24];

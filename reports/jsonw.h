@@ -40,6 +40,8 @@ void jw_key(jw *w, const char *key);
 void jw_string(jw *w, const char *s);
 void jw_string_n(jw *w, const char *s, size_t n);
 void jw_uint(jw *w, uint64_t v);
+/* n values of an array, as n jw_uint calls would write them. */
+void jw_uints(jw *w, const uint64_t *v, size_t n);
 void jw_int(jw *w, int64_t v);
 /* Six significant digits; null for infinities and NaN. */
 void jw_double(jw *w, double v);

@@ -31,25 +31,25 @@ int cp_pack(int minor, const unsigned char *code, size_t len, unsigned char **ou
     *outlen = 0;
     if (!w.t || len % 2 || !code)
         return 0;
-    size_t caches, n = 0;
-    for (size_t i = 0; i < len; i += 2 + 2 * caches) {
-        if (caches_at(&w, i, &caches) < 0)
-            return 0;
-        for (size_t k = i + 2; k < i + 2 + 2 * caches; k++)
-            if (code[k])
-                return 0;    /* not the unspecialized bytes: keep them whole */
-        n += 2;
-    }
-    if (n == len)
-        return 0;
-    unsigned char *v = malloc(n ? n : 1);
+    /* packed while checked, in one pass: the packed code is never longer */
+    unsigned char *v = malloc(len ? len : 1);
     if (!v)
         return -1;
-    n = 0;
+    size_t caches, n = 0;
     for (size_t i = 0; i < len; i += 2 + 2 * caches) {
-        caches_at(&w, i, &caches);
+        int whole = caches_at(&w, i, &caches) < 0;
+        for (size_t k = i + 2; !whole && k < i + 2 + 2 * caches; k++)
+            whole = code[k] != 0;   /* not the unspecialized bytes: keep them whole */
+        if (whole) {
+            free(v);
+            return 0;
+        }
         memcpy(v + n, code + i, 2);
         n += 2;
+    }
+    if (n == len) {
+        free(v);
+        return 0;
     }
     *out = v;
     *outlen = n;

@@ -423,14 +423,21 @@ static void put_node_ops(v2 *x, const pf_node *n, uint64_t *acc)
     }
     jw_begin_array(w);
     const uint64_t *set = x->opsets ? &x->opsets[(size_t)n->function * x->words] : NULL;
+    uint64_t vals[64];
+    size_t nvals = 0;
     for (size_t word = 0; any && set && word <= top / 64; word++)
         for (uint64_t bits = set[word]; bits; bits &= bits - 1) {
             unsigned op = (unsigned)(word * 64 + (unsigned)__builtin_ctzll(bits));
             if (op > top)
                 break;
-            jw_uint(w, acc[op]);
+            if (nvals == sizeof vals / sizeof *vals) {
+                jw_uints(w, vals, nvals);
+                nvals = 0;
+            }
+            vals[nvals++] = acc[op];
             acc[op] = 0;
         }
+    jw_uints(w, vals, nvals);
     jw_end_array(w);
 }
 

@@ -159,6 +159,51 @@ static void test_numbers(void **state)
     doc_free(&d);
 }
 
+/* jw_uints writes what as many jw_uint calls write: compact (in chunks
+ * past its buffer, after other items, in an empty call) and pretty. */
+static void test_uints_as_uint(void **state)
+{
+    (void)state;
+    uint64_t v[300];
+    for (size_t i = 0; i < 300; i++)
+        v[i] = i % 3 ? UINT64_MAX - i : i;
+    for (int pretty = 0; pretty < 2; pretty++) {
+        doc a, b;
+        doc_open(&a, pretty);
+        doc_open(&b, pretty);
+        jw_begin_object(&a.w);
+        jw_begin_object(&b.w);
+        jw_key(&a.w, "v");
+        jw_key(&b.w, "v");
+        jw_begin_array(&a.w);
+        jw_begin_array(&b.w);
+        jw_uint(&a.w, 7);
+        jw_uint(&b.w, 7);
+        jw_uints(&a.w, v, 300);
+        for (size_t i = 0; i < 300; i++)
+            jw_uint(&b.w, v[i]);
+        jw_uints(&a.w, v, 0);
+        jw_end_array(&a.w);
+        jw_end_array(&b.w);
+        jw_key(&a.w, "w");
+        jw_key(&b.w, "w");
+        jw_begin_array(&a.w);
+        jw_begin_array(&b.w);
+        jw_uints(&a.w, v, 2);
+        jw_uint(&b.w, v[0]);
+        jw_uint(&b.w, v[1]);
+        jw_end_array(&a.w);
+        jw_end_array(&b.w);
+        jw_end_object(&a.w);
+        jw_end_object(&b.w);
+        assert_int_equal(doc_finish(&a), 0);
+        assert_int_equal(doc_finish(&b), 0);
+        assert_string_equal(a.buf, b.buf);
+        doc_free(&a);
+        doc_free(&b);
+    }
+}
+
 static void test_top_level_scalar(void **state)
 {
     (void)state;
@@ -912,6 +957,7 @@ int main(void)
         cmocka_unit_test(test_empty_containers),
         cmocka_unit_test(test_nesting_and_commas),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_uints_as_uint),
         cmocka_unit_test(test_top_level_scalar),
         cmocka_unit_test(test_pretty),
         cmocka_unit_test(test_max_depth),
