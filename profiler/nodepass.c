@@ -30,6 +30,15 @@ struct np_pass {
     atomic_uint inconsistent;
     pthread_t helper;
     int helping;             /* the helper runs and was not joined */
+    /* the second phase, per record once every node is summed (np_finish) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int threads;             /* working on the nodes: 1, or 2 with the helper */
+    int nodes_done;          /* threads done with the nodes */
+    int phase2;              /* 1: np_finish set `then`; -1: np_release, stop */
+    np_record_fn then;
+    void *then_arg;
+    atomic_size_t next2;
 };
 
 /* The times come only with a sampled node (store.h): most records never
@@ -95,6 +104,10 @@ np_pass *np_new(st_store *s, int counted, int with_own)
         if (n->rec && n->counts)
             x->order[x->first[n->rec->index + 1]++] = (uint32_t)i;
     }
+    pthread_mutex_init(&x->mu, NULL);
+    pthread_cond_init(&x->cv, NULL);
+    x->threads = 1;
+    atomic_init(&x->next2, 0);
     atomic_init(&x->next, 0);
     atomic_init(&x->failed, 0);
     atomic_init(&x->inconsistent, 0);
@@ -207,13 +220,12 @@ static int sum_record(np_pass *x, size_t r, np_sums *u)
 }
 
 /* Claims records until none is left, with scratch of its own. */
-static void *work(void *arg)
+static void sum_nodes(np_pass *x)
 {
-    np_pass *x = arg;
     np_sums u = {0};
     if (sums_alloc(&u, x->most, 1) < 0) {
         atomic_store(&x->failed, 1);
-        return NULL;
+        return;
     }
     size_t r;
     while (!atomic_load(&x->failed) && (r = atomic_fetch_add(&x->next, CLAIM)) < x->nrec)
@@ -223,6 +235,33 @@ static void *work(void *arg)
                 break;
             }
     sums_free(&u);
+}
+
+/* After the nodes: waits for both threads to be done with them and for
+ * np_finish's `then`, and runs it on records until none is left. */
+static void second_phase(np_pass *x)
+{
+    pthread_mutex_lock(&x->mu);
+    x->nodes_done++;
+    pthread_cond_broadcast(&x->cv);
+    while (x->phase2 == 0 || (x->phase2 > 0 && x->nodes_done < x->threads))
+        pthread_cond_wait(&x->cv, &x->mu);
+    int go = x->phase2 > 0;
+    pthread_mutex_unlock(&x->mu);
+    size_t r;
+    while (go && !atomic_load(&x->failed) && (r = atomic_fetch_add(&x->next2, CLAIM)) < x->nrec)
+        for (size_t end = r + CLAIM < x->nrec ? r + CLAIM : x->nrec; r < end; r++)
+            if (x->then(x->then_arg, (uint32_t)r) < 0) {
+                atomic_store(&x->failed, 1);
+                break;
+            }
+}
+
+static void *helper(void *arg)
+{
+    np_pass *x = arg;
+    sum_nodes(x);
+    second_phase(x);
     return NULL;
 }
 
@@ -234,13 +273,23 @@ void np_start(np_pass *x)
     sigfillset(&all);
     if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
         return;
-    x->helping = pthread_create(&x->helper, NULL, work, x) == 0;
+    x->threads = 2;   /* before the helper can read it */
+    x->helping = pthread_create(&x->helper, NULL, helper, x) == 0;
+    if (!x->helping)
+        x->threads = 1;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-int np_finish(np_pass *x)
+int np_finish(np_pass *x, np_record_fn then, void *arg)
 {
-    work(x);
+    pthread_mutex_lock(&x->mu);
+    x->then = then;
+    x->then_arg = arg;
+    x->phase2 = 1;
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+    sum_nodes(x);
+    second_phase(x);
     if (x->helping) {
         pthread_join(x->helper, NULL);
         x->helping = 0;
@@ -269,8 +318,14 @@ void np_release(np_pass *x)
         return;
     if (x->helping) {
         atomic_store(&x->failed, 1);   /* stop early: nothing will read it */
+        pthread_mutex_lock(&x->mu);
+        x->phase2 = -1;
+        pthread_cond_broadcast(&x->cv);
+        pthread_mutex_unlock(&x->mu);
         pthread_join(x->helper, NULL);
     }
+    pthread_mutex_destroy(&x->mu);
+    pthread_cond_destroy(&x->cv);
     for (size_t r = 0; x->sums && r < x->nrec; r++)
         sums_free(&x->sums[r]);
     free(x->sums);

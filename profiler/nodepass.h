@@ -42,9 +42,13 @@ typedef struct np_pass np_pass;
 np_pass *np_new(st_store *s, int counted, int with_own);
 /* Starts the helper thread; without one, np_finish does all the work. */
 void np_start(np_pass *x);
-/* Works on the calling thread until every record is done, then waits for
- * the helper.  0, or -1 when out of memory. */
-int np_finish(np_pass *x);
+/* Work on one record once every node is summed: 0, or -1 (out of memory). */
+typedef int (*np_record_fn)(void *arg, uint32_t record);
+/* Works on the calling thread until every record's nodes are summed, then
+ * runs `then` on every record (both threads sharing them, as the nodes),
+ * then waits for the helper.  0, or -1 when out of memory or `then`
+ * failed. */
+int np_finish(np_pass *x, np_record_fn then, void *arg);
 const np_sums *np_record_sums(const np_pass *x, uint32_t record);
 np_own *np_node_own(np_pass *x, uint32_t node);     /* NULL without with_own */
 /* Instructions whose flow counts did not add up. */

@@ -178,6 +178,22 @@ static int fill_code(pf_function *f, const st_record *r, const np_sums *sum,
     return 0;
 }
 
+/* fill_code for one record, on whichever thread of the node pass claims it:
+ * plain C on what both passes made. */
+typedef struct fill_job {
+    st_store *s;
+    pf_profile *p;
+    np_pass *x;
+    int **lines;
+} fill_job;
+
+static int fill_record(void *arg, uint32_t i)
+{
+    fill_job *j = arg;
+    return fill_code(&j->p->functions[i], st_record_at(j->s, i), np_record_sums(j->x, i),
+                     j->lines[i]);
+}
+
 static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass *x)
 {
     int rc = -1;
@@ -204,14 +220,12 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass 
         if (lst_fill(f, r->user) < 0 && !(lines[i] = lines_of(r->user, r->ncounters)))
             goto done;
     }
-    if (np_finish(x) < 0)
+    fill_job job = {s, p, x, lines};
+    if (np_finish(x, fill_record, &job) < 0)
         goto done;
     for (size_t i = 0; i < nrec; i++) {
-        pf_function *f = &p->functions[i];
-        if (fill_code(f, st_record_at(s, i), np_record_sums(x, (uint32_t)i), lines[i]) < 0)
-            goto done;
-        p->instructions += f->instructions;
-        p->time_ns += f->time_ns;
+        p->instructions += p->functions[i].instructions;
+        p->time_ns += p->functions[i].time_ns;
     }
     rc = 0;
 done:

@@ -114,8 +114,10 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-static void put_string(jw *w, const char *str, size_t n)
+/* 1 when some of it was not UTF-8 (written as U+FFFD), else 0. */
+static int put_string(jw *w, const char *str, size_t n)
 {
+    int lossy = 0;
     const unsigned char *s = (const unsigned char *)str;
     char buf[16];
     put(w, "\"", 1);
@@ -157,9 +159,11 @@ static void put_string(jw *w, const char *str, size_t n)
             put(w, buf, 6);
         } else {   /* not UTF-8 */
             put(w, "\\ufffd", 6);
+            lossy = 1;
         }
     }
     put(w, "\"", 1);
+    return lossy;
 }
 
 int jw_is_utf8(const char *str, size_t n)
@@ -186,6 +190,12 @@ void jw_string_n(jw *w, const char *s, size_t n)
 {
     before_item(w);
     put_string(w, s, n);
+}
+
+int jw_string_lossy(jw *w, const char *s)
+{
+    before_item(w);
+    return put_string(w, s, strlen(s));
 }
 
 void jw_string(jw *w, const char *s)

@@ -39,6 +39,8 @@ int jw_is_utf8(const char *s, size_t n);
 void jw_key(jw *w, const char *key);
 void jw_string(jw *w, const char *s);
 void jw_string_n(jw *w, const char *s, size_t n);
+/* jw_string, and 1 when s was not all UTF-8 (what was not is U+FFFD). */
+int jw_string_lossy(jw *w, const char *s);
 void jw_uint(jw *w, uint64_t v);
 /* n values of an array, as n jw_uint calls would write them. */
 void jw_uints(jw *w, const uint64_t *v, size_t n);

@@ -115,13 +115,15 @@ static void put_strings(v2 *x)
     jw *w = x->w;
     jw_key(w, "strings");
     jw_begin_array(w);
+    size_t first_lossy = x->strings.n;
     for (size_t i = 0; i < x->strings.n; i++)
-        jw_string(w, x->strings.v[i]);
+        if (jw_string_lossy(w, x->strings.v[i]) && first_lossy == x->strings.n)
+            first_lossy = i;
     jw_end_array(w);
     /* JSON strings are Unicode: a file name that is not UTF-8 keeps its
      * exact bytes here, as [index, "hex"] */
     int any = 0;
-    for (size_t i = 0; i < x->strings.n; i++) {
+    for (size_t i = first_lossy; i < x->strings.n; i++) {
         const char *s = x->strings.v[i];
         size_t n = strlen(s);
         if (jw_is_utf8(s, n))

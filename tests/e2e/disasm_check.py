@@ -20,7 +20,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SOURCES = ["tests/unit/test_disasm.c", "reports/model/disasm.c",
-           "reports/model/opcodes_tables.c"]
+           "reports/model/opcodes_tables.c", "reports/model/codepack.c"]
 WARN = ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
         "-Wno-missing-field-initializers"]
 
