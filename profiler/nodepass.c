@@ -67,6 +67,13 @@ np_pass *np_new(st_store *s, int counted, int with_own)
     np_pass *x = calloc(1, sizeof *x);
     if (!x)
         return NULL;
+    pthread_mutex_init(&x->mu, NULL);   /* first: np_release destroys them */
+    pthread_cond_init(&x->cv, NULL);
+    atomic_init(&x->next, 0);
+    atomic_init(&x->next2, 0);
+    atomic_init(&x->failed, 0);
+    atomic_init(&x->inconsistent, 0);
+    x->threads = 1;
     x->s = s;
     x->counted = counted;
     x->nrec = st_record_count(s);
@@ -104,13 +111,6 @@ np_pass *np_new(st_store *s, int counted, int with_own)
         if (n->rec && n->counts)
             x->order[x->first[n->rec->index + 1]++] = (uint32_t)i;
     }
-    pthread_mutex_init(&x->mu, NULL);
-    pthread_cond_init(&x->cv, NULL);
-    x->threads = 1;
-    atomic_init(&x->next2, 0);
-    atomic_init(&x->next, 0);
-    atomic_init(&x->failed, 0);
-    atomic_init(&x->inconsistent, 0);
     return x;
 }
 

@@ -292,6 +292,9 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
     int rc = -1;
     p->stacks_enabled = st_store_with_stacks(s);
     p->timed = st_store_timed(s);
+    /* no collection while the helper thread lives: a finalizer it ran
+     * could fork, and the child would wait for a helper it does not have */
+    int gc_was_on = PyGC_Disable();
     np_pass *x = np_new(s, p->counted, p->stacks_enabled);
     if (!x || load_opnames(p) < 0 || build_functions(s, p, cwd, x) < 0 ||
         build_threads(s, p) < 0 || (p->stacks_enabled && build_nodes(s, p, x) < 0) ||
@@ -307,6 +310,8 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
     }
 done:
     np_release(x);
+    if (gc_was_on)
+        PyGC_Enable();
     PyErr_Clear();
     return rc;
 }
