@@ -1,5 +1,8 @@
 /*
  * nodepass.c - per-node counters into per-record sums (nodepass.h).
+ *
+ * Prologue instructions before the first RESUME have no event of their
+ * own; they run once per entry, so they get the entry RESUME's count.
  */
 #include "nodepass.h"
 

@@ -2,9 +2,9 @@
  * snapshot.c - store -> profile model.
  *
  * One function per record: records already merge code objects with equal
- * file, name, first line and bytecode.  Prologue instructions before the
- * first RESUME have no event of their own; they run once per entry, so
- * they get the entry RESUME's count.
+ * file, name, first line and bytecode.  What the code objects say (names,
+ * the listing) is read here, on the main thread, while nodepass.c sums
+ * the counters beside it.
  */
 #include "snapshot.h"
 
