@@ -196,10 +196,21 @@ static int add_node(np_pass *x, st_node *n, bm_plan *pl, np_sums *u, np_own *own
     }
     if (!own || !nops)
         return 0;
-    if (!(own->ops = malloc(nops * sizeof *own->ops)))
+    size_t ncounted = 0, ntimed = 0;
+    for (size_t k = 0; k < nops; k++) {
+        ncounted += by_op[seen[k]].count != 0;
+        ntimed += by_op[seen[k]].time_ns != 0;
+    }
+    /* the counts, then the times (pf_node.ops) */
+    if (!(own->ops = malloc((ncounted + ntimed) * sizeof *own->ops)))
         return -1;
     for (size_t k = 0; k < nops; k++)
-        own->ops[own->nops++] = by_op[seen[k]];
+        if (by_op[seen[k]].count)
+            own->ops[own->nops++] = (pf_opval){by_op[seen[k]].count, by_op[seen[k]].op};
+    for (size_t k = 0; k < nops; k++)
+        if (by_op[seen[k]].time_ns)
+            own->ops[own->nops + own->ntimes++] =
+                (pf_opval){by_op[seen[k]].time_ns, by_op[seen[k]].op};
     return 0;
 }
 

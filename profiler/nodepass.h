@@ -29,8 +29,9 @@ typedef struct np_sums {
 typedef struct np_own {
     uint64_t instructions, time_ns;
     uint64_t subtree;        /* for the caller: it and its callees */
-    pf_opcount *ops;         /* by opcode, count or time > 0 only */
-    size_t nops;
+    pf_opval *ops;           /* as pf_node.ops: counts, then times */
+    uint32_t nops;
+    uint32_t ntimes;
     uint32_t out;            /* for the caller: its pf_node index */
 } np_own;
 

@@ -267,6 +267,7 @@ static int build_nodes(st_store *s, pf_profile *p, np_pass *x)
         pn->time_ns = o->time_ns;
         pn->ops = o->ops;
         pn->nops = o->nops;
+        pn->ntimes = o->ntimes;
         o->ops = NULL;
     }
     return 0;

@@ -142,9 +142,14 @@ static int collect_nodes(builder *b, const uint32_t *group_of, char *err, size_t
 {
     const pf_profile *p = b->p;
     uint32_t *at = malloc((p->nnodes + 1) * sizeof *at);   /* profile node -> graph node */
-    if (!at) {
+    size_t most = 1;
+    for (size_t i = 0; i < p->nnodes; i++)
+        most = p->nodes[i].nops + p->nodes[i].ntimes > most
+                   ? p->nodes[i].nops + p->nodes[i].ntimes : most;
+    pf_opcount *ops = malloc(most * sizeof *ops);   /* one node's, counts and times */
+    if (!at || !ops) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        goto fail;
     }
     for (size_t i = 0; i < p->nnodes; i++) {
         const pf_node *s = &p->nodes[i];
@@ -164,12 +169,15 @@ static int collect_nodes(builder *b, const uint32_t *group_of, char *err, size_t
             goto fail;
         }
         at[i] = (uint32_t)k;
-        if (add_self(b, at[i], s->ops, s->nops, s->instructions, s->time_ns, err, errlen) < 0)
+        size_t nops = pf_node_opcounts(s, ops);
+        if (add_self(b, at[i], ops, nops, s->instructions, s->time_ns, err, errlen) < 0)
             goto fail;
     }
+    free(ops);
     free(at);
     return 0;
 fail:
+    free(ops);
     free(at);
     return -1;
 }

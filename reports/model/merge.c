@@ -216,21 +216,12 @@ static size_t *ranks_of(const pf_profile *p)
 
 static int add_ops(pf_node *t, const pf_node *s, const uint16_t *opmap)
 {
-    for (size_t i = 0; i < s->nops; i++) {
-        uint16_t op = opmap[s->ops[i].op];
-        size_t k = 0;
-        while (k < t->nops && t->ops[k].op != op)
-            k++;
-        if (k == t->nops) {
-            pf_opcount *v = realloc(t->ops, (t->nops + 1) * sizeof *v);
-            if (!v)
-                return -1;
-            t->ops = v;
-            t->ops[t->nops++] = (pf_opcount){op, 0, 0};
-        }
-        t->ops[k].count = pf_add_sat(t->ops[k].count, s->ops[i].count);
-        t->ops[k].time_ns = pf_add_sat(t->ops[k].time_ns, s->ops[i].time_ns);
-    }
+    for (size_t i = 0; i < s->nops; i++)
+        if (pf_node_add_op(t, opmap[s->ops[i].op], s->ops[i].v, 0) < 0)
+            return -1;
+    for (size_t i = 0; i < s->ntimes; i++)
+        if (pf_node_add_op(t, opmap[pf_node_times(s)[i].op], 0, pf_node_times(s)[i].v) < 0)
+            return -1;
     return 0;
 }
 

@@ -198,18 +198,43 @@ int pf_mark_incomplete(pf_profile *p, const char *reason)
     return pf_set_string(&p->incomplete_reason, reason);
 }
 
-static void *grow(void *items, size_t len, size_t size)
+static void *grow(void *items, size_t len, size_t *cap, size_t size)
 {
-    /* capacity doubles at powers of two, so len alone tells when to grow */
-    if (len && (len & (len - 1)))
+    if (len < *cap)
         return items;
-    size_t cap = len ? len * 2 : 16;
-    return realloc(items, cap * size);
+    size_t n = *cap ? *cap * 2 : 16;
+    void *v = realloc(items, n * size);
+    if (v)
+        *cap = n;
+    return v;
+}
+
+int pf_reserve_nodes(pf_profile *p, size_t n)
+{
+    if (n <= p->capnodes)
+        return 0;
+    pf_node *v = realloc(p->nodes, n * sizeof *v);
+    if (!v)
+        return -1;
+    p->nodes = v;
+    p->capnodes = n;
+    return 0;
+}
+
+void pf_fit_functions(pf_profile *p)
+{
+    if (p->nfunctions >= p->capfunctions || !p->nfunctions)
+        return;
+    pf_function *v = realloc(p->functions, p->nfunctions * sizeof *v);
+    if (v) {   /* else the larger array stays, as good */
+        p->functions = v;
+        p->capfunctions = p->nfunctions;
+    }
 }
 
 pf_function *pf_add_function(pf_profile *p)
 {
-    pf_function *v = grow(p->functions, p->nfunctions, sizeof *v);
+    pf_function *v = grow(p->functions, p->nfunctions, &p->capfunctions, sizeof *v);
     if (!v)
         return NULL;
     p->functions = v;
@@ -223,7 +248,7 @@ pf_node *pf_add_node(pf_profile *p)
 {
     if (p->nnodes >= PF_NO_NODE)
         return NULL;
-    pf_node *v = grow(p->nodes, p->nnodes, sizeof *v);
+    pf_node *v = grow(p->nodes, p->nnodes, &p->capnodes, sizeof *v);
     if (!v)
         return NULL;
     p->nodes = v;
@@ -354,6 +379,72 @@ void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *
     }
 }
 
+size_t pf_node_opcounts(const pf_node *n, pf_opcount *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n->nops; i++)
+        out[k++] = (pf_opcount){n->ops[i].op, n->ops[i].v, 0};
+    const pf_opval *t = pf_node_times(n);
+    for (size_t j = 0; j < n->ntimes; j++) {
+        size_t i = 0;
+        while (i < n->nops && out[i].op != t[j].op)
+            i++;
+        if (i == n->nops)
+            out[i = k++] = (pf_opcount){t[j].op, 0, 0};
+        out[i].time_ns = t[j].v;
+    }
+    return k;
+}
+
+/* The entry for op among n's counts (times: 0) or times (1), made when
+ * there is none: NULL when out of memory. */
+static pf_opval *node_entry(pf_node *n, uint16_t op, int times)
+{
+    pf_opval *v = times ? pf_node_times(n) : n->ops;
+    size_t len = times ? n->ntimes : n->nops;
+    for (size_t k = 0; k < len; k++)
+        if (v[k].op == op)
+            return &v[k];
+    pf_opval *w = realloc(n->ops, (n->nops + n->ntimes + 1) * sizeof *w);
+    if (!w)
+        return NULL;
+    n->ops = w;
+    size_t at = times ? (size_t)n->nops + n->ntimes : n->nops;
+    /* a new count goes before the times */
+    memmove(&w[at + 1], &w[at], ((size_t)n->nops + n->ntimes - at) * sizeof *w);
+    w[at] = (pf_opval){0, op};
+    if (times)
+        n->ntimes++;
+    else
+        n->nops++;
+    return &w[at];
+}
+
+int pf_node_add_op(pf_node *n, uint16_t op, uint64_t count, uint64_t time_ns)
+{
+    pf_opval *e;
+    if (count) {
+        if (!(e = node_entry(n, op, 0)))
+            return -1;
+        e->v = pf_add_sat(e->v, count);
+    }
+    if (time_ns) {
+        if (!(e = node_entry(n, op, 1)))
+            return -1;
+        e->v = pf_add_sat(e->v, time_ns);
+    }
+    return 0;
+}
+
+int pf_node_set_time(pf_node *n, uint16_t op, uint64_t time_ns)
+{
+    pf_opval *e = node_entry(n, op, 1);
+    if (!e)
+        return -1;
+    e->v = time_ns;
+    return 0;
+}
+
 typedef struct ranked {
     uint64_t key[3];
     uint32_t id;
@@ -472,7 +563,10 @@ int pf_check_sums(const pf_profile *p, char *err, size_t errlen)
         if (s->instructions > PF_MAX_COUNT || s->time_ns > PF_MAX_COUNT)
             return too_big(err, errlen, "node", i);
         for (size_t k = 0; k < s->nops; k++)
-            if (sum_into(&n, s->ops[k].count) < 0 || s->ops[k].time_ns > PF_MAX_COUNT)
+            if (sum_into(&n, s->ops[k].v) < 0)
+                return too_big(err, errlen, "node", i);
+        for (size_t k = 0; k < s->ntimes; k++)
+            if (pf_node_times(s)[k].v > PF_MAX_COUNT)
                 return too_big(err, errlen, "node", i);
         if ((s->parent != PF_NO_NODE && s->parent >= i) || s->function >= p->nfunctions ||
             (p->nthreads && s->thread >= p->nthreads)) {

@@ -117,11 +117,20 @@ typedef struct pf_function {
     size_t nform_times;
 } pf_function;
 
+/* What ran of one opcode (scratch and summaries; nodes keep pf_opval). */
 typedef struct pf_opcount {
     uint16_t op;
     uint64_t count;
     uint64_t time_ns;
 } pf_opcount;
+
+/* A node's count or time of one opcode: 16 bytes, as a test suite's tree
+ * holds half a million, and times apart from counts, as few nodes have
+ * any. */
+typedef struct pf_opval {
+    uint64_t v;
+    uint16_t op;
+} pf_opval;
 
 #define PF_NO_NODE UINT32_MAX
 
@@ -138,9 +147,16 @@ typedef struct pf_node {
     uint32_t thread;         /* index into pf_profile.threads */
     uint64_t instructions;
     uint64_t time_ns;
-    pf_opcount *ops;         /* by op index, count or time > 0 only */
-    size_t nops;
+    pf_opval *ops;           /* nops counts (> 0), then ntimes times (> 0, in ns),
+                                one per op each: pf_node_times() */
+    uint32_t nops;
+    uint32_t ntimes;
 } pf_node;
+
+static inline pf_opval *pf_node_times(const pf_node *n)
+{
+    return n->ops ? n->ops + n->nops : NULL;
+}
 
 /* One process of the run. */
 typedef struct pf_process {
@@ -233,9 +249,9 @@ typedef struct pf_profile {
     char **pool;             /* strings pf_code.borrowed codes point into */
     size_t npool;
     pf_function *functions;
-    size_t nfunctions;
+    size_t nfunctions, capfunctions;   /* cap: what the array holds */
     pf_node *nodes;
-    size_t nnodes;
+    size_t nnodes, capnodes;
     char *signal;            /* "SIGSEGV": the run ended by it; NULL otherwise */
     pf_crash *crash;         /* a fatal signal's report; NULL otherwise */
     int native;              /* --native: the fields below are set */
@@ -257,6 +273,11 @@ int pf_mark_incomplete(pf_profile *p, const char *reason);
 pf_function *pf_add_function(pf_profile *p);
 /* Appends a zeroed node (parent PF_NO_NODE, callsite -1); NULL on OOM. */
 pf_node *pf_add_node(pf_profile *p);
+/* Room for n nodes in all, exactly (a reader that knows how many): 0, or
+ * -1 when out of memory. */
+int pf_reserve_nodes(pf_profile *p, size_t n);
+/* The functions array cut to its length (a reader, once they are all read). */
+void pf_fit_functions(pf_profile *p);
 /* The process list, made of p's own pid 0 and argv when empty; 0 or -1. */
 int pf_ensure_process(pf_profile *p);
 
@@ -313,6 +334,14 @@ int pf_same_interpreter(const pf_profile *a, const pf_profile *b);
 /* Sums counts and times by opcode: out[op] for op < p->nopnames.  `out`
  * has p->nopnames entries and is zeroed first. */
 void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *out);
+/* A node's counts and times by opcode, one entry per op (in ops' order,
+ * then the ops with time only): out holds nops + ntimes; returns how many. */
+size_t pf_node_opcounts(const pf_node *n, pf_opcount *out);
+/* Adds count and time (saturating) to n's entries for op, making them
+ * where they are needed.  0, or -1 when out of memory. */
+int pf_node_add_op(pf_node *n, uint16_t op, uint64_t count, uint64_t time_ns);
+/* Sets n's time of op (a reader's: the file says it once).  0, or -1. */
+int pf_node_set_time(pf_node *n, uint16_t op, uint64_t time_ns);
 
 /* The largest count or time a profile holds: JSON readers (jansson
  * among them) read integers as int64. */

@@ -179,10 +179,6 @@ static int read_functions(rd *r, json_t *fns)
 
 static int read_opcounts(rd *r, pf_node *s, json_t *ops)
 {
-    pf_opcount *v = realloc(s->ops, (s->nops + json_object_size(ops) + 1) * sizeof *v);
-    if (!v)
-        return fail(r, "out of memory");
-    s->ops = v;
     const char *name;
     json_t *o;
     json_object_foreach(ops, name, o) {
@@ -192,13 +188,9 @@ static int read_opcounts(rd *r, pf_node *s, json_t *ops)
             return fail(r, "out of memory");
         if (get_uint(r, o, "count", &count, 1) < 0 || get_uint(r, o, "time_ns", &t, 0) < 0)
             return -1;
-        size_t k = 0;   /* two v1 stacks of one path add up */
-        while (k < s->nops && s->ops[k].op != op)
-            k++;
-        if (k == s->nops)
-            s->ops[s->nops++] = (pf_opcount){(uint16_t)op, 0, 0};
-        s->ops[k].count = pf_add_sat(s->ops[k].count, count);
-        s->ops[k].time_ns = pf_add_sat(s->ops[k].time_ns, t);
+        /* two v1 stacks of one path add up */
+        if (pf_node_add_op(s, (uint16_t)op, count, t) < 0)
+            return fail(r, "out of memory");
     }
     return 0;
 }

@@ -446,6 +446,7 @@ static int read_functions(rv *r)
             return -1;
     }
     r->have_functions = 1;
+    pf_fit_functions(r->p);   /* its doubling's slack was up to half of it */
     return 0;
 }
 

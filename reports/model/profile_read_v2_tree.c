@@ -37,14 +37,9 @@ static int read_node_ops(rv *r, const int64_t *function, size_t nnodes)
             if ((sum = pf_add_sat(sum, (uint64_t)count)) > PF_MAX_COUNT)
                 return FAIL(r, "node %zu: its counts add up to more than %llu", i,
                             (unsigned long long)PF_MAX_COUNT);
-            if (count && keep) {
-                pf_node *n = &p->nodes[i];
-                pf_opcount *v = realloc(n->ops, (n->nops + 1) * sizeof *v);
-                if (!v)
-                    return FAIL(r, "out of memory");
-                n->ops = v;
-                n->ops[n->nops++] = (pf_opcount){r->opset[f][k], (uint64_t)count, 0};
-            }
+            if (count && keep && pf_node_add_op(&p->nodes[i], r->opset[f][k],
+                                                (uint64_t)count, 0) < 0)
+                return FAIL(r, "out of memory");
             k++;
         }
     }
@@ -63,18 +58,8 @@ static int add_op_times(rv *r, size_t n, int keep)
             return FAIL(r, "nodes.op_times: a node or an opcode out of range");
         if (!keep)
             continue;
-        pf_node *nd = &p->nodes[t[k]];
-        size_t j = 0;
-        while (j < nd->nops && nd->ops[j].op != t[k + 1])
-            j++;
-        if (j == nd->nops) {
-            pf_opcount *v = realloc(nd->ops, (nd->nops + 1) * sizeof *v);
-            if (!v)
-                return FAIL(r, "out of memory");
-            nd->ops = v;
-            nd->ops[nd->nops++] = (pf_opcount){(uint16_t)t[k + 1], 0, 0};
-        }
-        nd->ops[j].time_ns = (uint64_t)t[k + 2];
+        if (pf_node_set_time(&p->nodes[t[k]], (uint16_t)t[k + 1], (uint64_t)t[k + 2]) < 0)
+            return FAIL(r, "out of memory");
     }
     return 0;
 }
@@ -106,6 +91,8 @@ int pfr_read_nodes(rv *r)
             for (size_t i = 0; i < r->nbuf[N_FUNCTION]; i++)
                 if ((uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
                     return FAIL(r, "node %zu: its function does not exist", i);
+            if (keep_nodes && !p->nnodes && pf_reserve_nodes(p, r->nbuf[N_FUNCTION]) < 0)
+                return FAIL(r, "out of memory");
             if (keep_nodes && !p->nnodes)
                 for (size_t i = 0; i < r->nbuf[N_FUNCTION]; i++)
                     if (!pf_add_node(p))
@@ -133,6 +120,8 @@ int pfr_read_nodes(rv *r)
                            "columns of one length");
     if ((seen[N_TIME] && r->nbuf[N_TIME] != n) || (have_ops && r->nbuf[N_FUNCTION] != n))
         return FAIL(r, "nodes: time_ns and ops have one entry per node");
+    if (keep_nodes && !have_ops && pf_reserve_nodes(p, n) < 0)
+        return FAIL(r, "out of memory");
     for (size_t i = 0; i < n; i++) {
         int64_t up = r->buf[N_PARENT][i];
         if (up >= (int64_t)i || (uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)

@@ -163,12 +163,12 @@ static void write_stack(jw *w, const pf_profile *p, size_t node, uint32_t *path,
     }
     jw_key(w, "opcodes");
     memset(by_op, 0, p->nopnames * sizeof *by_op);
-    for (size_t i = 0; i < s->nops; i++) {
-        if (s->ops[i].op < p->nopnames) {
-            by_op[s->ops[i].op].count += s->ops[i].count;
-            by_op[s->ops[i].op].time_ns += s->ops[i].time_ns;
-        }
-    }
+    for (size_t i = 0; i < s->nops; i++)
+        if (s->ops[i].op < p->nopnames)
+            by_op[s->ops[i].op].count += s->ops[i].v;
+    for (size_t i = 0; i < s->ntimes; i++)
+        if (pf_node_times(s)[i].op < p->nopnames)
+            by_op[pf_node_times(s)[i].op].time_ns += pf_node_times(s)[i].v;
     write_opcodes(w, p, by_op);
     jw_end_object(w);
 }

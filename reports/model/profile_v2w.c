@@ -53,10 +53,17 @@ static void make_opsets(v2 *x)
         for (size_t k = 0; k < p->functions[i].ncode; k++)
             if (p->functions[i].code[k].op < p->nopnames)
                 add_to_set(x, (uint32_t)i, p->functions[i].code[k].op);
-    for (size_t i = 0; i < p->nnodes; i++)
-        for (size_t k = 0; k < p->nodes[i].nops; k++)
-            if (p->nodes[i].function < p->nfunctions && p->nodes[i].ops[k].op < p->nopnames)
-                add_to_set(x, p->nodes[i].function, p->nodes[i].ops[k].op);
+    for (size_t i = 0; i < p->nnodes; i++) {
+        const pf_node *n = &p->nodes[i];
+        if (n->function >= p->nfunctions)
+            continue;
+        for (size_t k = 0; k < n->nops; k++)
+            if (n->ops[k].op < p->nopnames)
+                add_to_set(x, n->function, n->ops[k].op);
+        for (size_t k = 0; k < n->ntimes; k++)   /* time only: a 0 in the counts */
+            if (pf_node_times(n)[k].op < p->nopnames)
+                add_to_set(x, n->function, pf_node_times(n)[k].op);
+    }
 }
 
 static uint64_t S(v2 *x, const char *s)
@@ -404,7 +411,7 @@ static void put_function(v2 *x, const pf_function *f)
 
 static int by_op(const void *a, const void *b)
 {
-    const pf_opcount *x = a, *y = b;
+    const pf_opval *x = a, *y = b;
     return (x->op > y->op) - (x->op < y->op);
 }
 
@@ -417,9 +424,9 @@ static void put_node_ops(v2 *x, const pf_node *n, uint64_t *acc)
     int any = 0;
     for (size_t k = 0; k < n->nops; k++) {
         unsigned op = n->ops[k].op;
-        if (!n->ops[k].count || op >= x->p->nopnames)
+        if (!n->ops[k].v || op >= x->p->nopnames)
             continue;
-        acc[op] = pf_add_sat(acc[op], n->ops[k].count);
+        acc[op] = pf_add_sat(acc[op], n->ops[k].v);
         top = !any || op > top ? op : top;
         any = 1;
     }
@@ -489,8 +496,8 @@ static void put_nodes(v2 *x)
         runs_column(w, p, "time_ns", N_TIME);
     size_t most = 1;
     for (size_t i = 0; i < p->nnodes; i++)
-        most = p->nodes[i].nops > most ? p->nodes[i].nops : most;
-    pf_opcount *tmp = malloc(most * sizeof *tmp);
+        most = p->nodes[i].ntimes > most ? p->nodes[i].ntimes : most;
+    pf_opval *tmp = malloc(most * sizeof *tmp);
     uint64_t *acc = calloc(p->nopnames + 1, sizeof *acc);
     if (!tmp || !acc)
         x->oom = 1;
@@ -502,14 +509,14 @@ static void put_nodes(v2 *x)
         jw_begin_array(w);
         for (size_t i = 0; i < p->nnodes; i++) {
             size_t m = 0;
-            for (size_t k = 0; k < p->nodes[i].nops; k++)
-                if (p->nodes[i].ops[k].time_ns)
-                    tmp[m++] = p->nodes[i].ops[k];
+            for (size_t k = 0; k < p->nodes[i].ntimes; k++)
+                if (pf_node_times(&p->nodes[i])[k].v)
+                    tmp[m++] = pf_node_times(&p->nodes[i])[k];
             qsort(tmp, m, sizeof *tmp, by_op);
             for (size_t k = 0; k < m; k++) {
                 jw_uint(w, i);
                 jw_uint(w, tmp[k].op);
-                jw_uint(w, tmp[k].time_ns);
+                jw_uint(w, tmp[k].v);
             }
         }
         jw_end_array(w);

@@ -83,14 +83,12 @@ static inline void add_stack(pf_profile *p, mode m, const char *thread,
     pf_node_index_release(x);
     assert_true(k >= 0);
     pf_node *s = &p->nodes[k];
-    s->ops = realloc(s->ops, (s->nops + nops + 1) * sizeof *s->ops);
-    assert_non_null(s->ops);
     for (size_t i = 0; i < nops; i++) {
         int op = pf_opname_index(p, ops[i].op);
         assert_true(op >= 0);
         pf_opcount c = {(uint16_t)op, m == TIME_ONLY ? 0 : ops[i].count,
                         m == UNTIMED ? 0 : ops[i].time_ns};
-        s->ops[s->nops++] = c;
+        assert_int_equal(pf_node_add_op(s, c.op, c.count, c.time_ns), 0);
         s->instructions += c.count;
         s->time_ns += c.time_ns;
     }
@@ -420,11 +418,8 @@ static inline pf_profile *recursion(size_t depth, size_t every)
         n->thread = (uint32_t)t;
         if (d % every != every - 1 && d != depth - 1)
             continue;
-        n->ops = calloc(2, sizeof *n->ops);
-        assert_non_null(n->ops);
-        n->ops[0] = (pf_opcount){(uint16_t)load, 2, 2000};
-        n->ops[1] = (pf_opcount){(uint16_t)call, 1, 1000};
-        n->nops = 2;
+        assert_int_equal(pf_node_add_op(n, (uint16_t)load, 2, 2000), 0);
+        assert_int_equal(pf_node_add_op(n, (uint16_t)call, 1, 1000), 0);
         n->instructions = 3;
         n->time_ns = 3000;
         ran++;

@@ -146,7 +146,8 @@ static inline void add_stack(pf_profile *p, const char *thread, const uint32_t *
     for (size_t i = 0; i < nops; i++) {
         int op = pf_opname_index(p, ops[i].op);
         assert_true(op >= 0);
-        s->ops[s->nops++] = (pf_opcount){.op = (uint16_t)op, .count = ops[i].count};
+        assert_int_equal(s->ntimes, 0);
+        s->ops[s->nops++] = (pf_opval){.op = (uint16_t)op, .v = ops[i].count};
         s->instructions += ops[i].count;
     }
 }
@@ -341,8 +342,8 @@ static inline void add_times(pf_profile *p)
     for (size_t i = 0; i < p->nnodes; i++) {
         pf_node *s = &p->nodes[i];
         for (size_t k = 0; k < s->nops; k++) {
-            s->ops[k].time_ns = 500 + k;
-            s->time_ns += s->ops[k].time_ns;
+            assert_int_equal(pf_node_add_op(s, s->ops[k].op, 0, 500 + k), 0);
+            s->time_ns += 500 + k;
         }
     }
 }
@@ -352,7 +353,7 @@ static inline uint64_t stack_op_count(const pf_profile *p, const pf_node *s, con
     uint64_t n = 0;
     for (size_t i = 0; i < s->nops; i++)
         if (strcmp(opname_of(p, s->ops[i].op), name) == 0)
-            n += s->ops[i].count;
+            n += s->ops[i].v;
     return n;
 }
 

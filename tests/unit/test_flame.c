@@ -202,8 +202,8 @@ static void test_inconsistent(void **state)
 static void test_both_metrics(void **state)
 {
     pf_profile *p = *state;
-    p->nodes[2].time_ns = p->nodes[2].ops[0].time_ns = 0;   /* Thread.run: 4 instructions */
-    p->nodes[4].time_ns = p->nodes[4].ops[0].time_ns = 0;   /* <module>;odd: 5 */
+    p->nodes[2].time_ns = pf_node_times(&p->nodes[2])[0].v = 0;   /* Thread.run: 4 instructions */
+    p->nodes[4].time_ns = pf_node_times(&p->nodes[4])[0].v = 0;   /* <module>;odd: 5 */
     p->time_ns -= 3000 + 2000;
     fl_options o = opts(FL_METRIC_TIME, 0);
     fl_graph a, b;
@@ -434,9 +434,7 @@ static void test_opcode_leaves(void **state)
     p->opnames = names;
     p->opnames[p->nopnames++] = strdup("LOAD_FAST");
     pf_node *work = &p->nodes[1];   /* <module>;work */
-    work->ops = realloc(work->ops, (work->nops + 1) * sizeof *work->ops);
-    assert_non_null(work->ops);
-    work->ops[work->nops++] = (pf_opcount){(uint16_t)(p->nopnames - 1), 30, 0};
+    assert_int_equal(pf_node_add_op(work, (uint16_t)(p->nopnames - 1), 30, 0), 0);
     work->instructions += 30 + 7;
     p->instructions += 30 + 7;
     fl_options o = opts(FL_METRIC_INSTRUCTIONS, 1);

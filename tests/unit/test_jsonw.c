@@ -537,9 +537,9 @@ static pf_profile *sample_profile(void)
     s->instructions = 14;
     s->ops = calloc(3, sizeof *s->ops);
     assert_non_null(s->ops);
-    s->ops[0] = (pf_opcount){0, 2};
-    s->ops[1] = (pf_opcount){1, 10};
-    s->ops[2] = (pf_opcount){2, 2};
+    s->ops[0] = (pf_opval){.op = 0, .v = 2};
+    s->ops[1] = (pf_opval){.op = 1, .v = 10};
+    s->ops[2] = (pf_opval){.op = 2, .v = 2};
     s->nops = 3;
     s = pf_add_node(p);
     assert_non_null(s);
