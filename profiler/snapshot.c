@@ -170,8 +170,9 @@ static int fill_code(pf_function *f, const st_record *r, const np_sums *sum,
             continue;
         int ln = line ? line[i] : f->codeinfo ? pf_code_line_next(f->codeinfo, 2 * i, &at) : -1;
         f->code[f->ncode++] = (pf_instr){.offset = 2 * i, .op = r->bytes[2 * i], .line = ln,
-                                         .count = sum->count[i], .time_ns = t,
-                                         .samples = pf_samples_sat(smp)};
+                                         .count = sum->count[i]};
+        if (pf_add_instr_time(f, f->ncode - 1, t, smp) < 0)
+            return -1;
         f->instructions += sum->count[i];
         f->time_ns += t;
     }

@@ -157,19 +157,21 @@ int an_render(const pf_profile *p, const pf_function *f, FILE *out)
             fprintf(out, "%6s %6u  %-24s %-28.28s %12s\n", lineno, off, name, arg, ".");
             continue;
         }
-        uint64_t w = by_time ? in->time_ns : in->count;
+        const pf_itime *it = f->ntimes ? pf_instr_times(f, (size_t)(in - f->code)) : NULL;
+        uint64_t in_time = it ? it->time_ns : 0, in_samples = it ? it->samples : 0;
+        uint64_t w = by_time ? in_time : in->count;
         double share = total ? (double)w / (double)total : 0.0;
         line_count += in->count;
-        line_time += in->time_ns;
+        line_time += in_time;
         fprintf(out, "%6s %6u  %-24s %-28.28s %12" PRIu64, lineno, off, name, arg, in->count);
         if (p->timed)
-            fprintf(out, " %10.1f", (double)in->time_ns / 1e3);
+            fprintf(out, " %10.1f", (double)in_time / 1e3);
         else
             fprintf(out, " %10s", "");
         fprintf(out, " %5.1f%%", 100.0 * share);
-        if (p->timed && in->count && in->samples)
-            fprintf(out, " %7.1f%s", (double)in->time_ns / (double)in->count,
-                    in->samples < 10 ? "~" : "");
+        if (p->timed && in->count && in_samples)
+            fprintf(out, " %7.1f%s", (double)in_time / (double)in->count,
+                    in_samples < 10 ? "~" : "");
         else
             fprintf(out, " %7s", p->timed ? "-" : "");
         fputc(' ', out);

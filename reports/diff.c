@@ -152,7 +152,7 @@ static int add_ops(df_function *d, const pf_profile *p, const pf_function *f, in
                 return -1;
             d->nops++;
         }
-        int64_t v = (int64_t)(m == DF_TIME ? f->code[i].time_ns : f->code[i].count);
+        int64_t v = (int64_t)(m == DF_TIME ? pf_instr_time(f, i) : f->code[i].count);
         if (after)
             d->ops[k].after += v;
         else

@@ -201,7 +201,7 @@ static int collect_functions(builder *b, char *err, size_t errlen)
         const pf_function *f = &p->functions[i];
         size_t nops = 0;
         for (size_t k = 0; b->opcodes && k < f->ncode; k++)
-            ops[nops++] = (pf_opcount){f->code[k].op, f->code[k].count, f->code[k].time_ns};
+            ops[nops++] = (pf_opcount){f->code[k].op, f->code[k].count, pf_instr_time(f, k)};
         int64_t k = fl__tree_node(&b->t, 0, FL_NO_NODE, b->frame_of[i]);
         if (k < 0) {
             snprintf(err, errlen, "out of memory");

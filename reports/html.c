@@ -28,10 +28,7 @@ static int scope_local(pf_scope s) { return s > PF_SCOPE_CLASS && s < PF_SCOPE_C
 
 static uint64_t samples_of(const pf_function *f)
 {
-    uint64_t n = 0;
-    for (size_t k = 0; k < f->ncode; k++)
-        n += f->code[k].samples;
-    return n;
+    return pf_function_samples(f);
 }
 
 static void put_header(jw *w, const pf_profile *p, const fl_graph *g, const fl_options *o)

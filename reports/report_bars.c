@@ -83,9 +83,9 @@ int rt_hist_build(const rt_ctx *c, int (*want)(pf_scope), rt_hist *h)
             r->time_ns += by_op[op].time_ns;
         }
         /* pf_opcount has no samples; skip what pf_function_opcodes skips */
-        for (size_t k = 0; k < f->ncode; k++)
-            if (f->code[k].op < p->nopnames)
-                h->ops[c->name_of[f->code[k].op]].samples += f->code[k].samples;
+        for (size_t k = 0; k < f->ntimes; k++)
+            if (f->times[k].instr < f->ncode && f->code[f->times[k].instr].op < p->nopnames)
+                h->ops[c->name_of[f->code[f->times[k].instr].op]].samples += f->times[k].samples;
     }
     free(by_op);
     for (size_t k = 0; k < h->nops; k++) {

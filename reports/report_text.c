@@ -196,9 +196,7 @@ static void put_scope_table(const rt_ctx *c)
     int w[NS], wname = (int)strlen("scope");
     for (size_t i = 0; i < c->p->nfunctions; i++) {
         const pf_function *f = &c->p->functions[i];
-        uint64_t samples = 0;
-        for (size_t k = 0; k < f->ncode; k++)
-            samples += f->code[k].samples;
+        uint64_t samples = pf_function_samples(f);
         /* a scope we have no name for counts in the total only */
         sum *s = (unsigned)f->scope < PF_SCOPE_COUNT ? &by[f->scope] : all;
         for (sum *t = s; t; t = t == all ? NULL : all) {
@@ -399,9 +397,7 @@ static const char *const fn_head[NF] = {"calls", "instructions", "self ms", "cum
 
 static void fn_cells(const rt_ctx *c, const pf_function *f, char cell[NF][RT_NUM_LEN])
 {
-    uint64_t samples = 0;
-    for (size_t k = 0; k < f->ncode; k++)
-        samples += f->code[k].samples;
+    uint64_t samples = pf_function_samples(f);
     rt_fmt_uint(cell[F_CALLS], f->calls);
     rt_cell_count(c, cell[F_INSTR], f->instructions);
     rt_cell_ms(c, cell[F_SELF], f->time_ns, samples);

@@ -15,7 +15,8 @@ static int same_key(const pf_function *g, const pf_function *f)
 }
 
 /* Adds f's instructions into g (union by offset); opmap takes p's
- * opcode indices to out's. */
+ * opcode indices to out's.  Times follow their instructions to their
+ * places in the union. */
 static int add_code(pf_function *g, const pf_function *f, const uint16_t *opmap)
 {
     size_t n = 0, i = 0, j = 0;
@@ -27,30 +28,53 @@ static int add_code(pf_function *g, const pf_function *f, const uint16_t *opmap)
         n++;
     }
     pf_instr *v = malloc((n + 1) * sizeof *v);
-    if (!v)
+    pf_itime *t = malloc((g->ntimes + f->ntimes + 1) * sizeof *t);
+    if (!v || !t) {
+        free(v);
+        free(t);
         return -1;
+    }
+    size_t nt = 0, gt = 0, ft = 0;
     n = i = j = 0;
     while (i < g->ncode || j < f->ncode) {
+        /* the times of g's i-th and f's j-th, if any, become the union's n-th */
+        const pf_itime *a = gt < g->ntimes && g->times[gt].instr == i ? &g->times[gt] : NULL;
         if (j == f->ncode || (i < g->ncode && g->code[i].offset < f->code[j].offset)) {
+            if (a) {
+                t[nt++] = (pf_itime){(uint32_t)n, a->samples, a->time_ns};
+                gt++;
+            }
             v[n++] = g->code[i++];
             continue;
         }
+        const pf_itime *b = ft < f->ntimes && f->times[ft].instr == j ? &f->times[ft] : NULL;
         pf_instr in = f->code[j++];
         in.op = opmap[in.op];
+        uint64_t time = b ? b->time_ns : 0, samples = b ? b->samples : 0;
+        ft += b != NULL;
         if (i < g->ncode && g->code[i].offset == in.offset) {
             /* the same offset with another opcode (edited code, same first
              * line): the name first seen stays, which keeps merging
              * associative */
             in.op = g->code[i].op;
             in.count = pf_add_sat(in.count, g->code[i].count);
-            in.time_ns = pf_add_sat(in.time_ns, g->code[i].time_ns);
-            in.samples = pf_samples_sat((uint64_t)in.samples + g->code[i++].samples);
+            if (a) {
+                time = pf_add_sat(time, a->time_ns);
+                samples += a->samples;
+                gt++;
+            }
+            i++;
         }
+        if (time || samples)
+            t[nt++] = (pf_itime){(uint32_t)n, pf_samples_sat(samples), time};
         v[n++] = in;
     }
     free(g->code);
+    free(g->times);
     g->code = v;
     g->ncode = n;
+    g->times = t;
+    g->ntimes = nt;
     g->calls = pf_add_sat(g->calls, f->calls);
     g->instructions = pf_add_sat(g->instructions, f->instructions);
     g->time_ns = pf_add_sat(g->time_ns, f->time_ns);

@@ -129,6 +129,7 @@ void pf_profile_release(pf_profile *p)
         free(f->name);
         free(f->qualname);
         free(f->code);
+        free(f->times);
         for (size_t k = 0; k < f->nlisting; k++)
             free(f->listing[k].argrepr);
         free(f->listing);
@@ -374,8 +375,12 @@ void pf_function_opcodes(const pf_profile *p, const pf_function *f, pf_opcount *
         if (in->op < p->nopnames) {
             out[in->op].op = in->op;
             out[in->op].count += in->count;
-            out[in->op].time_ns += in->time_ns;
         }
+    }
+    for (size_t k = 0; k < f->ntimes; k++) {
+        const pf_instr *in = &f->code[f->times[k].instr];
+        if (f->times[k].instr < f->ncode && in->op < p->nopnames)
+            out[in->op].time_ns += f->times[k].time_ns;
     }
 }
 
@@ -443,6 +448,50 @@ int pf_node_set_time(pf_node *n, uint16_t op, uint64_t time_ns)
         return -1;
     e->v = time_ns;
     return 0;
+}
+
+const pf_itime *pf_instr_times(const pf_function *f, size_t i)
+{
+    size_t lo = 0, hi = f->ntimes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->times[mid].instr < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < f->ntimes && f->times[lo].instr == i ? &f->times[lo] : NULL;
+}
+
+int pf_add_instr_time(pf_function *f, size_t i, uint64_t time_ns, uint64_t samples)
+{
+    if (!time_ns && !samples)
+        return 0;
+    pf_itime *t = (pf_itime *)(f->ntimes ? pf_instr_times(f, i) : NULL);
+    if (!t) {
+        size_t at = f->ntimes;
+        while (at > 0 && f->times[at - 1].instr > i)   /* mostly appended in order */
+            at--;
+        pf_itime *v = realloc(f->times, (f->ntimes + 1) * sizeof *v);
+        if (!v)
+            return -1;
+        f->times = v;
+        memmove(&v[at + 1], &v[at], (f->ntimes - at) * sizeof *v);
+        v[at] = (pf_itime){(uint32_t)i, 0, 0};
+        f->ntimes++;
+        t = &v[at];
+    }
+    t->time_ns = pf_add_sat(t->time_ns, time_ns);
+    t->samples = pf_samples_sat((uint64_t)t->samples + samples);
+    return 0;
+}
+
+uint64_t pf_function_samples(const pf_function *f)
+{
+    uint64_t n = 0;
+    for (size_t k = 0; k < f->ntimes; k++)
+        n += f->times[k].samples;
+    return n;
 }
 
 typedef struct ranked {
@@ -528,11 +577,20 @@ int pf_check_sums(const pf_profile *p, char *err, size_t errlen)
         const pf_function *f = &p->functions[i];
         uint64_t n = 0, t = 0, samples = 0;
         for (size_t k = 0; k < f->ncode; k++) {
-            if (sum_into(&n, f->code[k].count) < 0 || sum_into(&t, f->code[k].time_ns) < 0 ||
-                sum_into(&samples, f->code[k].samples) < 0)
+            if (sum_into(&n, f->code[k].count) < 0)
                 return too_big(err, errlen, "function", i);
             if (k && f->code[k].offset <= f->code[k - 1].offset) {
                 snprintf(err, errlen, "function %zu: its code is not in offset order", i);
+                return -1;
+            }
+        }
+        for (size_t k = 0; k < f->ntimes; k++) {
+            if (sum_into(&t, f->times[k].time_ns) < 0 ||
+                sum_into(&samples, f->times[k].samples) < 0)
+                return too_big(err, errlen, "function", i);
+            if (f->times[k].instr >= f->ncode || (k && f->times[k].instr <= f->times[k - 1].instr)) {
+                snprintf(err, errlen, "function %zu: its times are not of its instructions, in "
+                         "order", i);
                 return -1;
             }
         }

@@ -35,15 +35,21 @@ const char *pf_scope_name(pf_scope s);
 /* The scope called `name`; PF_SCOPE_COUNT when there is none. */
 pf_scope pf_scope_from_name(const char *name);
 
-/* 32 bytes: a profile of a test suite holds millions of them. */
+/* 24 bytes: a profile of a test suite holds millions of them; their
+ * sampled time is apart (pf_function.times), as few have any. */
 typedef struct pf_instr {
     uint32_t offset;
     int32_t line;            /* -1 when the instruction has no line */
     uint64_t count;
-    uint64_t time_ns;        /* sampled self time (timed profiles) */
-    uint32_t samples;        /* at most PF_MAX_SAMPLES */
     uint16_t op;             /* index into pf_profile.opnames */
 } pf_instr;
+
+/* The sampled self time of one instruction (timed profiles). */
+typedef struct pf_itime {
+    uint32_t instr;          /* index into pf_function.code */
+    uint32_t samples;        /* at most PF_MAX_SAMPLES */
+    uint64_t time_ns;
+} pf_itime;
 
 /* Samples of one instruction: 2^32-1 at 1 kHz is 50 days of CPU time on
  * it; readers refuse more, merge and the snapshot saturate. */
@@ -107,6 +113,8 @@ typedef struct pf_function {
     uint64_t cumulative_ns;  /* with callees, once per outermost activation */
     pf_instr *code;          /* executed instructions, by offset */
     size_t ncode;
+    pf_itime *times;         /* by instr, rising; only those with time or samples */
+    size_t ntimes;
     pf_listing *listing;     /* every instruction, by offset (v1 profiles); may be empty */
     size_t nlisting;
     pf_code *codeinfo;       /* NULL when not recorded (v1 profiles) */
@@ -342,6 +350,24 @@ size_t pf_node_opcounts(const pf_node *n, pf_opcount *out);
 int pf_node_add_op(pf_node *n, uint16_t op, uint64_t count, uint64_t time_ns);
 /* Sets n's time of op (a reader's: the file says it once).  0, or -1. */
 int pf_node_set_time(pf_node *n, uint16_t op, uint64_t time_ns);
+
+/* code[i]'s time entry, or NULL when it has none. */
+const pf_itime *pf_instr_times(const pf_function *f, size_t i);
+static inline uint64_t pf_instr_time(const pf_function *f, size_t i)
+{
+    const pf_itime *t = f->ntimes ? pf_instr_times(f, i) : NULL;
+    return t ? t->time_ns : 0;
+}
+static inline uint32_t pf_instr_samples(const pf_function *f, size_t i)
+{
+    const pf_itime *t = f->ntimes ? pf_instr_times(f, i) : NULL;
+    return t ? t->samples : 0;
+}
+/* Adds time and samples (saturating) to code[i]'s; nothing when both are
+ * 0.  0, or -1 when out of memory. */
+int pf_add_instr_time(pf_function *f, size_t i, uint64_t time_ns, uint64_t samples);
+/* All of f's samples. */
+uint64_t pf_function_samples(const pf_function *f);
 
 /* The largest count or time a profile holds: JSON readers (jansson
  * among them) read integers as int64. */

@@ -105,7 +105,9 @@ static int read_code(rd *r, pf_function *f, json_t *code)
         f->code[f->ncode++] = (pf_instr){
             .offset = (uint32_t)off, .op = (uint16_t)op,
             .line = json_is_integer(line) ? (int)json_integer_value(line) : -1,
-            .count = count, .time_ns = t, .samples = (uint32_t)samples};
+            .count = count};
+        if (pf_add_instr_time(f, f->ncode - 1, t, samples) < 0)
+            return fail(r, "out of memory");
     }
     return 0;
 }

@@ -289,8 +289,8 @@ static int assemble(rv *r, pf_function *f, const int seen[])
                                "it does not have", r->p->nfunctions - 1);
             if ((uint64_t)t[k + 2] > PF_MAX_SAMPLES)
                 return FAIL(r, "function %zu: more samples than 2^32-1", r->p->nfunctions - 1);
-            f->code[t[k]].time_ns = (uint64_t)t[k + 1];
-            f->code[t[k]].samples = (uint32_t)t[k + 2];
+            if (pf_add_instr_time(f, (size_t)t[k], (uint64_t)t[k + 1], (uint64_t)t[k + 2]) < 0)
+                return FAIL(r, "out of memory");
         }
     }
     if (seen[C_FORMS]) {

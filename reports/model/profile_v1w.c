@@ -107,9 +107,10 @@ static void write_function(jw *w, const pf_profile *p, const pf_function *f,
         jw_uint(w, in->count);
         if (p->timed) {
             jw_key(w, "time_ns");
-            jw_uint(w, in->time_ns);
+            const pf_itime *t = f->ntimes ? pf_instr_times(f, (size_t)(in - f->code)) : NULL;
+            jw_uint(w, t ? t->time_ns : 0);
             jw_key(w, "samples");
-            jw_uint(w, in->samples);
+            jw_uint(w, t ? t->samples : 0);
         }
         jw_end_object(w);
     }

@@ -371,12 +371,12 @@ static void put_function(v2 *x, const pf_function *f)
     if (p->timed) {
         jw_key(w, "times");
         jw_begin_array(w);
-        for (size_t i = 0; i < f->ncode; i++) {
-            if (!f->code[i].time_ns && !f->code[i].samples)
+        for (size_t k = 0; k < f->ntimes; k++) {
+            if (!f->times[k].time_ns && !f->times[k].samples)
                 continue;
-            jw_uint(w, i);
-            jw_uint(w, f->code[i].time_ns);
-            jw_uint(w, f->code[i].samples);
+            jw_uint(w, f->times[k].instr);
+            jw_uint(w, f->times[k].time_ns);
+            jw_uint(w, f->times[k].samples);
         }
         jw_end_array(w);
     }

@@ -60,11 +60,11 @@ static inline void add_fn(pf_profile *p, mode m, const char *file, const char *q
         assert_true(op >= 0);
         f->code[i] = (pf_instr){.offset = (uint32_t)(2 * i), .op = (uint16_t)op,
                                 .line = line + 1,
-                                .count = m == TIME_ONLY ? 0 : code[i].count,
-                                .time_ns = m == UNTIMED ? 0 : code[i].time_ns,
-                                .samples = m == UNTIMED ? 0 : (uint32_t)code[i].samples};
+                                .count = m == TIME_ONLY ? 0 : code[i].count};
+        uint64_t t = m == UNTIMED ? 0 : code[i].time_ns;
+        assert_int_equal(pf_add_instr_time(f, i, t, m == UNTIMED ? 0 : code[i].samples), 0);
         f->instructions += f->code[i].count;
-        f->time_ns += f->code[i].time_ns;
+        f->time_ns += t;
     }
     p->instructions += f->instructions;
     p->time_ns += f->time_ns;

@@ -332,9 +332,9 @@ static inline void add_times(pf_profile *p)
     for (size_t i = 0; i < p->nfunctions; i++) {
         pf_function *f = &p->functions[i];
         for (size_t k = 0; k < f->ncode; k++) {
-            f->code[k].time_ns = t * 1000;
-            f->code[k].samples = t++;
-            f->time_ns += f->code[k].time_ns;
+            assert_int_equal(pf_add_instr_time(f, k, t * 1000, t), 0);
+            f->time_ns += t * 1000;
+            t++;
         }
         f->cumulative_ns = f->time_ns + 7;
         p->time_ns += f->time_ns;

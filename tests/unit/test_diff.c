@@ -682,8 +682,8 @@ static void test_time_metric(void **state)
     a->timed = b->timed = 1;
     const uint64_t ta[] = {0, 1000, 9000}, tb[] = {0, 1000, 12000};
     for (size_t i = 0; i < N(code); i++) {
-        a->functions[0].code[i].time_ns = ta[i];
-        b->functions[0].code[i].time_ns = tb[i];
+        assert_int_equal(pf_add_instr_time(&a->functions[0], i, ta[i], 0), 0);
+        assert_int_equal(pf_add_instr_time(&b->functions[0], i, tb[i], 0), 0);
     }
     a->functions[0].time_ns = a->time_ns = 10000;
     b->functions[0].time_ns = b->time_ns = 13000;

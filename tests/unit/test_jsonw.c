@@ -699,8 +699,8 @@ static void test_profile_opcodes_summed(void **state)
     pf_profile *p = sample_profile();
     pf_opcount by_op[NOPNAMES];
     memset(by_op, 0xee, sizeof by_op);
-    p->functions[0].code[1].time_ns = 70;
-    p->functions[0].code[2].time_ns = 5;
+    assert_int_equal(pf_add_instr_time(&p->functions[0], 1, 70, 0), 0);
+    assert_int_equal(pf_add_instr_time(&p->functions[0], 2, 5, 0), 0);
     pf_function_opcodes(p, &p->functions[0], by_op);
     assert_int_equal(by_op[0].count, 2);
     assert_int_equal(by_op[1].count, 10);

@@ -67,8 +67,8 @@ static void test_merge_sums(void **state)
     assert_int_equal(pf_mark_incomplete(b, "timeout"), 0);
     /* times add up like counts */
     a->timed = b->timed = 1;
-    a->functions[0].code[2].time_ns = 50;      /* CALL at 4 */
-    b->functions[1].code[1].time_ns = 70;
+    assert_int_equal(pf_add_instr_time(&a->functions[0], 2, 50, 5), 0);   /* CALL at 4 */
+    assert_int_equal(pf_add_instr_time(&b->functions[1], 1, 70, 7), 0);
     a->functions[0].time_ns = a->time_ns = 50;
     b->functions[1].time_ns = b->time_ns = 70;
     a->samples = 5;
@@ -112,7 +112,12 @@ static void test_merge_sums(void **state)
     assert_int_equal(m->time_ns, 120);
     assert_int_equal(m->samples, 12);
     assert_int_equal(f->time_ns, 120);
-    assert_int_equal(instr_at(f, 4)->time_ns, 120);
+    assert_int_equal(pf_instr_time(f, (size_t)(instr_at(f, 4) - f->code)), 120);
+    assert_int_equal(pf_instr_samples(f, (size_t)(instr_at(f, 4) - f->code)), 12);
+    /* the times moved with their instructions into the union */
+    for (size_t i = 0; i < f->ntimes; i++)
+        assert_true(f->times[i].instr < f->ncode && (!i || f->times[i].instr > f->times[i - 1].instr));
+    assert_int_equal(f->ntimes, 1);
     /* stacks: same thread and frames add up; ids are the merged ones */
     assert_int_equal(m->nnodes, 4);
     const uint32_t m_main[] = {0}, m_a[] = {0, 1}, m_b[] = {0, 2};

@@ -98,14 +98,16 @@ static void test_round_trip_timed(void **state)
     assert_int_equal(q->overhead_ns, 1111);
     assert_int_equal(q->unattributed_ns, 2222);
     assert_int_equal(q->time_ns, p->time_ns);
+    assert_true(p->functions[1].ntimes > 0);   /* times to read back */
     for (size_t i = 0; i < p->nfunctions; i++) {
         const pf_function *f = &p->functions[i], *g = &q->functions[i];
         assert_int_equal(g->time_ns, f->time_ns);
         assert_int_equal(g->cumulative_ns, f->cumulative_ns);
         for (size_t k = 0; k < f->ncode; k++) {
-            assert_int_equal(g->code[k].time_ns, f->code[k].time_ns);
-            assert_int_equal(g->code[k].samples, f->code[k].samples);
+            assert_int_equal(pf_instr_time(g, k), pf_instr_time(f, k));
+            assert_int_equal(pf_instr_samples(g, k), pf_instr_samples(f, k));
         }
+        assert_int_equal(g->ntimes, f->ntimes);
     }
     for (size_t i = 0; i < p->nnodes; i++) {
         const pf_node *s = &p->nodes[i], *u = &q->nodes[i];
@@ -130,7 +132,8 @@ static void test_round_trip_timed(void **state)
     q = save_and_read(p, "untimed.json");
     assert_int_equal(q->timed, 0);
     assert_int_equal(q->functions[1].time_ns, 0);
-    assert_int_equal(q->functions[1].code[1].time_ns, 0);
+    assert_int_equal(pf_instr_time(&q->functions[1], 1), 0);
+    assert_int_equal(q->functions[1].ntimes, 0);
     pf_profile_release(q);
     pf_profile_release(p);
 }

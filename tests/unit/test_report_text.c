@@ -66,14 +66,13 @@ static void add_fn(pf_profile *p, mode m, const char *file, const char *name,
         assert_true(op >= 0);
         pf_instr *in = &f->code[i];
         *in = (pf_instr){.offset = (uint32_t)(2 * i), .op = (uint16_t)op, .line = code[i].line,
-                         .count = code[i].count, .time_ns = code[i].time_us * 1000,
-                         .samples = (uint32_t)code[i].samples};
-        if (m == UNTIMED)
-            in->time_ns = in->samples = 0;
+                         .count = code[i].count};
+        uint64_t t = m == UNTIMED ? 0 : code[i].time_us * 1000;
+        assert_int_equal(pf_add_instr_time(f, i, t, m == UNTIMED ? 0 : code[i].samples), 0);
         if (m == TIME_ONLY)
             in->count = 0;
         f->instructions += in->count;
-        f->time_ns += in->time_ns;
+        f->time_ns += t;
     }
     f->cumulative_ns = m == UNTIMED ? 0 : cumulative_us * 1000;
     p->instructions += f->instructions;
