@@ -222,21 +222,7 @@ void bm_plan_release(bm_plan *pl)
 /* The units from which ex (2 entries a unit) is all 0, at most `from`. */
 static uint32_t zero_from(const uint64_t *ex, uint32_t from)
 {
-    /* eight units at a time, or-ed without a branch (the compiler makes it
-     * vector code): this scan of mostly zeros was a fifth of the end of a
-     * large run */
-    while (from >= 8) {
-        const uint64_t *p = ex + 2 * (size_t)(from - 8);
-        uint64_t any = 0;
-        for (int k = 0; k < 16; k++)
-            any |= p[k];
-        if (any)
-            break;
-        from -= 8;
-    }
-    while (from > 0 && !ex[2 * (from - 1)] && !ex[2 * (from - 1) + 1])
-        from--;
-    return from;
+    return bm_zero_from(ex, from, 2);
 }
 
 /* One walk over `ex` (modified: forward and SEND jumps are added), which

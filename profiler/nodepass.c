@@ -161,17 +161,13 @@ static int add_node(np_pass *x, st_node *n, bm_plan *pl, np_sums *u, np_own *own
     const uint8_t *caches = ci_ops()->caches;
     /* the zeros at the end add nothing: most nodes of a long function ran
      * a part of it */
-    uint32_t end = r->ncounters;
-    while (!timed && end >= 8) {   /* eight at a time, as blockmap's zero_from */
-        uint64_t any = 0;
-        for (int k = 1; k <= 8; k++)
-            any |= u->count[end - k];
-        if (any)
-            break;
-        end -= 8;
+    uint32_t end = bm_zero_from(u->count, r->ncounters, 1);
+    if (timed) {
+        uint32_t t = bm_zero_from(u->time, r->ncounters, 1);
+        uint32_t s = bm_zero_from(u->samples, r->ncounters, 1);
+        end = t > end ? t : end;
+        end = s > end ? s : end;
     }
-    while (end > 0 && !u->count[end - 1] && (!timed || (!u->time[end - 1] && !u->samples[end - 1])))
-        end--;
     /* instruction by instruction: inline cache units count nothing (counts
      * and folded times are on their instruction), and are half the units */
     for (uint32_t i = 0; i < end; i += 1u + caches[r->bytes[2 * i]]) {

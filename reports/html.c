@@ -26,11 +26,6 @@ static int scope_module(pf_scope s) { return s == PF_SCOPE_MODULE; }
 /* as in the text report: class bodies are neither side */
 static int scope_local(pf_scope s) { return s > PF_SCOPE_CLASS && s < PF_SCOPE_COUNT; }
 
-static uint64_t samples_of(const pf_function *f)
-{
-    return pf_function_samples(f);
-}
-
 static void put_header(jw *w, const pf_profile *p, const fl_graph *g, const fl_options *o)
 {
     jw_key(w, "argv");
@@ -116,7 +111,7 @@ static void put_scopes(jw *w, const pf_profile *p)
         present[f->scope] = 1;
         count[f->scope] += f->instructions;
         time[f->scope] += f->time_ns;
-        samples[f->scope] += samples_of(f);
+        samples[f->scope] += pf_function_samples(f);
     }
     jw_key(w, "scopes");
     jw_begin_array(w);
@@ -233,7 +228,7 @@ static int put_functions(jw *w, const pf_profile *p)
         jw_key(w, "time_ns");
         jw_uint(w, f->time_ns);
         jw_key(w, "samples");
-        jw_uint(w, samples_of(f));
+        jw_uint(w, pf_function_samples(f));
         jw_key(w, "cumulative_ns");
         if (p->timed && p->stacks_enabled)
             jw_uint(w, f->cumulative_ns);
