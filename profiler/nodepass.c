@@ -229,22 +229,39 @@ static int sum_record(np_pass *x, size_t r, np_sums *u)
     return rc;
 }
 
-/* Claims records until none is left, with scratch of its own. */
-static void sum_nodes(np_pass *x)
+/* Runs fn on records claimed from *next until none is left or one fails
+ * (then every thread stops). */
+static void claim_records(np_pass *x, atomic_size_t *next, np_record_fn fn, void *arg)
 {
-    np_sums u = {0};
-    if (sums_alloc(&u, x->most, 1) < 0) {
-        atomic_store(&x->failed, 1);
-        return;
-    }
     size_t r;
-    while (!atomic_load(&x->failed) && (r = atomic_fetch_add(&x->next, CLAIM)) < x->nrec)
+    while (!atomic_load(&x->failed) && (r = atomic_fetch_add(next, CLAIM)) < x->nrec)
         for (size_t end = r + CLAIM < x->nrec ? r + CLAIM : x->nrec; r < end; r++)
-            if (sum_record(x, r, &u) < 0) {
+            if (fn(arg, (uint32_t)r) < 0) {
                 atomic_store(&x->failed, 1);
                 break;
             }
-    sums_free(&u);
+}
+
+/* A thread's share of the nodes, with scratch of its own. */
+typedef struct node_job {
+    np_pass *x;
+    np_sums u;
+} node_job;
+
+static int sum_record_job(void *arg, uint32_t r)
+{
+    node_job *j = arg;
+    return sum_record(j->x, r, &j->u);
+}
+
+static void sum_nodes(np_pass *x)
+{
+    node_job j = {x, {0}};
+    if (sums_alloc(&j.u, x->most, 1) < 0)
+        atomic_store(&x->failed, 1);
+    else
+        claim_records(x, &x->next, sum_record_job, &j);
+    sums_free(&j.u);
 }
 
 /* After the nodes: waits for both threads to be done with them and for
@@ -258,13 +275,8 @@ static void second_phase(np_pass *x)
         pthread_cond_wait(&x->cv, &x->mu);
     int go = x->phase2 > 0;
     pthread_mutex_unlock(&x->mu);
-    size_t r;
-    while (go && !atomic_load(&x->failed) && (r = atomic_fetch_add(&x->next2, CLAIM)) < x->nrec)
-        for (size_t end = r + CLAIM < x->nrec ? r + CLAIM : x->nrec; r < end; r++)
-            if (x->then(x->then_arg, (uint32_t)r) < 0) {
-                atomic_store(&x->failed, 1);
-                break;
-            }
+    if (go)
+        claim_records(x, &x->next2, x->then, x->then_arg);
 }
 
 static void *helper(void *arg)
