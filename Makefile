@@ -67,7 +67,7 @@ PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/com
                 profiler/collector_common.c profiler/collector_trace.c \
                 profiler/collector_monitor.c profiler/sampler.c profiler/sclock.c profiler/nstack.c \
                 profiler/crash.c profiler/native.c profiler/nmerge.c profiler/runout.c profiler/listing.c
-MODEL_SRC    := reports/model/profile.c reports/model/nodes.c reports/model/strtab.c \
+MODEL_SRC    := reports/model/profile.c reports/model/measures.c reports/model/nodes.c reports/model/strtab.c \
                 reports/model/profile_json.c reports/model/profile_v1w.c reports/model/profile_v2w.c \
                 reports/model/profile_read.c reports/model/profile_read_v2.c \
                 reports/model/profile_read_v2_tree.c reports/model/profile_read_v2_code.c \
@@ -125,10 +125,10 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
 UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame nmerge disasm jsonpull
 unit_src_store := profiler/store.c
-unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/nodes.c
+unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
 unit_src_outfile := reports/outfile.c
-unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/model/profile.c \
+unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/model/profile.c reports/model/measures.c \
                   reports/model/nodes.c
 unit_src_blockmap := profiler/blockmap.c
 unit_src_nmerge := profiler/nmerge.c
@@ -141,7 +141,7 @@ unit_src_merge := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)
 unit_src_fuzz_read := $(unit_src_diff)
 unit_src_annotate := reports/annotate.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
-unit_src_report_text := reports/report_text.c reports/report_bars.c reports/model/profile.c \
+unit_src_report_text := reports/report_text.c reports/report_bars.c reports/model/profile.c reports/model/measures.c \
                   reports/model/nodes.c
 unit_src_flame := reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
                   reports/html.c reports/report_text.c reports/report_bars.c reports/jsonw.c \
