@@ -156,41 +156,55 @@ static int too_big(char *err, size_t errlen, const char *what, size_t i)
     return -1;
 }
 
-int pf_check_sums(const pf_profile *p, char *err, size_t errlen)
+int pf_check_function(const pf_profile *p, size_t i, char *err, size_t errlen)
 {
-    uint64_t total = 0, total_time = 0;
-    for (size_t i = 0; i < p->nfunctions; i++) {
-        const pf_function *f = &p->functions[i];
-        uint64_t n = 0, t = 0, samples = 0;
-        for (size_t k = 0; k < f->ncode; k++) {
-            if (sum_into(&n, f->code[k].count) < 0)
-                return too_big(err, errlen, "function", i);
-            if (k && f->code[k].offset <= f->code[k - 1].offset) {
-                snprintf(err, errlen, "function %zu: its code is not in offset order", i);
-                return -1;
-            }
-        }
-        for (size_t k = 0; k < f->ntimes; k++) {
-            if (sum_into(&t, f->times[k].time_ns) < 0 ||
-                sum_into(&samples, f->times[k].samples) < 0)
-                return too_big(err, errlen, "function", i);
-            if (f->times[k].instr >= f->ncode || (k && f->times[k].instr <= f->times[k - 1].instr)) {
-                snprintf(err, errlen, "function %zu: its times are not of its instructions, in "
-                         "order", i);
-                return -1;
-            }
-        }
-        if (f->calls > PF_MAX_COUNT || f->time_ns > PF_MAX_COUNT ||
-            f->cumulative_ns > PF_MAX_COUNT || sum_into(&total, f->instructions) < 0 ||
-            sum_into(&total_time, f->time_ns) < 0)
+    const pf_function *f = &p->functions[i];
+    uint64_t n = 0, t = 0, samples = 0;
+    for (size_t k = 0; k < f->ncode; k++) {
+        if (sum_into(&n, f->code[k].count) < 0)
             return too_big(err, errlen, "function", i);
-        if (n != f->instructions) {
-            snprintf(err, errlen, "function %zu: its instructions (%llu) are not the sum of its "
-                     "code's counts (%llu)", i, (unsigned long long)f->instructions,
-                     (unsigned long long)n);
+        if (k && f->code[k].offset <= f->code[k - 1].offset) {
+            snprintf(err, errlen, "function %zu: its code is not in offset order", i);
             return -1;
         }
     }
+    for (size_t k = 0; k < f->ntimes; k++) {
+        if (sum_into(&t, f->times[k].time_ns) < 0 ||
+            sum_into(&samples, f->times[k].samples) < 0)
+            return too_big(err, errlen, "function", i);
+        if (f->times[k].instr >= f->ncode || (k && f->times[k].instr <= f->times[k - 1].instr)) {
+            snprintf(err, errlen, "function %zu: its times are not of its instructions, in "
+                     "order", i);
+            return -1;
+        }
+    }
+    if (f->calls > PF_MAX_COUNT || f->time_ns > PF_MAX_COUNT || f->cumulative_ns > PF_MAX_COUNT ||
+        f->instructions > PF_MAX_COUNT)
+        return too_big(err, errlen, "function", i);
+    if (n != f->instructions) {
+        snprintf(err, errlen, "function %zu: its instructions (%llu) are not the sum of its "
+                 "code's counts (%llu)", i, (unsigned long long)f->instructions,
+                 (unsigned long long)n);
+        return -1;
+    }
+    return 0;
+}
+
+int pf_check_sums(const pf_profile *p, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < p->nfunctions; i++)
+        if (pf_check_function(p, i, err, errlen) < 0)
+            return -1;
+    return pf_check_totals(p, err, errlen);
+}
+
+int pf_check_totals(const pf_profile *p, char *err, size_t errlen)
+{
+    uint64_t total = 0, total_time = 0;
+    for (size_t i = 0; i < p->nfunctions; i++)
+        if (sum_into(&total, p->functions[i].instructions) < 0 ||
+            sum_into(&total_time, p->functions[i].time_ns) < 0)
+            return too_big(err, errlen, "function", i);
     if (total != p->instructions) {
         snprintf(err, errlen, "totals.instructions (%llu) is not the sum over functions (%llu)",
                  (unsigned long long)p->instructions, (unsigned long long)total);

@@ -440,8 +440,11 @@ int pf_read_stream(FILE *f, const char *name, pf_profile **out, char *err, size_
     return pf_read_stream_keep(f, name, PF_KEEP_ALL, out, err, errlen);
 }
 
-int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **out, char *err,
-                        size_t errlen)
+static int read_file(const char *path, unsigned keep, const pf_read_hooks *hooks,
+                     pf_profile **out, char *err, size_t errlen);
+
+static int read_stream(FILE *f, const char *name, unsigned keep, const pf_read_hooks *hooks,
+                       pf_profile **out, char *err, size_t errlen)
 {
     rd r = {pf_profile_new(), err, errlen};
     jp_reader *jp = r.p ? jp_open_file(f, name) : NULL;
@@ -475,7 +478,7 @@ int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **o
     if (schema && version == PF_VERSION) {
         jp_stop_recording(jp);
         char why[512];
-        if (pfr_v2(jp, r.p, keep, why, sizeof why) < 0) {
+        if (pfr_v2(jp, r.p, keep, hooks, why, sizeof why) < 0) {
             if (strncmp(why, name, strlen(name)) == 0)   /* jp's name the file */
                 fail(&r, "%s", why);
             else
@@ -502,7 +505,9 @@ int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **o
             fail(&r, "%s: %s", name, why);
         }
     }
-    if (rc == 0 && pf_check_sums(r.p, err, errlen) < 0) {
+    /* with hooks, each function was checked before its hook took it */
+    if (rc == 0 && (hooks && schema && version == PF_VERSION ? pf_check_totals(r.p, err, errlen)
+                                    : pf_check_sums(r.p, err, errlen)) < 0) {
         char why[256];
         snprintf(why, sizeof why, "%s", err);
         fail(&r, "%s: %s", name, why);
@@ -522,6 +527,18 @@ done:
     return 0;
 }
 
+int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **out, char *err,
+                        size_t errlen)
+{
+    return read_stream(f, name, keep, NULL, out, err, errlen);
+}
+
+int pf_read_stream_hooked(FILE *f, const char *name, const pf_read_hooks *hooks,
+                          pf_profile **out, char *err, size_t errlen)
+{
+    return read_stream(f, name, PF_KEEP_ALL, hooks, out, err, errlen);
+}
+
 int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen)
 {
     return pf_read_file_keep(path, PF_KEEP_ALL, out, err, errlen);
@@ -530,9 +547,21 @@ int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen)
 int pf_read_file_keep(const char *path, unsigned keep, pf_profile **out, char *err,
                       size_t errlen)
 {
+    return read_file(path, keep, NULL, out, err, errlen);
+}
+
+int pf_read_file_hooked(const char *path, const pf_read_hooks *hooks, pf_profile **out,
+                        char *err, size_t errlen)
+{
+    return read_file(path, PF_KEEP_ALL, hooks, out, err, errlen);
+}
+
+static int read_file(const char *path, unsigned keep, const pf_read_hooks *hooks,
+                     pf_profile **out, char *err, size_t errlen)
+{
     *out = NULL;
     if (strcmp(path, "-") == 0)
-        return pf_read_stream_keep(stdin, path, keep, out, err, errlen);
+        return read_stream(stdin, path, keep, hooks, out, err, errlen);
     /* pipes are streams like "-"; what is no file at all gets its name */
     struct stat sb;
     const char *what = NULL;
@@ -549,7 +578,7 @@ int pf_read_file_keep(const char *path, unsigned keep, pf_profile **out, char *e
         one_line(err);
         return -1;
     }
-    int rc = pf_read_stream_keep(f, path, keep, out, err, errlen);
+    int rc = read_stream(f, path, keep, hooks, out, err, errlen);
     fclose(f);
     return rc;
 }

@@ -31,4 +31,29 @@ int pf_read_stream(FILE *f, const char *name, pf_profile **out, char *err, size_
 int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **out, char *err,
                         size_t errlen);
 
+/* A v2 profile's parts handed over as they are read, so that a caller
+ * that folds them into something else (merge) never holds the whole input:
+ * - function(ctx, p, i): p->functions[i] is read and checked
+ *   (pf_check_function); the hook may take its code, times, listing and
+ *   codeinfo, leaving them empty: the reader checks them no more.
+ * - node(ctx, p, i, n): node i is read (n: its parent, function, callsite,
+ *   thread and totals, checked, p->threads read; its counts by opcode),
+ *   and node_time(ctx, p, i, op, time_ns) then each of its times by
+ *   opcode: the nodes handed over are not in p (p->nnodes is 0).
+ * Nodes are handed over where a file's order allows it (opprof writes
+ * that order: the threads before the nodes, the other node columns before
+ * ops and op_times); otherwise they are in p, as without hooks.  v1 files call
+ * no hook.  A hook returns 0, or -1 when out of memory.  The profile read
+ * keeps everything else (PF_KEEP_ALL). */
+typedef struct pf_read_hooks {
+    int (*function)(void *ctx, pf_profile *p, size_t i);
+    int (*node)(void *ctx, const pf_profile *p, size_t i, const pf_node *n);
+    int (*node_time)(void *ctx, const pf_profile *p, size_t i, uint16_t op, uint64_t time_ns);
+    void *ctx;
+} pf_read_hooks;
+int pf_read_file_hooked(const char *path, const pf_read_hooks *hooks, pf_profile **out,
+                        char *err, size_t errlen);
+int pf_read_stream_hooked(FILE *f, const char *name, const pf_read_hooks *hooks,
+                          pf_profile **out, char *err, size_t errlen);
+
 #endif

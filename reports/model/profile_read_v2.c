@@ -43,20 +43,33 @@ int pfr_next_key(rv *r, const char **key)
 }
 
 /* An array of integers into *v (malloc'd), each in [lo, hi]; where lo is
- * 0, runs (-k) are expanded. */
-static int read_ints(rv *r, const char *what, int64_t lo, int64_t hi, int64_t **v, size_t *n)
+ * 0, runs (-k) are expanded, or kept as runs when rep is not NULL: then v
+ * holds *nrun values, the k-th repeated 1 + (*rep)[k] times (a function
+ * of 300,000 instructions that ran once each is a few runs, not 300,000
+ * values).  *n: the values, runs expanded. */
+static int read_ints(rv *r, const char *what, int64_t lo, int64_t hi, int64_t **v, size_t *n,
+                     uint32_t **rep, size_t *nrun)
 {
-    size_t cap = 64;
+    size_t cap = 64, len = 0;   /* len: entries of *v */
     *n = 0;
     free(*v);
-    if (!(*v = malloc(cap * sizeof **v)))
+    *v = malloc(cap * sizeof **v);
+    if (rep) {
+        free(*rep);
+        *rep = malloc(cap * sizeof **rep);
+        *nrun = 0;
+    }
+    if (!*v || (rep && !*rep))
         return FAIL(r, "out of memory");
     if (pfr_expect(r, JP_ARRAY, what) < 0)
         return -1;
     for (;;) {
         jp_token t = jp_next(r->jp);
-        if (t == JP_ARRAY_END)
+        if (t == JP_ARRAY_END) {
+            if (rep)
+                *nrun = len;
             return 0;
+        }
         if (t != JP_INT)
             return t == JP_ERROR ? -1 : FAIL(r, "%s: expected an integer, found %s", what,
                                              jp_token_name(t));
@@ -66,28 +79,63 @@ static int read_ints(rv *r, const char *what, int64_t lo, int64_t hi, int64_t **
                 return FAIL(r, "%s: a run (%lld) %s", what, (long long)x,
                             *n ? "makes the column too long" : "with no value before it");
             more = -x;
-            x = (*v)[*n - 1];
+            x = (*v)[len - 1];
+            if (rep) {
+                (*rep)[len - 1] += (uint32_t)more;
+                *n += (size_t)more;
+                continue;
+            }
         } else if (x < lo || x > hi) {
             return FAIL(r, "%s: %lld is out of range", what, (long long)x);
         }
         if (*n + (size_t)more > MAX_COLUMN)
             return FAIL(r, "%s: more than %zu values", what, MAX_COLUMN);
-        if (*n + (size_t)more > cap) {
-            while (*n + (size_t)more > cap)
+        if (len + (size_t)more > cap) {
+            while (len + (size_t)more > cap)
                 cap *= 2;
             int64_t *w = realloc(*v, cap * sizeof *w);
-            if (!w)
+            if (w)
+                *v = w;
+            uint32_t *k = w && rep ? realloc(*rep, cap * sizeof *k) : NULL;
+            if (k)
+                *rep = k;
+            if (!w || (rep && !k))
                 return FAIL(r, "out of memory");
-            *v = w;
         }
+        if (rep)
+            (*rep)[len] = 0;
         for (; more > 0; more--)
-            (*v)[(*n)++] = x;
+            (*v)[len++] = x;
+        *n = rep ? *n + 1 : len;
     }
 }
 
 int pfr_read_ints_to(rv *r, const char *what, int64_t lo, int64_t hi, int slot)
 {
-    return read_ints(r, what, lo, hi, &r->buf[slot], &r->nbuf[slot]);
+    return read_ints(r, what, lo, hi, &r->buf[slot], &r->nbuf[slot], NULL, NULL);
+}
+
+/* A column read as runs (read_ints), value by value. */
+typedef struct runs_cursor {
+    const int64_t *v;
+    const uint32_t *rep;
+    size_t run, left;         /* left: more copies of v[run] to come */
+} runs_cursor;
+
+static runs_cursor runs_at(const rv *r, int slot)
+{
+    return (runs_cursor){r->buf[slot], r->rep[slot], 0, r->nrun[slot] ? r->rep[slot][0] + 1 : 0};
+}
+
+/* The next value; the caller reads no more than the column holds. */
+static int64_t runs_next(runs_cursor *c)
+{
+    while (!c->left) {
+        c->run++;
+        c->left = c->rep[c->run] + 1u;
+    }
+    c->left--;
+    return c->v[c->run];
 }
 
 /* A string of the table: a copy in *dst. */
@@ -246,12 +294,6 @@ enum { C_OFFSETS, C_COUNTS, C_OPS, C_LINES, C_TIMES, C_FORMS, C_FORM_TIMES, C_OP
 static int assemble(rv *r, pf_function *f, const int seen[])
 {
     size_t n = r->nbuf[C_OFFSETS];
-    int64_t *off = r->buf[C_OFFSETS];
-    for (size_t i = 1; i < n; i++) {   /* deltas to offsets; pf_check_sums wants them rising */
-        if (!off[i] || off[i] > INT32_MAX - off[i - 1])
-            return FAIL(r, "function %zu: offsets not rising", r->p->nfunctions - 1);
-        off[i] += off[i - 1];
-    }
     if (!seen[C_OFFSETS] || !seen[C_COUNTS] || r->nbuf[C_COUNTS] != n ||
         (seen[C_OPS] && r->nbuf[C_OPS] != n) || (seen[C_LINES] && r->nbuf[C_LINES] != n) ||
         (seen[C_FORMS] && r->nbuf[C_FORMS] != n))
@@ -264,12 +306,18 @@ static int assemble(rv *r, pf_function *f, const int seen[])
     if (!f->code)
         return FAIL(r, "out of memory");
     size_t line_at = 0;
+    runs_cursor deltas = runs_at(r, C_OFFSETS), counts = runs_at(r, C_COUNTS);
+    runs_cursor ops = runs_at(r, C_OPS);
+    int64_t off = 0;
     for (size_t i = 0; i < n; i++) {
         pf_instr *in = &f->code[i];
-        int64_t off = r->buf[C_OFFSETS][i];
+        int64_t d = runs_next(&deltas);   /* deltas to offsets, which must rise */
+        if (i && (!d || d > INT32_MAX - off))
+            return FAIL(r, "function %zu: offsets not rising", r->p->nfunctions - 1);
+        off = i ? off + d : d;
         in->offset = (uint32_t)off;
-        in->count = (uint64_t)r->buf[C_COUNTS][i];
-        int64_t op = seen[C_OPS] ? r->buf[C_OPS][i]
+        in->count = (uint64_t)runs_next(&counts);
+        int64_t op = seen[C_OPS] ? runs_next(&ops)
                      : (uint64_t)off < f->codeinfo->nbytes ? f->codeinfo->bytes[off] : -1;
         if (op < 0 || (size_t)op >= r->p->nopnames)
             return FAIL(r, "function %zu: instruction %zu has no opcode name",
@@ -373,7 +421,10 @@ static int read_function(rv *r)
             int64_t hi = col == C_OFFSETS ? INT32_MAX : col == C_LINES ? INT32_MAX
                          : col == C_OPS || col == C_FORMS || col == C_OPSET ? UINT16_MAX - 1
                                                                              : INT64_MAX;
-            if (pfr_read_ints_to(r, key, lo[col], hi, col) < 0)
+            /* the columns assemble() reads in order stay runs */
+            int runs = col == C_OFFSETS || col == C_COUNTS || col == C_OPS;
+            if (read_ints(r, key, lo[col], hi, &r->buf[col], &r->nbuf[col],
+                          runs ? &r->rep[col] : NULL, runs ? &r->nrun[col] : NULL) < 0)
                 return -1;
             seen[col] = 1;
             continue;
@@ -444,15 +495,25 @@ static int read_functions(rv *r)
             return t == JP_ERROR ? -1 : FAIL(r, "functions: expected an object");
         if (read_function(r) < 0)
             return -1;
+        size_t i = r->p->nfunctions - 1;
+        if (r->hooks && r->hooks->function) {
+            char why[256];
+            if (pf_check_function(r->p, i, why, sizeof why) < 0)
+                return FAIL(r, "%s", why);
+            if (r->hooks->function(r->hooks->ctx, r->p, i) < 0)
+                return FAIL(r, "out of memory");
+        }
     }
     r->have_functions = 1;
     pf_fit_functions(r->p);   /* its doubling's slack was up to half of it */
     return 0;
 }
 
-int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, char *err, size_t errlen)
+int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, const pf_read_hooks *hooks, char *err,
+           size_t errlen)
 {
-    rv r = {.jp = jp, .p = p, .keep = keep, .head = json_object(), .top_thread = -1};
+    rv r = {.jp = jp, .p = p, .keep = keep, .hooks = hooks, .head = json_object(),
+            .top_thread = -1};
     int rc = -1;
     if (!r.head) {
         snprintf(err, errlen, "out of memory");
@@ -506,8 +567,10 @@ done:
             free(r.str[i]);
         free(r.str);
     }
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < 9; i++) {
         free(r.buf[i]);
+        free(r.rep[i]);
+    }
     for (size_t i = 0; i < p->nfunctions && i < r.capopset; i++)
         free(r.opset[i]);
     free(r.opset);

@@ -19,6 +19,8 @@ typedef struct rv {
     jp_reader *jp;
     pf_profile *p;
     unsigned keep;            /* PF_KEEP_* */
+    const pf_read_hooks *hooks;   /* or NULL */
+    int threads_read;         /* p->threads came from head before the nodes */
     char **str;               /* the string table */
     size_t nstr;
     json_t *head;             /* the small keys */
@@ -29,7 +31,10 @@ typedef struct rv {
     int64_t *buf[9];          /* columns; [8]: scratch */
     int64_t top_thread;       /* the highest thread of the nodes not kept, -1: none */
     size_t top_thread_node;   /* ... and the first node with it */
-    size_t nbuf[9];
+    size_t nbuf[9];           /* values, runs expanded */
+    uint32_t *rep[9];         /* where a column is read as runs: buf[k] holds
+                                 nrun[k] values, each 1 + rep[k][i] times */
+    size_t nrun[9];
 } rv;
 
 
@@ -48,6 +53,8 @@ int pfr_read_ints_to(rv *r, const char *what, int64_t lo, int64_t hi, int slot);
 int pfr_read_code(rv *r, pf_function *f);
 /* "nodes" (after its key), into r->p->nodes. */
 int pfr_read_nodes(rv *r);
+/* Threads from r->head (once: r->threads_read), 0 or -1 with err. */
+int pfr_read_threads(rv *r, char *err, size_t errlen);
 /* Threads and processes from r->head, and the checks that need them. */
 int pfr_from_head(rv *r, char *err, size_t errlen);
 
@@ -58,6 +65,7 @@ int pfr_header(pf_profile *p, json_t *root, char *err, size_t errlen);
 
 /* The rest of a v2 profile: jp is just past the value of "version".
  * Fills p; 0, or -1 with the reason in jp_error(jp) or err. */
-int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, char *err, size_t errlen);
+int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, const pf_read_hooks *hooks, char *err,
+           size_t errlen);
 
 #endif

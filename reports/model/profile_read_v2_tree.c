@@ -15,10 +15,44 @@ enum { N_PARENT, N_FUNCTION, N_CALLSITE, N_THREAD, N_INSTRUCTIONS, N_TIME, N_OPT
 /* "ops": per node, its counts over its function's opset (the function
  * column read before it); kept in the nodes when there are nodes and the
  * reader keeps their ops, checked either way. */
-static int read_node_ops(rv *r, const int64_t *function, size_t nnodes)
+/* Node i's place from the columns read before its ops, checked, for a
+ * hook (pf_read_hooks.node). */
+static int place_node(rv *r, size_t i, int with_callsite, int with_time, pf_node *n)
+{
+    int64_t up = r->buf[N_PARENT][i], thread = r->buf[N_THREAD][i];
+    if (up >= (int64_t)i)
+        return FAIL(r, "node %zu: its parent comes after it, or its function does not exist", i);
+    if (r->p->nthreads && (uint64_t)thread >= r->p->nthreads)
+        return FAIL(r, "node %zu: no such thread", i);
+    *n = (pf_node){.parent = up < 0 ? PF_NO_NODE : (uint32_t)up,
+                   .function = (uint32_t)r->buf[N_FUNCTION][i],
+                   .callsite = with_callsite ? (int32_t)r->buf[N_CALLSITE][i] : -1,
+                   .thread = (uint32_t)thread,
+                   .instructions = (uint64_t)r->buf[N_INSTRUCTIONS][i],
+                   .time_ns = with_time ? (uint64_t)r->buf[N_TIME][i] : 0};
+    return 0;
+}
+
+/* Hands node i and its counts (scratch) to the hook. */
+static int hand_over(rv *r, size_t i, int with_callsite, int with_time, pf_opval *ops,
+                     size_t nops)
+{
+    pf_node n;
+    if (place_node(r, i, with_callsite, with_time, &n) < 0)
+        return -1;
+    n.ops = ops;
+    n.nops = (uint32_t)nops;
+    return r->hooks->node(r->hooks->ctx, r->p, i, &n) < 0 ? FAIL(r, "out of memory") : 0;
+}
+
+/* scratch: room for one count per opcode when streaming to a hook */
+static int node_ops_to(rv *r, const int64_t *function, size_t nnodes, pf_opval *scratch,
+                       int with_callsite, int with_time)
 {
     pf_profile *p = r->p;
-    int keep = p->nnodes && (r->keep & PF_KEEP_NODE_OPS);
+    int stream = scratch != NULL;
+    int keep = p->nnodes && (r->keep & PF_KEEP_NODE_OPS) && !stream;
+    size_t nscratch = 0;
     if (pfr_expect(r, JP_ARRAY, "nodes.ops") < 0)
         return -1;
     for (size_t i = 0;; i++) {
@@ -29,6 +63,7 @@ static int read_node_ops(rv *r, const int64_t *function, size_t nnodes)
             return t == JP_ERROR ? -1 : FAIL(r, "nodes.ops: one array per node");
         size_t f = (size_t)function[i], k = 0;
         uint64_t sum = 0;
+        nscratch = 0;
         while ((t = jp_next(r->jp)) != JP_ARRAY_END) {
             int64_t count = jp_int(r->jp);
             if (t != JP_INT || count < 0 || k >= r->nopset[f])
@@ -40,14 +75,29 @@ static int read_node_ops(rv *r, const int64_t *function, size_t nnodes)
             if (count && keep && pf_node_add_op(&p->nodes[i], r->opset[f][k],
                                                 (uint64_t)count, 0) < 0)
                 return FAIL(r, "out of memory");
+            if (count && stream)
+                scratch[nscratch++] = (pf_opval){(uint64_t)count, r->opset[f][k]};
             k++;
         }
+        if (stream && hand_over(r, i, with_callsite, with_time, scratch, nscratch) < 0)
+            return -1;
     }
 }
 
+static int read_node_ops(rv *r, const int64_t *function, size_t nnodes, int stream,
+                         int with_callsite, int with_time)
+{
+    pf_opval *scratch = stream ? malloc((r->p->nopnames + 1) * sizeof *scratch) : NULL;
+    if (stream && !scratch)
+        return FAIL(r, "out of memory");
+    int rc = node_ops_to(r, function, nnodes, scratch, with_callsite, with_time);
+    free(scratch);
+    return rc;
+}
+
 /* "op_times": (node, op, time_ns) triples of n nodes, merged into the
- * nodes' ops when they are kept. */
-static int add_op_times(rv *r, size_t n, int keep)
+ * nodes' ops when they are kept, or handed to the hook with the nodes. */
+static int add_op_times(rv *r, size_t n, int keep, int streamed)
 {
     pf_profile *p = r->p;
     const int64_t *t = r->buf[N_OPTIMES];
@@ -56,6 +106,12 @@ static int add_op_times(rv *r, size_t n, int keep)
     for (size_t k = 0; k < r->nbuf[N_OPTIMES]; k += 3) {
         if ((uint64_t)t[k] >= n || (uint64_t)t[k + 1] >= p->nopnames)
             return FAIL(r, "nodes.op_times: a node or an opcode out of range");
+        /* one time per node and opcode, in order (as written) */
+        if (k && (t[k] < t[k - 3] || (t[k] == t[k - 3] && t[k + 1] <= t[k - 2])))
+            return FAIL(r, "nodes.op_times: not by node, then opcode, once each");
+        if (streamed && r->hooks->node_time(r->hooks->ctx, p, (size_t)t[k], (uint16_t)t[k + 1],
+                                            (uint64_t)t[k + 2]) < 0)
+            return FAIL(r, "out of memory");
         if (!keep)
             continue;
         if (pf_node_set_time(&p->nodes[t[k]], (uint16_t)t[k + 1], (uint64_t)t[k + 2]) < 0)
@@ -71,7 +127,7 @@ int pfr_read_nodes(rv *r)
         return FAIL(r, "nodes: they come after functions");
     static const char *const cols[] = {"parent", "function", "callsite", "thread",
                                        "instructions", "time_ns", "op_times"};
-    int seen[7] = {0}, have_ops = 0;
+    int seen[7] = {0}, have_ops = 0, streamed = 0;
     /* report, diff and annotate draw no tree: they read it to check it */
     int keep_nodes = (r->keep & (PF_KEEP_NODES | PF_KEEP_NODE_OPS)) != 0;
     if (pfr_expect(r, JP_OBJECT, "nodes") < 0)
@@ -85,27 +141,51 @@ int pfr_read_nodes(rv *r)
             if (strcmp(k, cols[i]) == 0)
                 col = i;
         if (strcmp(k, "ops") == 0) {
+            if (have_ops)
+                return FAIL(r, "nodes.ops: twice");
             /* the nodes are made from the columns before their ops */
             if (!seen[N_PARENT] || !seen[N_FUNCTION])
                 return FAIL(r, "nodes.ops: it comes after parent and function");
             for (size_t i = 0; i < r->nbuf[N_FUNCTION]; i++)
                 if ((uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
                     return FAIL(r, "node %zu: its function does not exist", i);
-            if (keep_nodes && !p->nnodes && pf_reserve_nodes(p, r->nbuf[N_FUNCTION]) < 0)
+            /* to the hooks when a node's place and totals are known: the
+             * threads and those columns read before the ops (one after
+             * them is refused below) */
+            size_t n = r->nbuf[N_FUNCTION];
+            int stream = r->hooks && r->hooks->node && r->hooks->node_time && keep_nodes &&
+                         seen[N_PARENT] &&
+                         seen[N_THREAD] && seen[N_INSTRUCTIONS] && r->nbuf[N_PARENT] == n &&
+                         r->nbuf[N_THREAD] == n && r->nbuf[N_INSTRUCTIONS] == n &&
+                         (!seen[N_CALLSITE] || r->nbuf[N_CALLSITE] == n) &&
+                         (!seen[N_TIME] || r->nbuf[N_TIME] == n);
+            if (stream && !r->threads_read) {
+                char why[256];
+                if (!json_object_get(r->head, "threads"))
+                    stream = 0;   /* they come later: the nodes are kept whole */
+                else if (pfr_read_threads(r, why, sizeof why) < 0)
+                    return FAIL(r, "%s", why);
+            }
+            if (!stream && keep_nodes && !p->nnodes && pf_reserve_nodes(p, n) < 0)
                 return FAIL(r, "out of memory");
-            if (keep_nodes && !p->nnodes)
-                for (size_t i = 0; i < r->nbuf[N_FUNCTION]; i++)
+            if (!stream && keep_nodes && !p->nnodes)
+                for (size_t i = 0; i < n; i++)
                     if (!pf_add_node(p))
                         return FAIL(r, "out of memory");
-            if (read_node_ops(r, r->buf[N_FUNCTION], r->nbuf[N_FUNCTION]) < 0)
+            if (read_node_ops(r, r->buf[N_FUNCTION], r->nbuf[N_FUNCTION], stream,
+                              seen[N_CALLSITE], seen[N_TIME]) < 0)
                 return -1;
             have_ops = 1;
+            streamed = stream;
         } else if (col >= 0) {
             char what[32];
             snprintf(what, sizeof what, "nodes.%s", cols[col]);
             int64_t lo = col == N_PARENT || col == N_CALLSITE ? -1 : 0;
             int64_t hi = col == N_CALLSITE ? INT32_MAX : col <= N_THREAD ? UINT32_MAX - 1
                                                                           : INT64_MAX;
+            if (col <= N_TIME && streamed)
+                return FAIL(r, "nodes.%s: after nodes.ops, which merge needs it before "
+                               "(opprof writes it there)", cols[col]);
             if (pfr_read_ints_to(r, what, lo, hi, col) < 0)
                 return -1;
             seen[col] = 1;
@@ -127,6 +207,8 @@ int pfr_read_nodes(rv *r)
         if (up >= (int64_t)i || (uint64_t)r->buf[N_FUNCTION][i] >= p->nfunctions)
             return FAIL(r, "node %zu: its parent comes after it, or its function does not "
                            "exist", i);
+        if (streamed)   /* handed over, checked then */
+            continue;
         if (!keep_nodes) {   /* threads come later: pfr_v2 checks this one */
             if (r->buf[N_THREAD][i] > r->top_thread) {
                 r->top_thread = r->buf[N_THREAD][i];
@@ -144,18 +226,22 @@ int pfr_read_nodes(rv *r)
         nd->instructions = (uint64_t)r->buf[N_INSTRUCTIONS][i];
         nd->time_ns = seen[N_TIME] ? (uint64_t)r->buf[N_TIME][i] : 0;
     }
-    return seen[N_OPTIMES] ? add_op_times(r, n, keep_nodes && (r->keep & PF_KEEP_NODE_OPS)) : 0;
+    return seen[N_OPTIMES] ? add_op_times(r, n, keep_nodes && !streamed &&
+                                                    (r->keep & PF_KEEP_NODE_OPS), streamed)
+                           : 0;
 }
 
 /* ---- processes and threads (small: from the header object) ------------- */
 
-int pfr_from_head(rv *r, char *err, size_t errlen)
+int pfr_read_threads(rv *r, char *err, size_t errlen)
 {
     pf_profile *p = r->p;
     json_t *threads = json_object_get(r->head, "threads");
-    json_t *procs = json_object_get(r->head, "processes");
     size_t i;
     json_t *v;
+    if (r->threads_read)
+        return 0;
+    r->threads_read = 1;
     if (threads && !json_is_array(threads))
         return snprintf(err, errlen, "threads: not an array"), -1;
     json_array_foreach(threads, i, v) {
@@ -175,6 +261,17 @@ int pfr_from_head(rv *r, char *err, size_t errlen)
             return snprintf(err, errlen, "out of memory"), -1;
         p->thread_process[p->nthreads++] = (uint32_t)json_integer_value(proc);
     }
+    return 0;
+}
+
+int pfr_from_head(rv *r, char *err, size_t errlen)
+{
+    pf_profile *p = r->p;
+    json_t *procs = json_object_get(r->head, "processes");
+    size_t i;
+    json_t *v;
+    if (pfr_read_threads(r, err, errlen) < 0)
+        return -1;
     if (procs && !json_is_array(procs))
         return snprintf(err, errlen, "processes: not an array"), -1;
     p->processes = calloc(json_array_size(procs) + 1, sizeof *p->processes);
