@@ -72,7 +72,7 @@ MODEL_SRC    := reports/model/profile.c reports/model/measures.c reports/model/n
                 reports/model/profile_read.c reports/model/profile_read_v2.c \
                 reports/model/profile_read_v2_tree.c reports/model/profile_read_v2_code.c \
                 reports/model/jsonpull.c reports/model/jsonpull_src.c \
-                reports/model/merge.c reports/model/disasm.c reports/model/opcodes_tables.c \
+                reports/model/merge.c reports/model/merge_fn.c reports/model/disasm.c reports/model/opcodes_tables.c \
                 reports/model/codepack.c
 REPORTS_SRC  := $(MODEL_SRC) reports/jsonw.c reports/outfile.c reports/diff.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \

@@ -147,22 +147,18 @@ int cmd_merge(int argc, char **argv)
         free(o.inputs);
         return rc;
     }
-    /* one input at a time: memory for the sum and one input */
-    pf_profile *in = NULL, *out = NULL;
+    /* one input at a time, each added as it is read: memory for the sum */
+    pf_profile *out = NULL;
     pf_merger *m = pf_merger_new();
     if (!m) {
         usage_error("out of memory");
         goto done;
     }
-    for (int i = 0; i < o.ninputs; i++) {
-        if (pf_read_file(o.inputs[i], &in, err, sizeof err) < 0 ||
-            pf_merger_add(m, in, err, sizeof err) < 0) {
+    for (int i = 0; i < o.ninputs; i++)
+        if (pf_merger_read(m, o.inputs[i], err, sizeof err) < 0) {
             usage_error(err);
             goto done;
         }
-        pf_profile_release(in);
-        in = NULL;
-    }
     if (pf_merger_finish(m, &out, err, sizeof err) < 0) {
         usage_error(err);
         goto done;
@@ -175,7 +171,6 @@ int cmd_merge(int argc, char **argv)
     rc = OPPROF_EXIT_OK;
 done:
     of_release(t);
-    pf_profile_release(in);
     pf_merger_release(m);
     pf_profile_release(out);
     free(o.inputs);

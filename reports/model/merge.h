@@ -9,6 +9,7 @@
 #define OPPROF_MERGE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "profile.h"
 
@@ -25,5 +26,12 @@ pf_merger *pf_merger_new(void);            /* NULL when out of memory */
 int pf_merger_add(pf_merger *m, const pf_profile *in, char *err, size_t errlen);
 int pf_merger_finish(pf_merger *m, pf_profile **out, char *err, size_t errlen);
 void pf_merger_release(pf_merger *m);
+/* Reads the profile at `path` ("-": standard input) straight into the sum:
+ * each function and node is added as it is read and not kept, so memory
+ * is the sum's and little of the input's (pf_read_hooks).  The input is
+ * checked as pf_read_file checks it; after a failure (a bad input, another
+ * interpreter, found at its end) the sum is partial: only _release. */
+int pf_merger_read(pf_merger *m, const char *path, char *err, size_t errlen);
+int pf_merger_read_stream(pf_merger *m, FILE *f, const char *name, char *err, size_t errlen);
 
 #endif

@@ -167,6 +167,34 @@ def run_all(t):
     abc_right = merge(os.path.join(tmp, "a_bc.json"), a1, bc)
     t.check("merge: merge(a, merge(b, c)) == merge(merge(a, b), c)",
             open(abc_left).read() == open(abc_right).read(), "")
+    # merge adds each function and node as it reads it (opprof's key
+    # order); a file in another order is read whole, to the same sum
+    def reorder(src, name, top=None, cols=None):
+        p = json.load(open(src))
+        if top:
+            p = {k: p[k] for k in top(list(p))}
+        if cols:
+            p["nodes"] = {k: p["nodes"][k] for k in cols(list(p["nodes"]))}
+        dst = os.path.join(tmp, name)
+        with open(dst, "w") as f:
+            json.dump(p, f)
+        return dst
+    def last(key):
+        return lambda keys: [k for k in keys if k != key] + [key]
+    late_threads = reorder(b, "late_threads.json", top=last("threads"))
+    late_thread_col = reorder(b, "late_thread_col.json", cols=last("thread"))
+    for path in (late_threads, late_thread_col):
+        out = merge(os.path.join(tmp, "ab_" + os.path.basename(path)), a1, path)
+        t.check(f"merge: {os.path.basename(path)} (read whole) sums as opprof's order does",
+                open(out).read() == open(ab).read(), "")
+    if "time_ns" in json.load(open(b))["nodes"]:
+        late_time = reorder(b, "late_time.json", cols=last("time_ns"))
+        r = t.opprof(["merge", "-o", os.path.join(tmp, "lt.json"), a1, late_time])
+        t.check("merge: nodes.time_ns after nodes.ops -> exit 2, one line naming it",
+                r.returncode == 2 and r.stderr.count("\n") == 1 and "time_ns" in r.stderr,
+                r.stderr)
+        r = t.opprof(["report", late_time])
+        t.check("report: nodes.time_ns after nodes.ops is read", r.returncode == 0, r.stderr)
     m = t.load(ab)
     t.check("merge: totals add up", m["totals"]["instructions"] ==
             t.load(a1)["totals"]["instructions"] + t.load(b)["totals"]["instructions"], "")

@@ -231,6 +231,60 @@ static pf_profile *timed_profile(void)
     return p;
 }
 
+/* The sum merge makes of one input it reads part by part, or NULL with
+ * its error in err. */
+static char *merged_json(pf_profile *whole, FILE *f, char *err, size_t errlen, size_t *len)
+{
+    pf_profile *sum = NULL;
+    int rc;
+    if (whole) {
+        rc = pf_merge(&whole, 1, &sum, err, errlen);
+    } else {
+        pf_merger *mg = pf_merger_new();
+        assert_non_null(mg);
+        rc = pf_merger_read_stream(mg, f, "case", err, errlen);
+        if (rc == 0)
+            rc = pf_merger_finish(mg, &sum, err, errlen);
+        pf_merger_release(mg);
+    }
+    char *s = rc == 0 ? serialize(sum, len) : NULL;
+    pf_profile_release(sum);
+    return s;
+}
+
+static void same_as_merge(const buf *m, FILE *f, size_t i)
+{
+    char err[512] = "", merr[512] = "";
+    pf_profile *p = NULL;
+    int rc = pf_read_stream_keep(f, "case", PF_KEEP_ALL, &p, err, sizeof err);
+    rewind(f);
+    FILE *g = fmemopen(m->s, m->n ? m->n : 1, "r");
+    assert_non_null(g);
+    size_t la = 0, lb = 0;
+    char *streamed = merged_json(NULL, g, merr, sizeof merr, &lb);
+    fclose(g);
+    if ((rc == 0) != (streamed != NULL)) {
+        /* merge may refuse what no reader can hold as one sum: but a
+         * profile a reader refuses, merge refuses too */
+        char werr[512] = "";
+        char *whole = rc == 0 ? merged_json(p, NULL, werr, sizeof werr, &la) : NULL;
+        if (rc != 0 || whole)
+            fail_msg("case %zu: read whole: %s; merge read: %s", i, rc ? err : "accepted",
+                     streamed ? "accepted" : merr);
+        free(whole);
+    } else if (streamed) {
+        char werr[512] = "";
+        char *whole = merged_json(p, NULL, werr, sizeof werr, &la);
+        if (!whole || la != lb || memcmp(whole, streamed, la) != 0)
+            fail_msg("case %zu: merge read part by part differs from merging it whole", i);
+        free(whole);
+    } else {
+        one_line("merge", merr, i);
+    }
+    free(streamed);
+    pf_profile_release(p);
+}
+
 static void test_fuzz(void **state)
 {
     (void)state;
@@ -270,6 +324,11 @@ static void test_fuzz(void **state)
             p = NULL;
             err[0] = 0;
         }
+        /* and every eighth as merge reads it (each part added to the sum
+         * as it is read): the same verdict, and the same sum as merging
+         * the profile read whole */
+        if (i % 8 == 5)
+            same_as_merge(&m, f, i);
         unsigned keep = i % 4 == 3 ? 0 : PF_KEEP_ALL;
         if (pf_read_stream_keep(f, "case", keep, &p, err, sizeof err) == 0) {
             accepted++;
