@@ -188,11 +188,12 @@ int cmd_annotate(int argc, char **argv)
         return OPPROF_EXIT_OK;
     }
     pf_profile *p = NULL;
-    if (pf_read_file_keep(o.profile, PF_KEEP_CODE, &p, err, sizeof err) < 0)
+    size_t top = o.top ? (size_t)o.top : 3;
+    if (an_read(o.profile, o.function, top, &p, err, sizeof err) < 0)
         return usage_error(err);
     int rc = OPPROF_EXIT_OK;
     size_t *idx = calloc(p->nfunctions + 1, sizeof *idx);
-    size_t n = idx ? an_find(p, o.function, o.top ? o.top : 3, idx) : 0;
+    size_t n = idx ? an_find(p, o.function, top, idx) : 0;
     if (!idx) {
         rc = usage_error("out of memory");
     } else if (n == 0) {

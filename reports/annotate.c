@@ -8,7 +8,10 @@
  */
 #include "annotate.h"
 
+#include "model/profile_read.h"
+
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +48,79 @@ size_t an_find(const pf_profile *p, const char *spec, size_t top, size_t *idx)
     if (!spec && n > top)
         n = top;
     return n;
+}
+
+/* ---- reading only the code that can be shown ----------------------------- */
+
+/* The functions whose code an_read keeps: with a spec, those it matches;
+ * else the `top` heaviest as a timed profile ranks them (best[1]) and as
+ * an untimed one does (best[0]), since whether the profile is timed is
+ * known at its end. */
+typedef struct pick {
+    const char *spec;
+    size_t top;
+    size_t *best[2];
+    size_t nbest[2];
+} pick;
+
+static int in_best(const pick *k, int timed, size_t i)
+{
+    for (size_t j = 0; j < k->nbest[timed]; j++)
+        if (k->best[timed][j] == i)
+            return 1;
+    return 0;
+}
+
+/* Offers function i to best[timed]: 1 if it is kept there.  A function
+ * it displaces loses its code unless the other list keeps it. */
+static int offer(pick *k, pf_profile *p, int timed, size_t i)
+{
+    size_t *b = k->best[timed];
+    if (k->nbest[timed] < k->top) {
+        b[k->nbest[timed]++] = i;
+        return 1;
+    }
+    size_t w = 0;   /* the lightest kept */
+    for (size_t j = 1; j < k->nbest[timed]; j++)
+        if (pf_function_outranks(&p->functions[b[w]], &p->functions[b[j]], timed))
+            w = j;
+    if (!k->top || !pf_function_outranks(&p->functions[i], &p->functions[b[w]], timed))
+        return 0;
+    size_t out = b[w];
+    b[w] = i;
+    if (!in_best(k, !timed, out))
+        pf_function_drop_code(&p->functions[out]);
+    return 1;
+}
+
+static int pick_function(void *ctx, pf_profile *p, size_t i)
+{
+    pick *k = ctx;
+    int keep = k->spec ? matches(&p->functions[i], k->spec) : 0;
+    if (!k->spec) {
+        keep = offer(k, p, 0, i);
+        keep |= offer(k, p, 1, i);
+    }
+    if (!keep)
+        pf_function_drop_code(&p->functions[i]);
+    return 0;
+}
+
+int an_read(const char *path, const char *spec, size_t top, pf_profile **out, char *err,
+            size_t errlen)
+{
+    pick k = {spec, top, {NULL, NULL}, {0, 0}};
+    if (!spec && (!(k.best[0] = malloc((top + 1) * sizeof *k.best[0])) ||
+                  !(k.best[1] = malloc((top + 1) * sizeof *k.best[1])))) {
+        free(k.best[0]);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pf_read_hooks h = {.function = pick_function, .ctx = &k};
+    int rc = pf_read_file_hooked(path, PF_KEEP_CODE, &h, out, err, errlen);
+    free(k.best[0]);
+    free(k.best[1]);
+    return rc;
 }
 
 /* f->code is by offset (pf_check_sums refuses it otherwise): a search,

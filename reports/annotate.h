@@ -18,6 +18,13 @@
  * returns how many; spec NULL: the hottest `top`.  0 when out of memory. */
 size_t an_find(const pf_profile *p, const char *spec, size_t top, size_t *idx);
 
+/* Reads the profile at `path` for an_find(p, spec, top): the code of
+ * only the functions it can choose is kept (PF_KEEP_CODE otherwise), so
+ * that memory does not grow with the functions a program touched.  As
+ * pf_read_file_keep: 0 with *out, or -1 with one line in err. */
+int an_read(const char *path, const char *spec, size_t top, pf_profile **out, char *err,
+            size_t errlen);
+
 /* Prints one function; 0, or -1 on a write error. */
 int an_render(const pf_profile *p, const pf_function *f, FILE *out);
 

@@ -170,16 +170,7 @@ static int hook_function(void *ctx, pf_profile *p, size_t i)
     if (add_function(m, p, i, f) < 0)
         return -1;
     /* in the sum now (or taken by it): not kept twice */
-    free(f->code);
-    free(f->times);
-    f->code = NULL;
-    f->times = NULL;
-    f->ncode = f->ntimes = 0;
-    if (f->codeinfo) {
-        pf_code_release(f->codeinfo);
-        free(f->codeinfo);
-        f->codeinfo = NULL;
-    }
+    pf_function_drop_code(f);
     return 0;
 }
 
@@ -271,8 +262,8 @@ static int merger_read(pf_merger *m, const char *path, FILE *f, char *err, size_
 {
     pf_read_hooks h = {hook_function, hook_node, hook_node_time, m};
     pf_profile *in = NULL;
-    int rc = (f ? pf_read_stream_hooked(f, path, &h, &in, err, errlen)
-                : pf_read_file_hooked(path, &h, &in, err, errlen)) < 0
+    int rc = (f ? pf_read_stream_hooked(f, path, PF_KEEP_ALL, &h, &in, err, errlen)
+                : pf_read_file_hooked(path, PF_KEEP_ALL, &h, &in, err, errlen)) < 0
                  ? -1
                  : end_input(m, in, err, errlen);
     pf_profile_release(in);

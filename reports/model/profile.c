@@ -102,6 +102,28 @@ static void free_strings(char **v, size_t n)
     free(v);
 }
 
+void pf_function_drop_code(pf_function *f)
+{
+    free(f->code);
+    free(f->times);
+    for (size_t k = 0; k < f->nlisting; k++)
+        free(f->listing[k].argrepr);
+    free(f->listing);
+    if (f->codeinfo) {
+        pf_code_release(f->codeinfo);
+        free(f->codeinfo);
+    }
+    free(f->forms);
+    free(f->form_times);
+    f->code = NULL;
+    f->times = NULL;
+    f->listing = NULL;
+    f->codeinfo = NULL;
+    f->forms = NULL;
+    f->form_times = NULL;
+    f->ncode = f->ntimes = f->nlisting = f->nform_times = 0;
+}
+
 void pf_profile_release(pf_profile *p)
 {
     if (!p)
@@ -129,17 +151,7 @@ void pf_profile_release(pf_profile *p)
         free(f->file);
         free(f->name);
         free(f->qualname);
-        free(f->code);
-        free(f->times);
-        for (size_t k = 0; k < f->nlisting; k++)
-            free(f->listing[k].argrepr);
-        free(f->listing);
-        if (f->codeinfo) {
-            pf_code_release(f->codeinfo);
-            free(f->codeinfo);
-        }
-        free(f->forms);
-        free(f->form_times);
+        pf_function_drop_code(f);
     }
     free(p->functions);
     free_strings(p->pool, p->npool);
@@ -383,6 +395,18 @@ static int by_rank(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
+static ranked rank_of(const pf_function *f, int timed, size_t i)
+{
+    return timed ? (ranked){{f->time_ns, f->instructions, f->calls}, f->id, i}
+                 : (ranked){{f->instructions, f->calls, 0}, f->id, i};
+}
+
+int pf_function_outranks(const pf_function *a, const pf_function *b, int timed)
+{
+    ranked x = rank_of(a, timed, 0), y = rank_of(b, timed, 0);
+    return by_rank(&x, &y) < 0;
+}
+
 size_t *pf_functions_by_weight(const pf_profile *p)
 {
     size_t n = p->nfunctions;
@@ -394,9 +418,7 @@ size_t *pf_functions_by_weight(const pf_profile *p)
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        const pf_function *f = &p->functions[i];
-        r[i] = p->timed ? (ranked){{f->time_ns, f->instructions, f->calls}, f->id, i}
-                        : (ranked){{f->instructions, f->calls, 0}, f->id, i};
+        r[i] = rank_of(&p->functions[i], p->timed, i);
     }
     if (n)
         qsort(r, n, sizeof *r, by_rank);

@@ -396,5 +396,10 @@ int pf_check_totals(const pf_profile *p, char *err, size_t errlen);
  * by id.  The report and annotate agree on "hottest" through it.  Caller
  * frees; NULL when out of memory. */
 size_t *pf_functions_by_weight(const pf_profile *p);
+/* Frees f's per-instruction data (code, times, listing, codeinfo, forms),
+ * leaving its totals: for a reader's hook that needs them no more. */
+void pf_function_drop_code(pf_function *f);
+/* 1 when a comes before b in that order (timed: as in a timed profile). */
+int pf_function_outranks(const pf_function *a, const pf_function *b, int timed);
 
 #endif

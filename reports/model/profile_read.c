@@ -533,10 +533,10 @@ int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **o
     return read_stream(f, name, keep, NULL, out, err, errlen);
 }
 
-int pf_read_stream_hooked(FILE *f, const char *name, const pf_read_hooks *hooks,
+int pf_read_stream_hooked(FILE *f, const char *name, unsigned keep, const pf_read_hooks *hooks,
                           pf_profile **out, char *err, size_t errlen)
 {
-    return read_stream(f, name, PF_KEEP_ALL, hooks, out, err, errlen);
+    return read_stream(f, name, keep, hooks, out, err, errlen);
 }
 
 int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen)
@@ -550,10 +550,10 @@ int pf_read_file_keep(const char *path, unsigned keep, pf_profile **out, char *e
     return read_file(path, keep, NULL, out, err, errlen);
 }
 
-int pf_read_file_hooked(const char *path, const pf_read_hooks *hooks, pf_profile **out,
-                        char *err, size_t errlen)
+int pf_read_file_hooked(const char *path, unsigned keep, const pf_read_hooks *hooks,
+                        pf_profile **out, char *err, size_t errlen)
 {
-    return read_file(path, PF_KEEP_ALL, hooks, out, err, errlen);
+    return read_file(path, keep, hooks, out, err, errlen);
 }
 
 static int read_file(const char *path, unsigned keep, const pf_read_hooks *hooks,

@@ -43,17 +43,17 @@ int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **o
  * Nodes are handed over where a file's order allows it (opprof writes
  * that order: the threads before the nodes, the other node columns before
  * ops and op_times); otherwise they are in p, as without hooks.  v1 files call
- * no hook.  A hook returns 0, or -1 when out of memory.  The profile read
- * keeps everything else (PF_KEEP_ALL). */
+ * no hook.  A hook returns 0, or -1 when out of memory.  keep: as for
+ * pf_read_file_keep (nodes are handed over only when kept). */
 typedef struct pf_read_hooks {
     int (*function)(void *ctx, pf_profile *p, size_t i);
     int (*node)(void *ctx, const pf_profile *p, size_t i, const pf_node *n);
     int (*node_time)(void *ctx, const pf_profile *p, size_t i, uint16_t op, uint64_t time_ns);
     void *ctx;
 } pf_read_hooks;
-int pf_read_file_hooked(const char *path, const pf_read_hooks *hooks, pf_profile **out,
-                        char *err, size_t errlen);
-int pf_read_stream_hooked(FILE *f, const char *name, const pf_read_hooks *hooks,
+int pf_read_file_hooked(const char *path, unsigned keep, const pf_read_hooks *hooks,
+                        pf_profile **out, char *err, size_t errlen);
+int pf_read_stream_hooked(FILE *f, const char *name, unsigned keep, const pf_read_hooks *hooks,
                           pf_profile **out, char *err, size_t errlen);
 
 #endif

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "golden.h"
+#include "profile_fixtures.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,11 +71,57 @@ static void test_find(void **state)
     pf_profile_release(p);
 }
 
+/* an_read keeps the code of only what an_find can choose: the top
+ * functions by either ranking (timed or not is known at the file's end),
+ * or those a spec matches; what it shows is what a whole read shows. */
+static void test_read_keeps_what_it_can_show(void **state)
+{
+    (void)state;
+    pf_profile *p = profile_new("/src", "/usr");
+    size_t a = add_simple(p, "/src/app.py", "a", 1, 5);
+    size_t b = add_simple(p, "/src/app.py", "b", 10, 50);
+    size_t c = add_simple(p, "/src/app.py", "c", 20, 1);
+    size_t d = add_simple(p, "/src/app.py", "d", 30, 50);   /* ties b: the lower id ranks first */
+    p->timed = 1;
+    assert_int_equal(pf_add_instr_time(&p->functions[c], 0, 9000, 9), 0);
+    p->functions[c].time_ns = 9000;
+    p->time_ns = 9000;
+    char *path = path_in_tmp("p.json");
+    char err[256] = "";
+    assert_int_equal(pf_json_save(p, path, err, sizeof err), 0);
+
+    pf_profile *q = NULL, *whole = NULL;
+    assert_int_equal(pf_read_file(path, &whole, err, sizeof err), 0);
+    assert_int_equal(an_read(path, NULL, 1, &q, err, sizeof err), 0);
+    assert_true(q->functions[c].ncode && q->functions[b].ncode);   /* timed top, untimed top */
+    assert_int_equal(q->functions[a].ncode, 0);
+    assert_int_equal(q->functions[d].ncode, 0);
+    assert_int_equal(q->functions[d].instructions, 50);   /* totals stay */
+    size_t idx[4];
+    assert_int_equal(an_find(q, NULL, 1, idx), 1);
+    assert_int_equal(idx[0], c);
+    char *shown = render(q, c), *all = render(whole, c);
+    assert_string_equal(shown, all);
+    free(shown);
+    free(all);
+    pf_profile_release(q);
+
+    assert_int_equal(an_read(path, "d", 1, &q, err, sizeof err), 0);
+    assert_true(q->functions[d].ncode);
+    assert_int_equal(q->functions[b].ncode + q->functions[c].ncode + q->functions[a].ncode, 0);
+    pf_profile_release(q);
+    pf_profile_release(whole);
+    pf_profile_release(p);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_find),
+        cmocka_unit_test_setup_teardown(test_read_keeps_what_it_can_show, setup_tmpdir,
+                                        teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
