@@ -309,8 +309,11 @@ uint32_t bm_resolve_plan(bm_plan *pl, uint64_t *ex, uint64_t *out)
     for (size_t k = 0; k < pl->nj; k++)
         pl->jumps[k].flow = 0;
     for (int w = 0; w < MAX_WALKS && !settled; w++) {
-        uint32_t upto = h > pl->dirty ? h : pl->dirty;
-        memcpy(work, ex, 2 * (size_t)upto * sizeof *work);
+        /* ex is 0 from h on: what an earlier walk wrote past it is
+         * cleared, not copied from ex */
+        memcpy(work, ex, 2 * (size_t)h * sizeof *work);
+        if (pl->dirty > h)
+            memset(work + 2 * (size_t)h, 0, 2 * (size_t)(pl->dirty - h) * sizeof *work);
         pl->dirty = h;
         for (size_t k = 0; k < pl->nj; k++) {
             work[2 * pl->jumps[k].target] += pl->jumps[k].flow;
@@ -328,7 +331,6 @@ uint32_t bm_resolve_plan(bm_plan *pl, uint64_t *ex, uint64_t *out)
             }
         }
     }
-    memcpy(ex, work, 2 * (size_t)pl->dirty * sizeof *work);
     return bad + !settled;
 }
 
