@@ -283,6 +283,32 @@ void jw_null(jw *w)
     put(w, "null", 4);
 }
 
+void jw_fork(const jw *w, jw *second, FILE *out, const char *key, int items)
+{
+    *second = *w;
+    second->out = out;
+    if (key) {   /* what jw_key and jw_begin_array leave */
+        if (second->depth + 1 >= JW_MAX_DEPTH) {
+            second->error = 1;
+            return;
+        }
+        second->need_comma[second->depth] = 1;
+        second->need_comma[++second->depth] = 0;
+        second->after_key = 0;
+    }
+    if (items && second->depth > 0)
+        second->need_comma[second->depth] = 1;
+}
+
+void jw_join(jw *w, const jw *second)
+{
+    FILE *out = w->out;
+    int error = w->error | second->error;
+    *w = *second;
+    w->out = out;
+    w->error = error;
+}
+
 int jw_finish(jw *w)
 {
     if (w->depth != 0 || w->after_key)

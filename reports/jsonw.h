@@ -49,6 +49,13 @@ void jw_int(jw *w, int64_t v);
 void jw_double(jw *w, double v);
 void jw_bool(jw *w, int v);
 void jw_null(jw *w);
+/* One document in two pieces, the second written to another stream (by
+ * another thread) and appended after the first's bytes: *second starts
+ * where w will stand once it has written key `key` with an array (when
+ * key is not NULL) and `items` values in it; jw_join takes its state back
+ * once its bytes follow w's. */
+void jw_fork(const jw *w, jw *second, FILE *out, const char *key, int items);
+void jw_join(jw *w, const jw *second);
 /* 0 when the document is complete and every write succeeded, else -1. */
 int jw_finish(jw *w);
 

@@ -11,8 +11,16 @@
 #include "../jsonw.h"
 #include "profile.h"
 
-/* Writes the whole v2 document to `out`; 0, or -1 on a write error. */
+/* Writes the whole v2 document to `out`; 0, or -1 on a write error.  A
+ * profile of many functions is written by two threads (the second's part
+ * through memory), to the same bytes. */
 int pf_json_write(const pf_profile *p, FILE *out);
+/* The same with the second thread writing the functions from `mid`
+ * (<= nfunctions) and the nodes; PF_WRITE_ONE_THREAD: one thread,
+ * PF_WRITE_AUTO: what pf_json_write chooses.  For tests. */
+#define PF_WRITE_ONE_THREAD ((size_t)-2)
+#define PF_WRITE_AUTO ((size_t)-1)
+int pf_json_write_split(const pf_profile *p, FILE *out, size_t mid);
 /* The same in the v1 layout. */
 int pf_json_write_v1(const pf_profile *p, FILE *out);
 

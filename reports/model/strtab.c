@@ -50,6 +50,18 @@ static int grow(st_tab *t)
     return 0;
 }
 
+int64_t stt_find(const st_tab *t, const char *s)
+{
+    if (!s)
+        s = "";
+    if (!t->cap)
+        return -1;
+    for (size_t j = hash(s) & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1))
+        if (strcmp(t->v[t->slot[j] - 1], s) == 0)
+            return t->slot[j] - 1;
+    return -1;
+}
+
 int64_t stt_intern(st_tab *t, const char *s)
 {
     if (!s)

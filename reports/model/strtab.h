@@ -20,6 +20,9 @@ void stt_init(st_tab *t);
 void stt_release(st_tab *t);
 /* The index of s (NULL is ""), added when new; -1 when out of memory. */
 int64_t stt_intern(st_tab *t, const char *s);
+/* The index of s, or -1 when it is not in the table; changes nothing, so
+ * threads may look up at once. */
+int64_t stt_find(const st_tab *t, const char *s);
 
 /* base64 (RFC 4648, padded) of n bytes: a malloc'd string, NULL on OOM. */
 char *pf_base64_encode(const unsigned char *b, size_t n);

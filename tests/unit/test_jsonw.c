@@ -19,6 +19,7 @@
 #include "../../reports/jsonw.h"
 #include "../../reports/model/profile.h"
 #include "../../reports/model/profile_json.h"
+#include "../../reports/model/profile_read.h"
 
 /* ---- an in-memory document ------------------------------------------- */
 
@@ -763,6 +764,47 @@ static void test_profile_many_functions(void **state)
     pf_profile_release(p);
 }
 
+/* pf_json_write_split(p, mid) into memory; the caller frees. */
+static char *split_text(const pf_profile *p, size_t mid)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    assert_non_null(f);
+    assert_int_equal(pf_json_write_split(p, f, mid), 0);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+/* Two threads write a large profile: wherever the second's part starts
+ * (the first function, any, or only the nodes), the bytes are one
+ * thread's. */
+static void test_profile_v2_two_threads_same_bytes(void **state)
+{
+    (void)state;
+    pf_profile *q = NULL;
+    char err[256];
+    if (pf_read_file("tests/golden/annotate/profile.json", &q, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    pf_profile *profiles[] = {sample_profile(), q};
+    for (size_t k = 0; k < 2; k++) {
+        const pf_profile *p = profiles[k];
+        char *one = split_text(p, PF_WRITE_ONE_THREAD);
+        assert_non_null(strstr(one, "\"functions\":[{"));
+        for (size_t mid = 0; mid <= p->nfunctions; mid++) {
+            char *two = split_text(p, mid);
+            if (strcmp(one, two) != 0)
+                fail_msg("profile %zu split at %zu differs:\n%s\n%s", k, mid, one, two);
+            free(two);
+        }
+        char *chosen = split_text(p, PF_WRITE_AUTO);
+        assert_string_equal(one, chosen);
+        free(chosen);
+        free(one);
+        pf_profile_release(profiles[k]);
+    }
+}
+
 /* ---- atomic saving --------------------------------------------------- */
 
 static char *path_join(const char *dir, const char *name)
@@ -954,6 +996,7 @@ static void test_save_fails_cleanly(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_profile_v2_two_threads_same_bytes),
         cmocka_unit_test(test_empty_containers),
         cmocka_unit_test(test_nesting_and_commas),
         cmocka_unit_test(test_numbers),
