@@ -549,12 +549,62 @@ static void put_nodes(v2 *x)
 
 #define SPLIT_MIN_FUNCTIONS 512
 
+/* The helper's bytes, in chunks: a growing buffer (open_memstream)
+ * doubled and copied, up to twice the part in memory at its end. */
+typedef struct chunk {
+    struct chunk *next;
+    size_t len;
+    char data[1 << 20];
+} chunk;
+
+typedef struct chunks {
+    chunk *head, *tail;
+} chunks;
+
+static ssize_t chunks_write(void *cookie, const char *buf, size_t n)
+{
+    chunks *c = cookie;
+    for (size_t done = 0; done < n;) {
+        if (!c->tail || c->tail->len == sizeof c->tail->data) {
+            chunk *k = malloc(sizeof *k);
+            if (!k)
+                return done ? (ssize_t)done : -1;
+            k->next = NULL;
+            k->len = 0;
+            if (c->tail)
+                c->tail->next = k;
+            else
+                c->head = k;
+            c->tail = k;
+        }
+        size_t room = sizeof c->tail->data - c->tail->len, m = n - done < room ? n - done : room;
+        memcpy(c->tail->data + c->tail->len, buf + done, m);
+        c->tail->len += m;
+        done += m;
+    }
+    return (ssize_t)n;
+}
+
+/* Writes the chunks to out (NULL: drops them) and frees them: 0, or -1
+ * on a write error or when dropped. */
+static int chunks_drain(chunks *c, FILE *out)
+{
+    int rc = 0;
+    for (chunk *k = c->head, *next; k; k = next) {
+        next = k->next;
+        if (rc == 0 && (!out || fwrite(k->data, 1, k->len, out) != k->len))
+            rc = -1;
+        free(k);
+    }
+    c->head = c->tail = NULL;
+    return rc;
+}
+
 typedef struct second_piece {
     v2 x;
     jw w;
     size_t from;
-    char *buf;
-    size_t len;
+    chunks bytes;
     FILE *mem;
 } second_piece;
 
@@ -598,7 +648,8 @@ static void put_rest(v2 *x, size_t mid)
 {
     const pf_profile *p = x->p;
     second_piece s = {.x = *x, .from = mid};
-    s.mem = mid <= p->nfunctions ? open_memstream(&s.buf, &s.len) : NULL;
+    cookie_io_functions_t io = {.write = chunks_write};
+    s.mem = mid <= p->nfunctions ? fopencookie(&s.bytes, "w", io) : NULL;
     if (!s.mem) {
         put_head_rest(x);
         for (size_t i = 0; i < p->nfunctions; i++)
@@ -631,10 +682,9 @@ static void put_rest(v2 *x, size_t mid)
         pthread_join(t, NULL);
     else
         write_second(&s);
-    fclose(s.mem);
-    if (s.len && fwrite(s.buf, 1, s.len, x->w->out) != s.len)
+    int closed = fclose(s.mem) == 0;
+    if (chunks_drain(&s.bytes, closed && !s.w.error ? x->w->out : NULL) < 0 || !closed)
         x->w->error = 1;
-    free(s.buf);
     jw_join(x->w, &s.w);
     x->oom |= s.x.oom;
     x->shared = 0;

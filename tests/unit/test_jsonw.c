@@ -786,12 +786,33 @@ static void test_profile_v2_two_threads_same_bytes(void **state)
     char err[256];
     if (pf_read_file("tests/golden/annotate/profile.json", &q, err, sizeof err) < 0)
         fail_msg("%s", err);
-    pf_profile *profiles[] = {sample_profile(), q};
-    for (size_t k = 0; k < 2; k++) {
+    /* and one whose second part spans several of the helper's 1 MB
+     * chunks */
+    pf_profile *big = sample_profile();
+    for (uint32_t i = 0; i < 600; i++) {
+        pf_function *f = pf_add_function(big);
+        assert_non_null(f);
+        assert_int_equal(pf_set_string(&f->file, "big.py"), 0);
+        assert_int_equal(pf_set_string(&f->name, "f"), 0);
+        assert_int_equal(pf_set_string(&f->qualname, "f"), 0);
+        f->firstlineno = (int)i;
+        f->code = calloc(1001, sizeof *f->code);
+        assert_non_null(f->code);
+        for (uint32_t k = 0; k < 1000; k++)
+            f->code[k] = (pf_instr){.offset = 2 * k, .line = (int)(i + k), .op = k % 3,
+                                    .count = (uint64_t)(i * 7919u + k * 104729u) % 100003u};
+        f->ncode = 1000;
+        for (uint32_t k = 0; k < 1000; k++)
+            f->instructions += f->code[k].count;
+    }
+    pf_profile *profiles[] = {sample_profile(), q, big};
+    for (size_t k = 0; k < 3; k++) {
         const pf_profile *p = profiles[k];
         char *one = split_text(p, PF_WRITE_ONE_THREAD);
         assert_non_null(strstr(one, "\"functions\":[{"));
-        for (size_t mid = 0; mid <= p->nfunctions; mid++) {
+        if (k == 2)
+            assert_true(strlen(one) > (4u << 20));
+        for (size_t mid = 0; mid <= p->nfunctions; mid += k == 2 ? 97 : 1) {
             char *two = split_text(p, mid);
             if (strcmp(one, two) != 0)
                 fail_msg("profile %zu split at %zu differs:\n%s\n%s", k, mid, one, two);
