@@ -38,6 +38,12 @@ typedef struct bm_ops {
     int resume;
     int for_iter;
     int send;
+    int not_taken;           /* 3.14: the instruction that reports a branch
+                                not taken (BRANCH_LEFT), past it */
+    int pop_iter;            /* 3.14: the one that reports a loop's end
+                                (BRANCH_RIGHT from FOR_ITER), past it */
+    int end_async_for;       /* 3.14: reports an async for's end, which its
+                                EXCEPTION_HANDLED has reported already */
 } bm_ops;
 
 /* Unit index of the instruction that contains code unit `unit` (an offset

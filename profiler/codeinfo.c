@@ -63,6 +63,9 @@ int ci_init(void)
         ops.resume = opnum(map, "RESUME");
         ops.for_iter = opnum(map, "FOR_ITER");
         ops.send = opnum(map, "SEND");
+        ops.not_taken = opnum(map, "NOT_TAKEN");
+        ops.pop_iter = opnum(map, "POP_ITER");
+        ops.end_async_for = opnum(map, "END_ASYNC_FOR");
         static const struct {
             const char *name;
             enum bm_kind kind;

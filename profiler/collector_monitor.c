@@ -111,6 +111,44 @@ static int opcode_at(const st_record *r, long off)
     return off >= 0 && (unsigned long)off < 2ul * r->ncounters ? r->bytes[off] : -1;
 }
 
+/* 3.14 reports a branch's two ways apart, and not always from the branch:
+ * a POP_JUMP_IF_* not taken is reported by the NOT_TAKEN after it, a
+ * FOR_ITER's end by the POP_ITER at the loop's end, each as a jump from
+ * the branch to the instruction past itself: it ran, so control arrived
+ * there.  (code, from, to) as JUMP's. */
+static void branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int from_op)
+{
+    st_node *node;
+    if (n < 3 || !(node = node_for(args[0])))
+        return;
+    long from = offset_of(args[1]), to = offset_of(args[2]);
+    const st_record *r = node->rec;
+    /* an async for ends in its handler (END_ASYNC_FOR), which 3.14 also
+     * reports as a branch from the loop's END_SEND: control arrived there
+     * once, by the exception */
+    if (r && opcode_at(r, to - 2) == ci_ops()->end_async_for && ci_ops()->end_async_for >= 0)
+        return;
+    st_exit(node, from);
+    if (reporter >= 0 && r && to - 2 > from && opcode_at(r, to - 2) == reporter &&
+        (from_op < 0 || opcode_at(r, from) == from_op))
+        to -= 2;
+    st_count(node, to);
+}
+
+static PyObject *on_branch_left(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    branch_via(args, n, ci_ops()->not_taken, -1);
+    Py_RETURN_NONE;
+}
+
+static PyObject *on_branch_right(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    branch_via(args, n, ci_ops()->pop_iter, ci_ops()->for_iter);
+    Py_RETURN_NONE;
+}
+
 static long owner_offset(const st_record *r, long off)
 {
     if (off < 0 || (unsigned long)off >= 2ul * r->ncounters)
@@ -251,7 +289,9 @@ static struct {
 } callbacks[] = {
     CB("INSTRUCTION", on_arrive, 0, 0),
     CB("JUMP", on_jump, 1, 0),     /* local events only: see jumps_on() */
-    CB("BRANCH", on_jump, 1, 0),
+    CB("BRANCH", on_jump, 1, 0),   /* 3.12, 3.13 */
+    CB("BRANCH_LEFT", on_branch_left, 1, 0),     /* 3.14+: instead of BRANCH */
+    CB("BRANCH_RIGHT", on_branch_right, 1, 0),
     CB("RAISE", on_raise, 1, 0),
     CB("RERAISE", on_reraise, 1, 0),
     CB("EXCEPTION_HANDLED", on_arrive, 1, 0),
@@ -310,6 +350,11 @@ int collector_start(st_store *s, const char *gate)
             (callbacks[i].stacks && !with_stacks))
             continue;
         PyMethodDef *def = &callbacks[i].def;
+        /* BRANCH where the interpreter has no BRANCH_LEFT, else its sides */
+        int sides = PyObject_HasAttrString(events, "BRANCH_LEFT");
+        if (strcmp(def->ml_name, "BRANCH") == 0 ? sides
+                                                : strncmp(def->ml_name, "BRANCH_", 7) == 0 && !sides)
+            continue;
         ns_add_hook((const void *)def->ml_meth);  /* for the sampler's overhead */
         PyObject *ev = PyObject_GetAttrString(events, def->ml_name);
         PyObject *fn = ev ? PyCFunction_New(def, NULL) : NULL;

@@ -11,11 +11,16 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#if PY_VERSION_HEX < 0x030A0000 || PY_VERSION_HEX >= 0x030E0000
-#error "opprof supports CPython 3.10 to 3.13"
+#if PY_VERSION_HEX < 0x030A0000 || PY_VERSION_HEX >= 0x030F0000
+#error "opprof supports CPython 3.10 to 3.14"
+#endif
+#if PY_VERSION_HEX >= 0x030E0000 && !defined(OPPROF_PY314_WIP)
+#error "opprof supports CPython 3.10 to 3.13 (3.14 is being ported: make OPPROF_PY314_WIP=1)"
 #endif
 
 #ifdef Py_GIL_DISABLED
@@ -47,14 +52,56 @@
 #if PY_VERSION_HEX >= 0x030B0000
 /* 3.11 moved the frame structs into the internal headers: the trace
  * backend sets f_trace_opcodes without an attribute lookup per call, and
- * the sampler reads the running instruction from a signal handler. */
+ * the sampler reads the running instruction from a signal handler.  3.14
+ * moved _PyInterpreterFrame into a header of its own. */
 #ifndef Py_BUILD_CORE
 #define Py_BUILD_CORE 1
 #endif
+#if PY_VERSION_HEX >= 0x030E0000
+#include <internal/pycore_interpframe_structs.h>
+#else
 #include <internal/pycore_frame.h>
+#endif
 #undef Py_BUILD_CORE
 #else
 #include <frameobject.h>
+#endif
+
+#if PY_VERSION_HEX >= 0x030B0000
+/* The first code unit of a code object's (adaptive) bytecode. */
+static inline const char *oc_code_units(PyCodeObject *co)
+{
+    return (const char *)co->co_code_adaptive;
+}
+
+/* Whether a frame of this owner marks where a C call of the interpreter
+ * loop begins (3.12+: the entry frame it pushes; 3.14 owns it by the
+ * interpreter). */
+static inline int oc_frame_is_entry(char owner)
+{
+#if PY_VERSION_HEX >= 0x030E0000
+    return owner == FRAME_OWNED_BY_INTERPRETER || owner == FRAME_OWNED_BY_CSTACK;
+#elif PY_VERSION_HEX >= 0x030C0000
+    return owner == FRAME_OWNED_BY_CSTACK;
+#else
+    (void)owner;
+    return 0;
+#endif
+}
+#endif
+
+#if PY_VERSION_HEX >= 0x030D0000
+/* f_executable: a PyObject * (3.13), or a tagged _PyStackRef whose low
+ * bits must be masked (3.14). */
+static inline PyObject *oc_untag(const void *field)
+{
+    uintptr_t bits;
+    memcpy(&bits, field, sizeof bits);
+#if PY_VERSION_HEX >= 0x030E0000
+    bits &= ~(uintptr_t)3;
+#endif
+    return (PyObject *)bits;
+}
 #endif
 
 static inline Py_ssize_t oc_request_extra_index(void)
@@ -214,18 +261,18 @@ static inline int oc_sample_position(oc_peek_fn peek, PyThreadState *ts, PyObjec
     for (int depth = 0; f && depth < 4; depth++) {
         if (!OC_PEEK(peek, owner, f, _PyInterpreterFrame, owner))
             return -1;
-#if PY_VERSION_HEX >= 0x030C0000
-        if (owner == FRAME_OWNED_BY_CSTACK) {  /* an entry frame: the one below runs */
+        if (oc_frame_is_entry(owner)) {  /* an entry frame: the one below runs */
             if (!OC_PEEK(peek, f, f, _PyInterpreterFrame, previous))
                 return -1;
             continue;
         }
-#endif
         _Py_CODEUNIT *ip;
 #if PY_VERSION_HEX >= 0x030D0000
-        if (!OC_PEEK(peek, *code, f, _PyInterpreterFrame, f_executable) ||
+        char exe[sizeof(((_PyInterpreterFrame *)0)->f_executable)];
+        if (!OC_PEEK(peek, exe, f, _PyInterpreterFrame, f_executable) ||
             !OC_PEEK(peek, ip, f, _PyInterpreterFrame, instr_ptr))
             return -1;
+        *code = oc_untag(exe);
 #else
         if (!OC_PEEK(peek, *code, f, _PyInterpreterFrame, f_code) ||
             !OC_PEEK(peek, ip, f, _PyInterpreterFrame, prev_instr))
@@ -233,7 +280,7 @@ static inline int oc_sample_position(oc_peek_fn peek, PyThreadState *ts, PyObjec
 #endif
         /* 3.12 points at the CALL's last cache unit while a callee is
          * entered: the snapshot folds cache units into their instruction */
-        *offset = (long)((char *)ip - (char *)_PyCode_CODE((PyCodeObject *)*code));
+        *offset = (long)((const char *)ip - oc_code_units((PyCodeObject *)*code));
         return oc_peek_code(peek, *code, *offset) ? 0 : -1;
     }
     return -1;
@@ -274,7 +321,7 @@ static inline int oc_eval_groups(oc_peek_fn peek, PyThreadState *ts, uint16_t *g
         char owner;
         if (!OC_PEEK(peek, owner, f, _PyInterpreterFrame, owner))
             return -1;
-        if (owner == FRAME_OWNED_BY_CSTACK) {
+        if (oc_frame_is_entry(owner)) {
             groups[n++] = cur;
             cur = 0;
         } else {
