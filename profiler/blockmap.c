@@ -70,6 +70,12 @@ static uint32_t target_of(const bm_ops *ops, const unsigned char *bytes, uint32_
     }
 }
 
+uint32_t bm_jump_target(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
+                        uint32_t unit)
+{
+    return unit < nunits ? target_of(ops, bytes, nunits, unit) : UINT32_MAX;
+}
+
 uint32_t bm_owner(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
                   uint32_t unit)
 {

@@ -46,6 +46,11 @@ typedef struct bm_ops {
                                 EXCEPTION_HANDLED has reported already */
 } bm_ops;
 
+/* Unit index a jump at `unit` goes to when it jumps (a branch: when
+ * taken); UINT32_MAX for what is no jump. */
+uint32_t bm_jump_target(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
+                        uint32_t unit);
+
 /* Unit index of the instruction that contains code unit `unit` (an offset
  * inside an instruction's inline cache belongs to that instruction). */
 uint32_t bm_owner(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,

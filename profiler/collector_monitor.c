@@ -128,10 +128,18 @@ static void branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int fr
      * once, by the exception */
     if (r && opcode_at(r, to - 2) == ci_ops()->end_async_for && ci_ops()->end_async_for >= 0)
         return;
+    if (reporter >= 0 && r && to - 2 > from && opcode_at(r, to - 2) == reporter) {
+        /* POP_ITER reports every time it runs, from whatever ran before
+         * it: FOR_ITER's end is news; a jump to it or a fall into it was
+         * counted by the jump's own event or by the bytecode's order.  A
+         * jump's own event to just past a POP_ITER is no report of it. */
+        if (from_op < 0 || opcode_at(r, from) == from_op)
+            to -= 2;
+        else if (bm_jump_target(ci_ops(), r->bytes, r->ncounters, (uint32_t)from / 2) !=
+                 (uint32_t)to / 2)
+            return;
+    }
     st_exit(node, from);
-    if (reporter >= 0 && r && to - 2 > from && opcode_at(r, to - 2) == reporter &&
-        (from_op < 0 || opcode_at(r, from) == from_op))
-        to -= 2;
     st_count(node, to);
 }
 

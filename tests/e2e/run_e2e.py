@@ -92,6 +92,20 @@ def profile_counts(prof, strings=False):
     return out
 
 
+def observer_effect(counts, k):
+    """3.14 runs a suspended generator's implicit StopIteration handler
+    (CALL_INTRINSIC_1 then RERAISE) when it is closed only while a tool
+    listens for PY_UNWIND (genobject.c gen_close), as opprof does with
+    stacks on: those two instructions really ran in that run and not in
+    one without stacks, nor under the reference's tracer (README)."""
+    if PYVER < (3, 14):
+        return False
+    op = counts.get(k, [None])[0]
+    at = lambda d: counts.get(k[:3] + (k[3] + d,), [None])[0]
+    return (op == "CALL_INTRINSIC_1" and at(2) == "RERAISE") or \
+        (op == "RERAISE" and at(-2) == "CALL_INTRINSIC_1")
+
+
 def compare_counts(name, prof, ref_path, strings):
     global compared
     ref = load(ref_path)
@@ -107,7 +121,7 @@ def compare_counts(name, prof, ref_path, strings):
         skip.update(base + (o,) for o in f["excluded"])
     bad = []
     for k in sorted(set(mine) | set(theirs), key=str):
-        if k in skip:
+        if k in skip or (observer_effect(mine, k) and mine[k][1] >= theirs.get(k, 0)):
             continue
         a = mine.get(k, [None, 0])[1]
         b = theirs.get(k, 0)
@@ -170,7 +184,7 @@ def test_case(name, args, stdin):
         r = opprof(["run", "-q"] + extra + ["-o", alt] + args, stdin=stdin)
         b = profile_counts(load(alt), strings) if os.path.exists(alt) else {"missing": r.stderr}
         diff = [f"{k[1]}@{k[3]} {a.get(k)} {b.get(k)}" for k in set(a) | set(b)
-                if a.get(k) != b.get(k)]
+                if a.get(k) != b.get(k) and not (observer_effect(a, k) or observer_effect(b, k))]
         check(f"{name}: {' '.join(extra)} gives the same counts ({len(a)})",
               not diff and a, "; ".join(diff[:8]))
     check(f"{name}: counts consistent", not prof["incomplete"],
