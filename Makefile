@@ -11,10 +11,6 @@ SANITIZE ?=
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
 STD     := -std=c11 -D_GNU_SOURCE
-# CPython 3.14 while it is being ported (pycompat.h refuses it otherwise)
-ifneq ($(OPPROF_PY314_WIP),)
-  STD += -DOPPROF_PY314_WIP
-endif
 
 # A fresh Debian/Ubuntu machine: the build packages are installed here,
 # once, in one line (apt-get, through sudo when not root).

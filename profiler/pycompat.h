@@ -19,12 +19,17 @@
 #if PY_VERSION_HEX < 0x030A0000 || PY_VERSION_HEX >= 0x030F0000
 #error "opprof supports CPython 3.10 to 3.14"
 #endif
-#if PY_VERSION_HEX >= 0x030E0000 && !defined(OPPROF_PY314_WIP)
-#error "opprof supports CPython 3.10 to 3.13 (3.14 is being ported: make OPPROF_PY314_WIP=1)"
+
+/* 3.14 built --with-tail-call-interp (clang 19+) runs each instruction as
+ * its own C function: there is no _PyEval_EvalFrameDefault loop frame for
+ * the native unwinder, the sampler's overhead learning and the crash
+ * stack to find. */
+#ifdef Py_TAIL_CALL_INTERP
+#error "opprof does not support a CPython built with the tail-calling interpreter (--with-tail-call-interp): build it without, the default"
 #endif
 
 #ifdef Py_GIL_DISABLED
-#error "opprof refuses free-threaded CPython (3.13t): its counters are plain, not atomic"
+#error "opprof refuses free-threaded CPython (3.13t, 3.14t): its counters are plain, not atomic"
 #endif
 
 /* The hexversion the profile records. */

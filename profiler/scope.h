@@ -7,7 +7,7 @@
 
 #include "../reports/model/profile.h"
 
-/* CPython's co_flags bits, identical in 3.10-3.13 (codeinfo.c checks). */
+/* CPython's co_flags bits, identical in 3.10-3.14 (codeinfo.c checks). */
 #define SC_CO_OPTIMIZED 0x0001
 #define SC_CO_NEWLOCALS 0x0002
 #define SC_CO_GENERATOR 0x0020

@@ -63,8 +63,11 @@ def script_ratio(stderr):
 
 def profile_ratio():
     with open(OUT) as f:
-        fs = {fn["qualname"]: fn for fn in json.load(f)["functions"]
-              if fn["file"].endswith("scope_loop.py")}
+        prof = json.load(f)
+    # version 2 names files and functions by their index in "strings"
+    text = (lambda s: prof["strings"][s]) if prof.get("version") == 2 else (lambda s: s)
+    fs = {text(fn["qualname"]): fn for fn in prof["functions"]
+          if text(fn["file"]).endswith("scope_loop.py")}
     mod, fun = fs["<module>"]["time_ns"], fs["function_loop"]["time_ns"]
     return mod / fun if fun else None
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make bench: scripts/bench.py once for every interpreter present — the
-# default python3-embed and each CPython 3.10-3.13 under $PYENV_ROOT — each
+# default python3-embed and each CPython 3.10-3.14 under $PYENV_ROOT — each
 # against its own build, one after another (never beside a build), then
 # the goal checks of all of them together.  BENCH_ROUNDS passes through.
 # Each interpreter also gets the "scale" section (scripts/bench_scale.py:
@@ -21,7 +21,7 @@ run() {  # $1: PYTHON_CONFIG or "" for the default
     rm -f "$out"
 }
 run ""
-for v in 3.10 3.11 3.12 3.13; do
+for v in 3.10 3.11 3.12 3.13 3.14; do
     c=$(ls -d "$root"/versions/"$v".*/bin/python"$v"-config 2>/dev/null | grep -v 't-config$' | sort -V | tail -1)
     [ -n "$c" ] && run "$c"
 done
