@@ -549,8 +549,8 @@ static void put_nodes(v2 *x)
 
 #define SPLIT_MIN_FUNCTIONS 512
 
-/* The helper's bytes, in chunks: a growing buffer (open_memstream)
- * doubled and copied, up to twice the part in memory at its end. */
+/* The helper's bytes, in 1 MB chunks: open_memstream's one buffer,
+ * doubled and copied as it grows, held up to twice the part at its end. */
 typedef struct chunk {
     struct chunk *next;
     size_t len;
@@ -641,9 +641,9 @@ static size_t split_at(const pf_profile *p)
 static void put_head_rest(v2 *x);
 
 /* From the strings on (interned), the helper writing the functions from
- * `mid` and the nodes (mid past nfunctions: one thread).  The helper starts before the
- * strings are written, and blocks every signal: they stay the main
- * thread's. */
+ * `mid` and the nodes (mid past nfunctions: one thread).  The helper
+ * starts before the strings are written, and blocks every signal: they
+ * stay the main thread's. */
 static void put_rest(v2 *x, size_t mid)
 {
     const pf_profile *p = x->p;
