@@ -5,8 +5,10 @@ Each workload runs untraced, under `opprof run` in each mode, and under
 hits every mode alike; the median wall time of each mode is printed as a
 ratio to the untraced median of the same run.
 
-Fidelity (the module-vs-function loop): the script measures its two loops
-itself with perf_counter; untraced, that ratio is the truth.  opprof's
+Fidelity (the module-vs-function loop, scope_interleaved.py: scope_loop.py's
+two loops taken in turns, so that the machine's drift hits both alike):
+the script measures its two loops itself with perf_counter; untraced, that
+ratio is the truth.  opprof's
 ratio is <module> self time / function_loop self time from the profile.
 Fidelity = opprof's ratio / the untraced ratio of the same round (1.00 is
 perfect; the goal on 3.12+ is within 0.85-1.15 in the default mode).
@@ -35,7 +37,7 @@ OUT = os.path.join(TMP, "p.json")
 WORKLOADS = [
     ("loop/float (nbody)", ["nbody.py", "100000"]),
     ("call-heavy", ["calls.py", "1000000"]),
-    ("module vs function loop", ["scope_loop.py", "3000000"]),
+    ("module vs function loop", ["scope_interleaved.py", "3000000"]),
 ]
 
 MODES = [
@@ -67,7 +69,7 @@ def profile_ratio():
     # version 2 names files and functions by their index in "strings"
     text = (lambda s: prof["strings"][s]) if prof.get("version") == 2 else (lambda s: s)
     fs = {text(fn["qualname"]): fn for fn in prof["functions"]
-          if text(fn["file"]).endswith("scope_loop.py")}
+          if text(fn["file"]).endswith("scope_interleaved.py")}
     mod, fun = fs["<module>"]["time_ns"], fs["function_loop"]["time_ns"]
     return mod / fun if fun else None
 
@@ -88,7 +90,7 @@ def main():
             for m, cmd in MODES:
                 t, err = timed(cmd + args)
                 times[m].append(t)
-                if args[0] != "scope_loop.py":
+                if args[0] != "scope_interleaved.py":
                     continue
                 if m == "python":
                     truth = script_ratio(err)

@@ -20,7 +20,8 @@ import sys
 import threading
 
 LINE = re.compile(r"(.*) (\d+)")
-EXAMPLE_ARGS = {"scope_loop.py": ["200000"], "nbody.py": ["3000"], "calls.py": ["20000"]}
+EXAMPLE_ARGS = {"scope_loop.py": ["200000"], "scope_interleaved.py": ["200000"],
+                "nbody.py": ["3000"], "calls.py": ["20000"]}
 
 
 def skip(t, what, why):
