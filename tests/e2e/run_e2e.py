@@ -281,6 +281,16 @@ def test_model(profs):
     p = profs.get("sys_exit")
     if p:
         check("atexit handlers are profiled", fn(p, "goodbye"), "goodbye missing")
+    p = profs.get("py314")
+    if p:
+        ops = [i["count"] for f in fn(p, "templates") for i in f["code"]
+               if i["opname"] == "BUILD_TEMPLATE"]
+        check("3.14: template strings counted", ops == [5], str(ops))
+        ann = {f["qualname"]: f["calls"] for f in p["functions"]
+               if f["name"] == "__annotate__" and from_fixtures(f["file"])}
+        check("3.14: deferred annotations run as __annotate__ functions",
+              ann.get("__annotate__", 0) >= 2 and ann.get("Later.__annotate__", 0) >= 1,
+              str(ann))
 
 
 PYVER = (0, 0)
@@ -291,7 +301,8 @@ def main():
     v = run([PYTHON, "-c", "import sys; print(*sys.version_info[:2])"]).stdout.split()
     PYVER = tuple(map(int, v))
     profs = {}
-    for name, args, stdin in CASES:
+    cases = CASES + ([("py314", ["py314.py"], "")] if PYVER >= (3, 14) else [])
+    for name, args, stdin in cases:
         profs[name] = test_case(name, args, stdin)
     test_model({k: v for k, v in profs.items() if v})
     import e2e_cli
