@@ -66,7 +66,8 @@ PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/com
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c profiler/nodepass.c \
                 profiler/collector_common.c profiler/collector_trace.c \
                 profiler/collector_monitor.c profiler/sampler.c profiler/sclock.c profiler/nstack.c \
-                profiler/crash.c profiler/native.c profiler/nmerge.c profiler/runout.c profiler/listing.c
+                profiler/crash.c profiler/native.c profiler/nmerge.c profiler/runout.c profiler/listing.c \
+                profiler/explain_cmd.c
 MODEL_SRC    := reports/model/profile.c reports/model/measures.c reports/model/nodes.c reports/model/strtab.c \
                 reports/model/profile_json.c reports/model/profile_v1w.c reports/model/profile_v2w.c \
                 reports/model/profile_read.c reports/model/profile_read_v2.c \
@@ -78,13 +79,17 @@ REPORTS_SRC  := $(MODEL_SRC) reports/jsonw.c reports/outfile.c reports/diff.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \
                 reports/report_text.c reports/report_bars.c \
                 reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
-                reports/html.c
+                reports/html.c reports/glossary.c reports/explain.c reports/report_legend.c \
+                reports/findings.c reports/findings_view.c reports/findings_loops.c reports/report_findings.c
 
 # the HTML page's script and style, compiled in (reports/html.c): the page
 # and the binary need no file of ours at run time
 HTML_ASSETS := $(BUILDDIR)/gen/html_assets.c
+# the opcode glossary (reports/glossary/*.txt), checked and turned into C
+GLOSSARY_TXT  := $(sort $(wildcard reports/glossary/*.txt))
+GLOSSARY_DATA := $(BUILDDIR)/gen/glossary_data.c
 OBJ := $(patsubst %.c,$(BUILDDIR)/obj/%.o,$(PROFILER_SRC) $(REPORTS_SRC)) \
-       $(BUILDDIR)/obj/gen/html_assets.o
+       $(BUILDDIR)/obj/gen/html_assets.o $(BUILDDIR)/obj/gen/glossary_data.o
 OPPROF := $(BUILDDIR)/opprof
 
 .PHONY: all test unit e2e demo bench bench-one bench-scale valgrind clean check-pycompat
@@ -117,13 +122,16 @@ $(HTML_ASSETS): reports/html/flame.js reports/html/flame.css
 	    od -An -v -tx1 "$${a#*:}" | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	    echo '0};'; \
 	  done; } > $@.tmp && mv $@.tmp $@
+$(GLOSSARY_DATA): scripts/gen_glossary.py $(GLOSSARY_TXT)
+	@mkdir -p $(dir $@)
+	@$(PYTHON_EXE) scripts/gen_glossary.py $@ $(GLOSSARY_TXT)
 $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -I. $(ALL_CFLAGS) -c -o $@ $<
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame nmerge disasm jsonpull
+UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame nmerge disasm jsonpull glossary
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
@@ -140,12 +148,18 @@ unit_src_diff  := reports/diff.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
 unit_src_merge := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)
 unit_src_fuzz_read := $(unit_src_diff)
-unit_src_annotate := reports/annotate.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
-unit_src_report_text := reports/report_text.c reports/report_bars.c reports/model/profile.c reports/model/measures.c \
-                  reports/model/nodes.c
+GLOSSARY_SRC := reports/glossary.c reports/explain.c $(GLOSSARY_DATA)
+unit_src_glossary := $(GLOSSARY_SRC)
+unit_src_annotate := reports/annotate.c reports/outfile.c reports/jsonw.c $(MODEL_SRC) $(GLOSSARY_SRC)
+unit_src_report_text := reports/report_text.c reports/report_bars.c reports/report_legend.c \
+                  reports/findings.c reports/findings_view.c reports/findings_loops.c \
+                  reports/report_findings.c reports/model/profile.c \
+                  reports/model/measures.c reports/model/nodes.c reports/model/disasm.c \
+                  reports/model/opcodes_tables.c reports/model/codepack.c $(GLOSSARY_SRC)
 unit_src_flame := reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
-                  reports/html.c reports/report_text.c reports/report_bars.c reports/jsonw.c \
-                  reports/outfile.c $(MODEL_SRC) $(HTML_ASSETS)
+                  reports/html.c reports/report_text.c reports/report_bars.c reports/report_legend.c \
+                  reports/findings.c reports/findings_view.c reports/findings_loops.c \
+                  reports/report_findings.c reports/jsonw.c reports/outfile.c $(MODEL_SRC) $(HTML_ASSETS) $(GLOSSARY_SRC)
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 
@@ -153,7 +167,7 @@ UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 $(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@pkg-config --exists cmocka || { echo "cmocka not found: run scripts/install-deps.sh (apt-get install libcmocka-dev)" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) $(UNWIND_CFLAGS) -o $@ $(filter %.c,$^) $(CMOCKA_FLAGS) $(JANSSON_LIBS) $(UNWIND_LIBS) -lz -ldl -lm $(SANFLAGS)
+	$(CC) -I. $(ALL_CFLAGS) $(UNWIND_CFLAGS) -o $@ $(filter %.c,$^) $(CMOCKA_FLAGS) $(JANSSON_LIBS) $(UNWIND_LIBS) -lz -ldl -lm $(SANFLAGS)
 
 test: $(OPPROF) $(UNIT_BINS) check-pycompat
 	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \

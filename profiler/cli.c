@@ -12,7 +12,7 @@ enum opt_id {
     OPT_HELP, OPT_NO_TIME, OPT_TIME_ONLY, OPT_RATE, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
     OPT_MIN_INSTRUCTIONS, OPT_INCLUDE_IMPORTS, OPT_ALLOW_MISMATCH, OPT_FORMAT, OPT_TOP,
     OPT_SORT, OPT_WIDTH, OPT_REPORT, OPT_FOLDED, OPT_SPEEDSCOPE, OPT_HTML, OPT_OPCODES,
-    OPT_NATIVE,
+    OPT_NATIVE, OPT_NO_LEGEND, OPT_EXPLAIN,
 };
 
 typedef struct option {
@@ -49,6 +49,7 @@ static const option run_options[] = {
     {NULL, "--speedscope", OPT_SPEEDSCOPE, 1},
     {NULL, "--html", OPT_HTML, 1},
     {NULL, "--opcodes", OPT_OPCODES, 0},
+    {NULL, "--no-legend", OPT_NO_LEGEND, 0},
     {"-h", "--help", OPT_HELP, 0},
     GATE_OPTIONS,
     {NULL, NULL, 0, 0},
@@ -66,6 +67,7 @@ static const option show_options[] = {
     {NULL, "--top", OPT_TOP, 1},
     {NULL, "--sort", OPT_SORT, 1},
     {NULL, "--width", OPT_WIDTH, 1},
+    {NULL, "--explain", OPT_EXPLAIN, 0},
     {NULL, NULL, 0, 0},
 };
 
@@ -78,6 +80,7 @@ static const option report_options[] = {
     {"-o", "--output", OPT_OUTPUT, 1},
     {NULL, "--metric", OPT_METRIC, 1},
     {NULL, "--opcodes", OPT_OPCODES, 0},
+    {NULL, "--no-legend", OPT_NO_LEGEND, 0},
     {NULL, NULL, 0, 0},
 };
 
@@ -264,6 +267,7 @@ static int apply_run(void *p, const option *opt, const char *arg, const char *va
                                                                    : &o->speedscope) = value;
         return 0;
     case OPT_OPCODES: o->opcodes = 1; return 0;
+    case OPT_NO_LEGEND: o->no_legend = 1; return 0;
     case OPT_HELP: o->help = 1; return 0;
     default:
         o->metric_set |= opt->id == OPT_METRIC;   /* one --metric: --compare's and the graphs' */
@@ -422,6 +426,8 @@ static int apply_show(void *p, const option *opt, const char *arg, const char *v
         o->metric = value;
         return 0;
     case OPT_OPCODES: o->opcodes = 1; return 0;
+    case OPT_NO_LEGEND: o->no_legend = 1; return 0;
+    case OPT_EXPLAIN: o->explain = 1; return 0;
     default:  /* --top, --width */
         v = strtoul(value, &end, 10);
         if (end == value || *end || value[0] == '-' || v == 0 || v > 100000)

@@ -37,6 +37,7 @@ typedef struct cli_run {
     const char *speedscope;  /* --speedscope FILE */
     const char *html;        /* --html FILE */
     int opcodes;             /* --opcodes: opcode leaf frames in them */
+    int no_legend;           /* --no-legend: the report without the opcodes' meanings */
     int help;
     int py_argc;             /* python's arguments, borrowed from argv */
     char **py_argv;
@@ -59,6 +60,8 @@ typedef struct cli_show {
     const char *output;      /* report -o FILE: NULL for standard output */
     const char *metric;      /* report --metric instructions|time; NULL: the default */
     int opcodes;             /* report --opcodes */
+    int no_legend;           /* report --no-legend */
+    int explain;             /* annotate --explain: each instruction's meaning */
     int help;
 } cli_show;
 
@@ -87,5 +90,6 @@ extern const char cli_diff_usage[];
 extern const char cli_merge_usage[];
 extern const char cli_report_usage[];
 extern const char cli_annotate_usage[];
+extern const char cli_explain_usage[];
 
 #endif

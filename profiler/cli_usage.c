@@ -13,6 +13,7 @@ const char cli_main_usage[] =
     "  merge    sum profiles of the same interpreter into one\n"
     "  report   print the report of a saved profile\n"
     "  annotate print a function's bytecode with the run's numbers\n"
+    "  explain  what an instruction means; code disassembled with the meanings\n"
     "\n"
     "  opprof --help | --version | <command> --help\n";
 
@@ -57,6 +58,7 @@ const char cli_run_usage[] =
     "                     (--metric instructions|time: what they weigh; default time\n"
     "                     when timed, else instructions)\n"
     "  --opcodes          flame graphs get the executed opcode as a leaf frame\n"
+    "  --no-legend        the report without the meaning of each opcode it shows\n"
     "  --compare BASELINE after the run, diff against BASELINE (report on stderr)\n"
     "                     and exit 3 on a regression; takes diff's limits:\n"
     GATE_HELP
@@ -79,7 +81,7 @@ const char cli_merge_usage[] =
     "Sums counts, calls, wall time and stacks of profiles of one interpreter.\n";
 
 const char cli_report_usage[] =
-    "usage: opprof report PROFILE.json [--top N] [--sort time|count] [--width N]\n"
+    "usage: opprof report PROFILE.json [--top N] [--sort time|count] [--width N] [--no-legend]\n"
     "       opprof report PROFILE.json --format folded|speedscope|html [-o FILE]\n"
     "       opprof report PROFILE.json --format json|json-v1 [-o FILE]\n"
     "                     [--metric instructions|time] [--opcodes]\n"
@@ -91,10 +93,26 @@ const char cli_report_usage[] =
     "  -o, --output FILE  write there instead of standard output\n"
     "  --metric M         what the flame graph weighs: instructions or time (ns);\n"
     "                     default time when the profile is timed, else instructions\n"
-    "  --opcodes          the executed opcode as a leaf frame: ...;work (a.py:3);[LOAD_FAST]\n";
+    "  --opcodes          the executed opcode as a leaf frame: ...;work (a.py:3);[LOAD_FAST]\n"
+    "  --no-legend        the text report without its last section, the meaning of\n"
+    "                     each opcode it shows\n";
+
+const char cli_explain_usage[] =
+    "usage: opprof explain                  every instruction of this interpreter, by category\n"
+    "       opprof explain OPNAME           what one instruction does (any case: load_name)\n"
+    "       opprof explain -c CODE          CODE compiled (never run) and disassembled,\n"
+    "                                       the meaning of each instruction beside it\n"
+    "       opprof explain FILE.py [FUNCTION]   the same for a file, or one function of it\n"
+    "                                       (a qualname such as Outer.work, or a name)\n"
+    "       opprof explain --names 3.X      the instruction names of CPython 3.X, one a line\n"
+    "\n"
+    "The glossary covers CPython 3.10 to 3.14: generic, specialized (3.11+),\n"
+    "pseudo and instrumented instructions.  Exit 2 for an unknown name (the\n"
+    "closest are suggested), an unreadable FILE or code that does not compile.\n";
 
 const char cli_annotate_usage[] =
-    "usage: opprof annotate PROFILE.json [FUNCTION] [--top N]\n"
+    "usage: opprof annotate PROFILE.json [FUNCTION] [--top N] [--explain]\n"
     "\n"
     "FUNCTION: a qualname (Outer.work), a name, or FILE:LINE (app.py:12);\n"
-    "without it, the hottest --top functions (default 3).\n";
+    "without it, the hottest --top functions (default 3).\n"
+    "--explain: the meaning of each instruction at the end of its row.\n";

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../reports/annotate.h"
+#include "../reports/findings.h"
 #include "../reports/diff.h"
 #include "../reports/diff_render.h"
 #include "../reports/model/merge.h"
@@ -189,7 +190,7 @@ int cmd_annotate(int argc, char **argv)
     }
     pf_profile *p = NULL;
     size_t top = o.top ? (size_t)o.top : 3;
-    if (an_read(o.profile, o.function, top, &p, err, sizeof err) < 0)
+    if (an_read(o.profile, o.function, top, 0, &p, err, sizeof err) < 0)
         return usage_error(err);
     int rc = OPPROF_EXIT_OK;
     size_t *idx = calloc(p->nfunctions + 1, sizeof *idx);
@@ -204,7 +205,7 @@ int cmd_annotate(int argc, char **argv)
     for (size_t i = 0; rc == OPPROF_EXIT_OK && i < n; i++) {
         if (i)
             fputc('\n', stdout);
-        if (an_render(p, &p->functions[idx[i]], stdout) < 0)
+        if (an_render(p, &p->functions[idx[i]], o.explain, stdout) < 0)
             rc = usage_error("cannot write the listing");
     }
     free(idx);
@@ -309,7 +310,11 @@ int cmd_report(int argc, char **argv)
         return OPPROF_EXIT_BAD_INPUT;
     pf_profile *p = NULL;
     unsigned keep = json ? PF_KEEP_ALL : text ? 0 : o.opcodes ? PF_KEEP_NODE_OPS : PF_KEEP_NODES;
-    if (pf_read_file_keep(o.profile, keep, &p, err, sizeof err) < 0) {
+    /* the text report's findings (in the HTML page too) look at the code
+     * of the heaviest functions */
+    int findings = text || strcmp(o.format, "html") == 0;
+    if (findings ? an_read(o.profile, NULL, FD_TOP, keep | AN_KEEP_COUNTS, &p, err, sizeof err) < 0
+                 : pf_read_file_keep(o.profile, keep, &p, err, sizeof err) < 0) {
         of_release(t);
         return usage_error(err);
     }
@@ -323,6 +328,7 @@ int cmd_report(int argc, char **argv)
     if (o.top)
         job.ro.top = o.top;
     job.ro.sort_by_count = o.sort_by_count;
+    job.ro.legend = !o.no_legend;
     job.ro.profile_name = o.profile;
     if (text) {
         if (of_write(t, NULL, cmd_write_report, &job, err, sizeof err) < 0)

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "exitcode.h"
+#include "explain_cmd.h"
 #include "host.h"
 
 #ifndef OPPROF_VERSION
@@ -41,6 +42,7 @@ static const struct {
     {"merge", cmd_merge},
     {"report", cmd_report},
     {"annotate", cmd_annotate},
+    {"explain", cmd_explain},
 };
 
 int main(int argc, char **argv)

@@ -189,6 +189,9 @@ static inline int oc_code_varnames(PyCodeObject *co, PyObject **locals, PyObject
 typedef PyObject *oc_err_state;
 static inline oc_err_state oc_err_save(void) { return PyErr_GetRaisedException(); }
 static inline void oc_err_restore(oc_err_state e) { PyErr_SetRaisedException(e); }
+/* The pending exception as an object (new reference, NULL if none),
+ * cleared: for saying it in one line. */
+static inline PyObject *oc_err_take(void) { return PyErr_GetRaisedException(); }
 #else
 typedef struct { PyObject *type, *value, *tb; } oc_err_state;
 static inline oc_err_state oc_err_save(void)
@@ -198,6 +201,15 @@ static inline oc_err_state oc_err_save(void)
     return e;
 }
 static inline void oc_err_restore(oc_err_state e) { PyErr_Restore(e.type, e.value, e.tb); }
+static inline PyObject *oc_err_take(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
 #endif
 
 /* Copies n bytes from src, or fails instead of faulting on a bad

@@ -149,6 +149,7 @@ ro_result ro_write(ro_outputs *r, pf_profile *p, const cli_run *o, uint64_t end_
     if (o->gate.opts.top)
         job.ro.top = o->gate.opts.top;
     job.ro.sort_by_count = o->sort_by_count;
+    job.ro.legend = !o->no_legend;
     job.ro.profile_name = ro_profile_name(r);
     of_target *rep = r->t[OUT_REPORT];
     if (rep) {

@@ -7,6 +7,7 @@
  * per source line.
  */
 #include "annotate.h"
+#include "explain.h"
 
 #include "model/profile_read.h"
 
@@ -61,6 +62,7 @@ typedef struct pick {
     size_t top;
     size_t *best[2];
     size_t nbest[2];
+    void (*drop)(pf_function *f);   /* what a function not chosen loses */
 } pick;
 
 static int in_best(const pick *k, int timed, size_t i)
@@ -89,7 +91,7 @@ static int offer(pick *k, pf_profile *p, int timed, size_t i)
     size_t out = b[w];
     b[w] = i;
     if (!in_best(k, !timed, out))
-        pf_function_drop_code(&p->functions[out]);
+        k->drop(&p->functions[out]);
     return 1;
 }
 
@@ -102,14 +104,16 @@ static int pick_function(void *ctx, pf_profile *p, size_t i)
         keep |= offer(k, p, 1, i);
     }
     if (!keep)
-        pf_function_drop_code(&p->functions[i]);
+        k->drop(&p->functions[i]);
     return 0;
 }
 
-int an_read(const char *path, const char *spec, size_t top, pf_profile **out, char *err,
-            size_t errlen)
+int an_read(const char *path, const char *spec, size_t top, unsigned keep, pf_profile **out,
+            char *err, size_t errlen)
 {
-    pick k = {spec, top, {NULL, NULL}, {0, 0}};
+    pick k = {spec, top, {NULL, NULL}, {0, 0},
+              keep & AN_KEEP_COUNTS ? pf_function_drop_disassembly : pf_function_drop_code};
+    keep &= ~(unsigned)AN_KEEP_COUNTS;
     if (!spec && (!(k.best[0] = malloc((top + 1) * sizeof *k.best[0])) ||
                   !(k.best[1] = malloc((top + 1) * sizeof *k.best[1])))) {
         free(k.best[0]);
@@ -117,7 +121,7 @@ int an_read(const char *path, const char *spec, size_t top, pf_profile **out, ch
         return -1;
     }
     pf_read_hooks h = {.function = pick_function, .ctx = &k};
-    int rc = pf_read_file_hooked(path, PF_KEEP_CODE, &h, out, err, errlen);
+    int rc = pf_read_file_hooked(path, PF_KEEP_CODE | keep, &h, out, err, errlen);
     free(k.best[0]);
     free(k.best[1]);
     return rc;
@@ -139,11 +143,22 @@ static const pf_instr *executed(const pf_function *f, uint32_t offset)
     return lo < f->ncode && f->code[lo].offset == offset ? &f->code[lo] : NULL;
 }
 
-static void bar(FILE *out, double share)
+/* The share as up to 20 '#'; padded to 20 when a meaning follows. */
+static void bar(FILE *out, double share, int pad)
 {
     int n = (int)(share * 20.0 + 0.5);
     for (int i = 0; i < n; i++)
         fputc('#', out);
+    for (int i = n; pad && i < 20; i++)
+        fputc(' ', out);
+}
+
+/* annotate --explain: the instruction's meaning at the end of its row. */
+static void meaning(FILE *out, const char *opname, int explain)
+{
+    const char *m = explain ? ex_short(opname) : NULL;
+    if (m)
+        fprintf(out, "  %s", m);
 }
 
 /* One line of the listing, whichever way the profile holds it. */
@@ -187,7 +202,7 @@ static row *rows_of(const pf_profile *p, const pf_function *f, dz_listing *dz, s
     return v;
 }
 
-int an_render(const pf_profile *p, const pf_function *f, FILE *out)
+int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
 {
     /* shares by time where there is time, else by count */
     int by_time = p->timed && f->time_ns > 0;
@@ -230,7 +245,11 @@ int an_render(const pf_profile *p, const pf_function *f, FILE *out)
         if (line >= 0 && (i == 0 || line != (l && i ? rows[i - 1].line : -1)))
             snprintf(lineno, sizeof lineno, "%d", line);
         if (!in) {
-            fprintf(out, "%6s %6u  %-24s %-28.28s %12s\n", lineno, off, name, arg, ".");
+            fprintf(out, "%6s %6u  %-24s %-28.28s %12s", lineno, off, name, arg, ".");
+            if (explain)
+                fprintf(out, " %10s %6s %7s %20s", "", "", "", "");
+            meaning(out, name, explain);
+            fputc('\n', out);
             continue;
         }
         const pf_itime *it = f->ntimes ? pf_instr_times(f, (size_t)(in - f->code)) : NULL;
@@ -251,7 +270,8 @@ int an_render(const pf_profile *p, const pf_function *f, FILE *out)
         else
             fprintf(out, " %7s", p->timed ? "-" : "");
         fputc(' ', out);
-        bar(out, share);
+        bar(out, share, explain);
+        meaning(out, name, explain);
         fputc('\n', out);
     }
     free(rows);

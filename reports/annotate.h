@@ -20,12 +20,17 @@ size_t an_find(const pf_profile *p, const char *spec, size_t top, size_t *idx);
 
 /* Reads the profile at `path` for an_find(p, spec, top): the code of
  * only the functions it can choose is kept (PF_KEEP_CODE otherwise), so
- * that memory does not grow with the functions a program touched.  As
- * pf_read_file_keep: 0 with *out, or -1 with one line in err. */
-int an_read(const char *path, const char *spec, size_t top, pf_profile **out, char *err,
-            size_t errlen);
+ * that memory does not grow with the functions a program touched; `keep`
+ * adds what else to keep (PF_KEEP_NODES...).  As pf_read_file_keep: 0
+ * with *out, or -1 with one line in err. */
+int an_read(const char *path, const char *spec, size_t top, unsigned keep, pf_profile **out,
+            char *err, size_t errlen);
+/* In an_read's keep: the functions it does not choose keep their counts
+ * and times, and lose only their disassembly (the report's findings). */
+#define AN_KEEP_COUNTS 0x100
 
-/* Prints one function; 0, or -1 on a write error. */
-int an_render(const pf_profile *p, const pf_function *f, FILE *out);
+/* Prints one function; `explain`: each instruction's meaning at the end
+ * of its row (glossary.h).  0, or -1 on a write error. */
+int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out);
 
 #endif

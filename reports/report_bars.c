@@ -321,6 +321,8 @@ void rt_put_histogram(const rt_ctx *c, const rt_hist *h)
     char cell[NKEYS][RT_NUM_LEN], title[80];
     int wname = (int)strlen("opcode"), w[NKEYS], used;
     size_t n = shown(c, h);
+    for (size_t i = 0; c->legend && i < n; i++)
+        rt_legend_add(c->legend, h->ops[i].name);
     snprintf(title, sizeof title, "opcodes, whole run (by %s)", c->by_count ? "count" : "time");
     rt_heading(c, title);
     if (n == 0) {
@@ -436,6 +438,9 @@ void rt_put_side_by_side(const rt_ctx *c, const rt_hist *mod, const rt_hist *fun
 {
     side sides[2] = {{"module-level code", mod, shown_with_bar(c, mod)},
                      {"function-local code", fun, shown_with_bar(c, fun)}};
+    for (int k = 0; k < 2 && c->legend; k++)
+        for (size_t i = 0; i < sides[k].n; i++)
+            rt_legend_add(c->legend, sides[k].h->ops[i].name);
     side_layout l = {(int)strlen("opcode"), {0}, 0, 0};
     char cell[NSIDE][RT_NUM_LEN];
     for (int k = 0; k < NSIDE; k++)

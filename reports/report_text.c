@@ -20,6 +20,7 @@ void rt_options_init(rt_options *o)
     o->top = 15;
     o->width = 100;
     o->unicode = 1;
+    o->legend = 1;
 }
 
 void rt_options_for_terminal(rt_options *o, int fd)
@@ -491,7 +492,10 @@ int rt_render(const pf_profile *p, const rt_options *o, FILE *out)
     /* a histogram ranks by what the profile has */
     c.by_count = !p->timed || (o->sort_by_count && p->counted);
     rt_hist all;
+    rt_legend legend = {0};
     int rc = -1;
+    if (o->legend)
+        c.legend = &legend;
     if (rt_names_init(&c) < 0)
         return -1;
     if (rt_hist_build(&c, scope_any, &all) < 0)
@@ -501,10 +505,14 @@ int rt_render(const pf_profile *p, const rt_options *o, FILE *out)
     if (put_scopes(&c) < 0 || put_functions(&c) < 0)
         goto hist;
     rt_put_histogram(&c, &all);
-    rc = fflush(out) != 0 || ferror(out) ? -1 : 0;
+    rt_put_legend(&c);
+    if (rt_put_findings(&c) < 0)
+        goto hist;
+    rc = fflush(out) != 0 || ferror(out) || legend.failed ? -1 : 0;
 hist:
     rt_hist_release(&all);
 names:
     rt_names_release(&c);
+    rt_legend_release(&legend);
     return rc;
 }

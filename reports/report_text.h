@@ -28,9 +28,10 @@ typedef struct rt_options {
     int unicode;         /* block characters for bars, else ASCII '#' */
     int colour;          /* ANSI colour (callers decide: tty and no NO_COLOR) */
     const char *profile_name; /* for the "opprof annotate PROFILE FUNC" hints, may be NULL */
+    int legend;          /* end with the meaning of each opcode shown (glossary.h) */
 } rt_options;
 
-/* top 15, width 100, unicode 1, colour 0, no profile name. */
+/* top 15, width 100, unicode 1, colour 0, no profile name, legend 1. */
 void rt_options_init(rt_options *o);
 
 /* 0, or -1 on a write error or when out of memory.  o NULL: the defaults. */
@@ -61,6 +62,13 @@ typedef struct rt_hist {
     uint64_t count, time_ns, samples;   /* totals */
 } rt_hist;
 
+/* The opcode names the report's tables showed, in order, each once. */
+typedef struct rt_legend {
+    const char **names;      /* borrowed from the rt_ctx's names */
+    size_t n, cap;
+    int failed;              /* out of memory on the way: the report fails */
+} rt_legend;
+
 typedef struct rt_ctx {
     const pf_profile *p;
     const rt_options *o;
@@ -71,6 +79,7 @@ typedef struct rt_ctx {
     size_t *name_of;         /* opcode index -> index into names */
     const char **names;      /* distinct opcode names */
     size_t nnames;
+    rt_legend *legend;       /* the opcodes the tables showed, for the legend */
 } rt_ctx;
 
 /* Sets up the opcode name table of c; 0 or -1 when out of memory. */
@@ -104,8 +113,18 @@ void rt_dim(const rt_ctx *c, int on);
 int rt_put_bar(const rt_ctx *c, double frac, int cols);
 void rt_pad(FILE *out, int n);
 
-/* The histogram sections (report_bars.c). */
+/* The histogram sections (report_bars.c); each adds the opcodes it
+ * shows to c->legend (when set). */
 void rt_put_histogram(const rt_ctx *c, const rt_hist *h);
 void rt_put_side_by_side(const rt_ctx *c, const rt_hist *mod, const rt_hist *fun);
+
+/* The legend (report_legend.c): adds name to l (0, or -1 and l->failed
+ * when out of memory), and prints one line per name with its meaning. */
+int rt_legend_add(rt_legend *l, const char *name);
+void rt_put_legend(const rt_ctx *c);
+void rt_legend_release(rt_legend *l);
+
+/* The findings section (report_findings.c): 0, or -1 when out of memory. */
+int rt_put_findings(const rt_ctx *c);
 
 #endif

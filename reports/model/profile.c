@@ -102,10 +102,8 @@ static void free_strings(char **v, size_t n)
     free(v);
 }
 
-void pf_function_drop_code(pf_function *f)
+void pf_function_drop_disassembly(pf_function *f)
 {
-    free(f->code);
-    free(f->times);
     for (size_t k = 0; k < f->nlisting; k++)
         free(f->listing[k].argrepr);
     free(f->listing);
@@ -113,15 +111,23 @@ void pf_function_drop_code(pf_function *f)
         pf_code_release(f->codeinfo);
         free(f->codeinfo);
     }
+    f->listing = NULL;
+    f->codeinfo = NULL;
+    f->nlisting = 0;
+}
+
+void pf_function_drop_code(pf_function *f)
+{
+    pf_function_drop_disassembly(f);
+    free(f->code);
+    free(f->times);
     free(f->forms);
     free(f->form_times);
     f->code = NULL;
     f->times = NULL;
-    f->listing = NULL;
-    f->codeinfo = NULL;
     f->forms = NULL;
     f->form_times = NULL;
-    f->ncode = f->ntimes = f->nlisting = f->nform_times = 0;
+    f->ncode = f->ntimes = f->nform_times = 0;
 }
 
 void pf_profile_release(pf_profile *p)

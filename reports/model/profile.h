@@ -399,6 +399,8 @@ size_t *pf_functions_by_weight(const pf_profile *p);
 /* Frees f's per-instruction data (code, times, listing, codeinfo, forms),
  * leaving its totals: for a reader's hook that needs them no more. */
 void pf_function_drop_code(pf_function *f);
+/* Frees only its listing and codeinfo: what disassembles it. */
+void pf_function_drop_disassembly(pf_function *f);
 /* 1 when a comes before b in that order (timed: as in a timed profile). */
 int pf_function_outranks(const pf_function *a, const pf_function *b, int timed);
 

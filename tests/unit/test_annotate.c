@@ -36,7 +36,7 @@ static char *render(const pf_profile *p, size_t i)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    assert_int_equal(an_render(p, &p->functions[i], f), 0);
+    assert_int_equal(an_render(p, &p->functions[i], 0, f), 0);
     fclose(f);
     return buf;
 }
@@ -92,7 +92,7 @@ static void test_read_keeps_what_it_can_show(void **state)
 
     pf_profile *q = NULL, *whole = NULL;
     assert_int_equal(pf_read_file(path, &whole, err, sizeof err), 0);
-    assert_int_equal(an_read(path, NULL, 1, &q, err, sizeof err), 0);
+    assert_int_equal(an_read(path, NULL, 1, 0, &q, err, sizeof err), 0);
     assert_true(q->functions[c].ncode && q->functions[b].ncode);   /* timed top, untimed top */
     assert_int_equal(q->functions[a].ncode, 0);
     assert_int_equal(q->functions[d].ncode, 0);
@@ -106,7 +106,7 @@ static void test_read_keeps_what_it_can_show(void **state)
     free(all);
     pf_profile_release(q);
 
-    assert_int_equal(an_read(path, "d", 1, &q, err, sizeof err), 0);
+    assert_int_equal(an_read(path, "d", 1, 0, &q, err, sizeof err), 0);
     assert_true(q->functions[d].ncode);
     assert_int_equal(q->functions[b].ncode + q->functions[c].ncode + q->functions[a].ncode, 0);
     pf_profile_release(q);
