@@ -13,7 +13,9 @@ ratio is <module> self time / function_loop self time from the profile.
 Fidelity = opprof's ratio / the untraced ratio of the same round (1.00 is
 perfect; the goal on 3.12+ is within 0.85-1.15 in the default mode).
 
-Environment: OPPROF (binary), PYTHON_EXE (its python), BENCH_ROUNDS (5).
+Environment: OPPROF (binary), PYTHON_EXE (its python), BENCH_ROUNDS (5),
+BENCH_WORKLOADS (scripts to run, comma-separated: "scope_interleaved.py";
+default all).
 `make bench` runs it once per interpreter present (scripts/bench_all.sh);
 each run ends with a `check Python X.Y.Z:` line.
 """
@@ -37,8 +39,11 @@ OUT = os.path.join(TMP, "p.json")
 WORKLOADS = [
     ("loop/float (nbody)", ["nbody.py", "100000"]),
     ("call-heavy", ["calls.py", "1000000"]),
-    ("module vs function loop", ["scope_interleaved.py", "3000000"]),
+    ("module vs function loop", ["scope_interleaved.py", "8000000"]),
 ]
+
+if os.environ.get("BENCH_WORKLOADS"):
+    WORKLOADS = [w for w in WORKLOADS if w[1][0] in os.environ["BENCH_WORKLOADS"].split(",")]
 
 MODES = [
     ("python", [PYTHON]),
