@@ -39,9 +39,9 @@ static int unknown_name(const char *name)
     return OPPROF_EXIT_BAD_INPUT;
 }
 
-/* The whole file in a NUL-terminated buffer the caller frees; NULL with
- * errno set. */
-static char *slurp(const char *path)
+/* The whole file in a NUL-terminated buffer the caller frees, its
+ * length in *len; NULL with errno set. */
+static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -68,6 +68,7 @@ static char *slurp(const char *path)
         return NULL;
     }
     buf[n] = 0;
+    *len = n;
     return buf;
 }
 
@@ -279,9 +280,14 @@ int cmd_explain(int argc, char **argv)
     }
     if (argc > 3)
         return bad("explain takes FILE.py and at most one FUNCTION (see opprof explain --help)");
-    char *src = slurp(arg);
+    size_t n;
+    char *src = slurp(arg, &n);
     if (!src)
         return bad("cannot read %s: %s", arg, strerror(errno));
+    if (memchr(src, 0, n)) {   /* what python says of such a file */
+        free(src);
+        return bad("SyntaxError: source code cannot contain null bytes (%s)", arg);
+    }
     int rc = compile_and_show(src, arg, argc == 3 ? argv[2] : NULL);
     free(src);
     return rc;
