@@ -3,6 +3,7 @@
 #   make PYTHON_CONFIG=$PYENV_ROOT/versions/3.12.1/bin/python3.12-config
 #   make test            unit + end-to-end tests; last line "N passed, N failed"
 #   make demo | bench (every interpreter present; bench-one, bench-scale: this build) | valgrind | clean
+#   make install [PREFIX=/usr/local DESTDIR=]   the binary, opprof(1), bash completion; make uninstall
 #   make SANITIZE=address,undefined test
 
 CC      ?= cc
@@ -92,7 +93,8 @@ OBJ := $(patsubst %.c,$(BUILDDIR)/obj/%.o,$(PROFILER_SRC) $(REPORTS_SRC)) \
        $(BUILDDIR)/obj/gen/html_assets.o $(BUILDDIR)/obj/gen/glossary_data.o
 OPPROF := $(BUILDDIR)/opprof
 
-.PHONY: all test unit e2e demo bench bench-one bench-scale valgrind clean check-pycompat
+.PHONY: all test unit e2e demo bench bench-one bench-scale valgrind clean check-pycompat \
+        install uninstall
 all: $(OPPROF)
 
 JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
@@ -185,6 +187,13 @@ valgrind: $(OPPROF) $(UNIT_BINS)
 	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \
 	  VALGRIND="valgrind -q --error-exitcode=99 --leak-check=no --suppressions=$(CURDIR)/tests/valgrind.supp" PYTHONMALLOC=malloc \
 	  E2E_QUICK=1 FUZZ_CASES=1000 sh tests/run_tests.sh
+
+# the binary, opprof(1) and bash completion under $(DESTDIR)$(PREFIX)
+PREFIX ?= /usr/local
+install: $(OPPROF)
+	@sh scripts/install/install.sh install "$(OPPROF)" "$(DESTDIR)" "$(PREFIX)"
+uninstall:
+	@sh scripts/install/install.sh uninstall - "$(DESTDIR)" "$(PREFIX)"
 
 demo: $(OPPROF)
 	$(OPPROF) run -o $(BUILDDIR)/demo.json scripts/examples/scope_loop.py

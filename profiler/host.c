@@ -478,6 +478,17 @@ static const char *libpython_path(void)
     return NULL;
 }
 
+int host_print_version(FILE *out)
+{
+    const char *lib = libpython_path();
+    fprintf(out, "CPython %s\n", Py_GetVersion());
+    fprintf(out, "libpython: %s\n", lib ? lib : "(linked into opprof)");
+    fprintf(out, "python: %s%s\n", OPPROF_PYTHON_EXE,
+            access(OPPROF_PYTHON_EXE, X_OK) == 0 ? "" : " (not found: the stdlib is looked up "
+                                                      "from libpython's prefix)");
+    return ferror(out) ? -1 : 0;
+}
+
 int host_run(const cli_run *o)
 {
     run.opts = o;

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("opprof %s (built for Python %s)\n", OPPROF_VERSION, OPPROF_PY_VERSION);
-        return OPPROF_EXIT_OK;
+        return host_print_version(stdout) < 0 ? OPPROF_EXIT_BAD_INPUT : OPPROF_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
