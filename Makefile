@@ -26,6 +26,24 @@ ifneq ($(strip $(MISSING)),)
   endif
 endif
 
+# `make test` on a fresh machine: the tests' tools too (xmllint, chromium,
+# node and the pinned npm viewers, man), once, before any rule runs (so
+# once under -j2 as well).
+ifneq ($(filter test valgrind,$(MAKECMDGOALS)),)
+  TEST_MISSING := $(shell for c in xmllint chromium node npm man valgrind; do \
+                    command -v $$c >/dev/null 2>&1 || echo $$c; done; \
+                    root=$$(npm root -g 2>/dev/null); \
+                    for p in speedscope ajv-cli playwright-core; do \
+                      [ -n "$$root" ] && [ -d "$$root/$$p" ] || echo $$p; done)
+  ifneq ($(strip $(TEST_MISSING)),)
+    $(info opprof: installing what the tests use ($(strip $(TEST_MISSING))) with apt-get and npm: scripts/install-deps.sh)
+    TEST_INSTALL_LOG := $(shell scripts/install-deps.sh >/tmp/opprof-install-deps.log 2>&1 || echo failed)
+    ifneq ($(TEST_INSTALL_LOG),)
+      $(error installing failed: see /tmp/opprof-install-deps.log)
+    endif
+  endif
+endif
+
 ifeq ($(PYTHON_CONFIG),)
   ifneq ($(shell pkg-config --exists python3-embed 2>/dev/null && echo ok),ok)
     $(error python3-embed not found: run `scripts/install-deps.sh` (apt-get install python3-dev pkg-config libcmocka-dev libunwind-dev))
