@@ -353,13 +353,13 @@ int collector_start(st_store *s, const char *gate)
     int rc = -1;
     if (!events || (tool_id = pick_tool(mon)) < 0)
         goto done;
+    /* BRANCH where the interpreter has no BRANCH_LEFT, else its sides */
+    int sides = PyObject_HasAttrString(events, "BRANCH_LEFT");
     for (size_t i = 0; i < sizeof callbacks / sizeof *callbacks; i++) {
         if ((callbacks[i].flow != 2 && (calls_only || callbacks[i].flow != flow_mode)) ||
             (callbacks[i].stacks && !with_stacks))
             continue;
         PyMethodDef *def = &callbacks[i].def;
-        /* BRANCH where the interpreter has no BRANCH_LEFT, else its sides */
-        int sides = PyObject_HasAttrString(events, "BRANCH_LEFT");
         if (strcmp(def->ml_name, "BRANCH") == 0 ? sides
                                                 : strncmp(def->ml_name, "BRANCH_", 7) == 0 && !sides)
             continue;
