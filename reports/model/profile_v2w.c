@@ -5,30 +5,14 @@
  */
 #include "profile_json.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../jsonw.h"
 #include "codepack.h"
+#include "profile_v2w.h"
 #include "strtab.h"
 
-typedef struct v2 {
-    jw *w;
-    const pf_profile *p;
-    st_tab strings;
-    int oom;
-    uint64_t *opsets;         /* per function, a bitset of nopnames bits */
-    size_t words;             /* per bitset */
-    /* The indexes intern_all found, in its order, which is the order the
-     * writer asks for them again: a second hash lookup per string was a
-     * fifth of the writing.  A string not at its place is looked up. */
-    struct tape_entry { const char *s; uint32_t i; } *tape;
-    size_t ntape, captape, at;
-    int recording;
-    int shared;               /* another thread writes too: look up, never add */
-} v2;
 
 static int in_set(const v2 *x, uint32_t f, unsigned op)
 {
@@ -95,7 +79,7 @@ static uint64_t S(v2 *x, const char *s)
 }
 
 /* How many strings of f intern_all asks for (its part of the tape). */
-static size_t strings_of(const pf_function *f)
+size_t v2w_strings_of(const pf_function *f)
 {
     const pf_code *c = f->codeinfo;
     size_t n = 3;
@@ -336,7 +320,7 @@ static int lines_from_code(const pf_function *f)
     return c != NULL;
 }
 
-static void put_function(v2 *x, const pf_function *f)
+void v2w_put_function(v2 *x, const pf_function *f)
 {
     jw *w = x->w;
     const pf_profile *p = x->p;
@@ -493,7 +477,7 @@ static void runs_column(jw *w, const pf_profile *p, const char *key, int which)
     jw_end_array(w);
 }
 
-static void put_nodes(v2 *x)
+void v2w_put_nodes(v2 *x)
 {
     jw *w = x->w;
     const pf_profile *p = x->p;
@@ -541,155 +525,6 @@ static void put_nodes(v2 *x)
     jw_end_object(w);
 }
 
-/* ---- two threads ---------------------------------------------------------
- * A large profile is written in two pieces at once: this thread writes the
- * first functions to the file while a helper writes the others and the
- * call tree to memory, appended after them: the same bytes, in about half
- * the time (most of a test suite's end of run was writing). */
-
-#define SPLIT_MIN_FUNCTIONS 512
-
-/* The helper's bytes, in 1 MB chunks: open_memstream's one buffer,
- * doubled and copied as it grows, held up to twice the part at its end. */
-typedef struct chunk {
-    struct chunk *next;
-    size_t len;
-    char data[1 << 20];
-} chunk;
-
-typedef struct chunks {
-    chunk *head, *tail;
-} chunks;
-
-static ssize_t chunks_write(void *cookie, const char *buf, size_t n)
-{
-    chunks *c = cookie;
-    for (size_t done = 0; done < n;) {
-        if (!c->tail || c->tail->len == sizeof c->tail->data) {
-            chunk *k = malloc(sizeof *k);
-            if (!k)
-                return done ? (ssize_t)done : -1;
-            k->next = NULL;
-            k->len = 0;
-            if (c->tail)
-                c->tail->next = k;
-            else
-                c->head = k;
-            c->tail = k;
-        }
-        size_t room = sizeof c->tail->data - c->tail->len, m = n - done < room ? n - done : room;
-        memcpy(c->tail->data + c->tail->len, buf + done, m);
-        c->tail->len += m;
-        done += m;
-    }
-    return (ssize_t)n;
-}
-
-/* Writes the chunks to out (NULL: drops them) and frees them: 0, or -1
- * on a write error or when dropped. */
-static int chunks_drain(chunks *c, FILE *out)
-{
-    int rc = 0;
-    for (chunk *k = c->head, *next; k; k = next) {
-        next = k->next;
-        if (rc == 0 && (!out || fwrite(k->data, 1, k->len, out) != k->len))
-            rc = -1;
-        free(k);
-    }
-    c->head = c->tail = NULL;
-    return rc;
-}
-
-typedef struct second_piece {
-    v2 x;
-    jw w;
-    size_t from;
-    chunks bytes;
-    FILE *mem;
-} second_piece;
-
-static void *write_second(void *arg)
-{
-    second_piece *s = arg;
-    const pf_profile *p = s->x.p;
-    for (size_t i = s->from; i < p->nfunctions; i++)
-        put_function(&s->x, &p->functions[i]);
-    jw_end_array(&s->w);
-    put_nodes(&s->x);
-    if (fflush(s->mem) != 0)
-        s->w.error = 1;
-    return NULL;
-}
-
-/* Where the second piece starts: each holds about half of the work, a
- * node's count by opcode worth about 0.6 of an instruction (as measured);
- * the first piece also writes the strings.  nfunctions: the nodes only. */
-static size_t split_at(const pf_profile *p)
-{
-    uint64_t fn = 0, nodes = 0, half, acc = 0;
-    for (size_t i = 0; i < p->nfunctions; i++)
-        fn += 5 * (uint64_t)p->functions[i].ncode + 40;
-    for (size_t i = 0; i < p->nnodes; i++)
-        nodes += 3 * (uint64_t)p->nodes[i].nops + 12;
-    half = (fn + nodes) / 2;
-    size_t i = 0;
-    while (i < p->nfunctions && acc < half)
-        acc += 5 * (uint64_t)p->functions[i++].ncode + 40;
-    return i;
-}
-
-static void put_head_rest(v2 *x);
-
-/* From the strings on (interned), the helper writing the functions from
- * `mid` and the nodes (mid past nfunctions: one thread).  The helper
- * starts before the strings are written, and blocks every signal: they
- * stay the main thread's. */
-static void put_rest(v2 *x, size_t mid)
-{
-    const pf_profile *p = x->p;
-    second_piece s = {.x = *x, .from = mid};
-    cookie_io_functions_t io = {.write = chunks_write};
-    s.mem = mid <= p->nfunctions ? fopencookie(&s.bytes, "w", io) : NULL;
-    if (!s.mem) {
-        put_head_rest(x);
-        for (size_t i = 0; i < p->nfunctions; i++)
-            put_function(x, &p->functions[i]);
-        jw_end_array(x->w);
-        put_nodes(x);
-        return;
-    }
-    s.x.w = &s.w;
-    s.x.shared = x->shared = 1;
-    s.x.oom = 0;
-    s.x.at = 0;
-    if (x->tape) {   /* the helper's place on the tape: after the threads' */
-        size_t at = p->nthreads;
-        for (size_t i = 0; i < mid; i++)
-            at += strings_of(&p->functions[i]);
-        s.x.at = at <= x->ntape ? at : x->ntape;
-    }
-    jw_fork(x->w, &s.w, s.mem, "functions", mid > 0);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    int threaded = pthread_create(&t, NULL, write_second, &s) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    put_head_rest(x);
-    for (size_t i = 0; i < mid; i++)
-        put_function(x, &p->functions[i]);
-    if (threaded)
-        pthread_join(t, NULL);
-    else
-        write_second(&s);
-    int closed = fclose(s.mem) == 0;
-    if (chunks_drain(&s.bytes, closed && !s.w.error ? x->w->out : NULL) < 0 || !closed)
-        x->w->error = 1;
-    jw_join(x->w, &s.w);
-    x->oom |= s.x.oom;
-    x->shared = 0;
-}
-
 int pf_json_write(const pf_profile *p, FILE *out)
 {
     return pf_json_write_split(p, out, PF_WRITE_AUTO);
@@ -697,7 +532,7 @@ int pf_json_write(const pf_profile *p, FILE *out)
 
 /* The strings, opnames, processes and threads, and the functions array
  * begun. */
-static void put_head_rest(v2 *x)
+void v2w_put_head_rest(v2 *x)
 {
     const pf_profile *p = x->p;
     jw *w = x->w;
@@ -723,8 +558,8 @@ int pf_json_write_split(const pf_profile *p, FILE *out, size_t mid)
     pfj_signal_and_native(&w, p);
     intern_all(&x);
     if (mid == PF_WRITE_AUTO)
-        mid = p->nfunctions >= SPLIT_MIN_FUNCTIONS ? split_at(p) : PF_WRITE_ONE_THREAD;
-    put_rest(&x, mid);
+        mid = p->nfunctions >= V2W_SPLIT_MIN_FUNCTIONS ? v2w_split_at(p) : PF_WRITE_ONE_THREAD;
+    v2w_put_rest(&x, mid);
     jw_end_object(&w);
     stt_release(&x.strings);
     free(x.opsets);
