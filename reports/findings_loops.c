@@ -59,10 +59,15 @@ void fdr_global_in_loop(ctx *c, const view *v)
     for (size_t i = 0; i < v->l.n; i++) {
         if (!fdv_hot(v, i) || !fdv_starts(fdv_op(v, i), "LOAD_GLOBAL"))
             continue;
+        const char *next = i + 1 < v->l.n ? fdv_op(v, i + 1) : "";
+        /* `except KeyError:` loads its class only when something was
+         * raised: the exceptions finding's business */
+        if (!strcmp(next, "CHECK_EXC_MATCH") || !strcmp(next, "JUMP_IF_NOT_EXC_MATCH") ||
+            !strcmp(next, "CHECK_EG_MATCH"))
+            continue;
         char name[96], attr[64];
         fdv_bare(v->l.v[i].argrepr, name, sizeof name);
         uint64_t t = v->time[i], k = v->count[i];
-        const char *next = i + 1 < v->l.n ? fdv_op(v, i + 1) : "";
         if ((fdv_starts(next, "LOAD_ATTR") || fdv_starts(next, "LOAD_METHOD")) &&
             v->count[i + 1] == v->count[i]) {
             fdv_bare(v->l.v[i + 1].argrepr, attr, sizeof attr);
