@@ -24,6 +24,7 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "../reports/outfile.h"
 #include "../reports/model/profile_read.h"
@@ -386,6 +387,49 @@ static PyStatus read_config(PyConfig *config, char *why, size_t n)
 
 /* Reads python's command line into `config`; returns -1 on success, else
  * the exit status to use. */
+/* The bytes of a command-line argument back from what Python decoded:
+ * the locale's encoding (UTF-8 where the locale cannot say, as Python's
+ * UTF-8 mode does), with surrogateescape's U+DC80..U+DCFF as the bytes
+ * they stand for, which wcstombs() refuses (a Latin-1 file name under a
+ * UTF-8 locale).  Py_EncodeLocale() would need the runtime, not started
+ * yet.  0, or -1 when it does not fit. */
+static int argv_bytes(const wchar_t *w, char *out, size_t n)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    size_t used = 0;
+    for (; *w; w++) {
+        char buf[MB_LEN_MAX > 4 ? MB_LEN_MAX : 4];
+        size_t k;
+        wchar_t c = *w;
+        if (c >= 0xDC80 && c <= 0xDCFF) {
+            buf[0] = (char)(c - 0xDC00);
+            k = 1;
+        } else if ((k = wcrtomb(buf, c, &st)) == (size_t)-1) {
+            memset(&st, 0, sizeof st);
+            unsigned long u = (unsigned long)c;   /* UTF-8 */
+            if (u < 0x80) {
+                buf[0] = (char)u, k = 1;
+            } else if (u < 0x800) {
+                buf[0] = (char)(0xC0 | u >> 6), buf[1] = (char)(0x80 | (u & 0x3F)), k = 2;
+            } else if (u < 0x10000) {
+                buf[0] = (char)(0xE0 | u >> 12), buf[1] = (char)(0x80 | ((u >> 6) & 0x3F));
+                buf[2] = (char)(0x80 | (u & 0x3F)), k = 3;
+            } else {
+                buf[0] = (char)(0xF0 | u >> 18), buf[1] = (char)(0x80 | ((u >> 12) & 0x3F));
+                buf[2] = (char)(0x80 | ((u >> 6) & 0x3F)), buf[3] = (char)(0x80 | (u & 0x3F));
+                k = 4;
+            }
+        }
+        if (used + k >= n)
+            return -1;
+        memcpy(out + used, buf, k);
+        used += k;
+    }
+    out[used] = 0;
+    return 0;
+}
+
 static int configure(PyConfig *config, const cli_run *o)
 {
     char venv_buf[PATH_MAX];
@@ -439,7 +483,7 @@ static int configure(PyConfig *config, const cli_run *o)
     if (config->run_filename) {
         char path[PATH_MAX];
         struct stat sb;
-        if (wcstombs(path, config->run_filename, sizeof path) == (size_t)-1)
+        if (argv_bytes(config->run_filename, path, sizeof path) < 0)
             path[0] = 0;
         snprintf(run.script, sizeof run.script, "%s", path);
         if (access(path, R_OK) != 0 || stat(path, &sb) != 0) {

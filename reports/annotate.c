@@ -143,6 +143,26 @@ static const pf_instr *executed(const pf_function *f, uint32_t offset)
     return lo < f->ncode && f->code[lo].offset == offset ? &f->code[lo] : NULL;
 }
 
+/* s with control characters escaped as the profile's JSON has them
+ * ("\n", "\u001b"): a file name may hold any byte but '/' and NUL, and
+ * the header must stay one line. */
+static void put_escaped(FILE *out, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\t')
+            fputs("\\t", out);
+        else if (c == '\r')
+            fputs("\\r", out);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+}
+
 /* The share as up to 20 '#'; padded to 20 when a meaning follows. */
 static void bar(FILE *out, double share, int pad)
 {
@@ -207,8 +227,11 @@ int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
     /* shares by time where there is time, else by count */
     int by_time = p->timed && f->time_ns > 0;
     uint64_t total = by_time ? f->time_ns : f->instructions;
-    fprintf(out, "%s (%s:%d): %s, %" PRIu64 " calls, %" PRIu64 " instructions",
-            f->qualname, basename_of(f->file), f->firstlineno, pf_scope_name(f->scope),
+    put_escaped(out, f->qualname);
+    fputs(" (", out);
+    put_escaped(out, basename_of(f->file));
+    fprintf(out, ":%d): %s, %" PRIu64 " calls, %" PRIu64 " instructions", f->firstlineno,
+            pf_scope_name(f->scope),
             f->calls, f->instructions);
     if (p->timed)
         fprintf(out, ", %.3f ms self", (double)f->time_ns / 1e6);

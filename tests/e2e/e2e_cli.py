@@ -268,6 +268,15 @@ def run_annotate(t):
     r = t.opprof(["annotate", out, "no_such_function"])
     t.check("annotate: an unknown function -> exit 2, one line", r.returncode == 2 and
             r.stderr.count("\n") == 1, r.stderr)
+    odd = os.path.join(tmp, "two\nlines.py")
+    with open(odd, "w") as f:
+        f.write("def work():\n    return sum(range(10))\n\nwork()\n")
+    out = os.path.join(tmp, "odd.json")
+    t.opprof(["run", "-q", "-o", out, odd])
+    r = t.opprof(["annotate", out, "work"])
+    head = r.stdout.splitlines()[0] if r.stdout else ""
+    t.check("annotate: a newline in the file's name is escaped, the header one line",
+            r.returncode == 0 and head.startswith("work (two\\nlines.py:1)"), r.stdout[:300])
 
 
 def run_report(t):
@@ -295,3 +304,16 @@ def run_report(t):
     r = t.opprof(["report", bad])
     t.check("report: bad input -> exit 2, one line", r.returncode == 2 and
             r.stderr.count("\n") == 1, r.stderr)
+
+
+def run_odd_paths(t):
+    """A script whose name is not UTF-8 (Latin-1 bytes) runs as under python."""
+    name = os.fsdecode(b"lat\xe9.py")
+    path = os.path.join(os.fsdecode(t.TMP), name)
+    with open(path, "w") as f:
+        f.write("import sys\nprint('ran', len(sys.argv[0]) > 0)\n")
+    py = t.run([t.PYTHON, name], cwd=t.TMP)
+    op = t.opprof(["run", "-q", "-o", os.path.join(t.TMP, "latin.json"), name], cwd=t.TMP)
+    t.check("a script named in Latin-1 bytes runs as under python",
+            op.returncode == py.returncode == 0 and op.stdout == py.stdout,
+            f"{op.returncode} {op.stderr[-300:]}")
