@@ -291,7 +291,7 @@ int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen)
     o->py_argc = argc - i;
     o->py_argv = argv + i;
     if (!o->help && o->py_argc == 0) {
-        snprintf(err, errlen, "run needs a script, -m module or -c code (see opprof run --help)");
+        snprintf(err, errlen, "run needs a script, -m module, -c code or - (see opprof run --help)");
         return -1;
     }
     if (!o->count && !o->time) {

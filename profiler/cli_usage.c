@@ -32,6 +32,7 @@ const char cli_run_usage[] =
     "usage: opprof run [opprof options] [python options] script.py [args]\n"
     "       opprof run [opprof options] [python options] -m module [args]\n"
     "       opprof run [opprof options] [python options] -c code [args]\n"
+    "       opprof run [opprof options] [python options] - [args]   (script from stdin)\n"
     "\n"
     "opprof options (they come first; the first argument opprof does not know\n"
     "starts python's own command line):\n"

@@ -468,8 +468,11 @@ static int configure(PyConfig *config, const cli_run *o)
         error("cannot configure python: %s", st.err_msg ? st.err_msg : "?");
         return OPPROF_EXIT_SOFTWARE;
     }
-    if (!config->run_filename && !config->run_module && !config->run_command) {
-        error("run needs a script, -m module or -c code (see opprof run --help)");
+    /* `python -` reads the script from stdin: sys.argv[0] is "-" */
+    int from_stdin = !config->run_filename && !config->run_module && !config->run_command &&
+                     config->argv.length > 0 && wcscmp(config->argv.items[0], L"-") == 0;
+    if (!config->run_filename && !config->run_module && !config->run_command && !from_stdin) {
+        error("run needs a script, -m module, -c code or - (see opprof run --help)");
         return OPPROF_EXIT_USAGE;
     }
     if (config->use_hash_seed)
@@ -480,6 +483,8 @@ static int configure(PyConfig *config, const cli_run *o)
     run.gate[0] = 0;
     if (config->run_command)
         strcpy(run.gate, "<string>");
+    if (from_stdin)
+        strcpy(run.gate, "<stdin>");
     if (config->run_filename) {
         char path[PATH_MAX];
         struct stat sb;

@@ -1,6 +1,6 @@
 """Independent reference counts, in pure Python, for the end-to-end tests.
 
-usage: python reference.py OUT.json (script.py | -m module | -c code) [args]
+usage: python reference.py OUT.json (script.py | -m module | -c code | -) [args]
 
 Counts every instruction the way CPython itself reports it: sys.monitoring
 INSTRUCTION events on 3.12+, settrace opcode events on 3.10/3.11.  Those
@@ -105,6 +105,11 @@ def main():
         sys.argv = args[1:]
         sys.path[0] = os.getcwd()
         run = lambda: runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+    elif args[0] == "-":
+        sys.argv = args
+        sys.path[0] = ""
+        code = compile(sys.stdin.read(), "<stdin>", "exec")
+        run = lambda: exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
     elif args[0] == "-c":
         sys.argv = ["-c"] + args[2:]
         sys.path[0] = ""

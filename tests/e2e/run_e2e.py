@@ -76,7 +76,8 @@ def load(path):
 def from_fixtures(file, strings=False):
     """Code of the fixtures; "<string>" too where the case execs strings
     (the stdlib execs its own strings, e.g. in dataclasses)."""
-    return file.startswith(FIX + os.sep) or (strings and file == "<string>")
+    pseudo = strings if isinstance(strings, str) else "<string>"   # or "<stdin>"
+    return file.startswith(FIX + os.sep) or (bool(strings) and file == pseudo)
 
 
 def profile_counts(prof, strings=False):
@@ -150,6 +151,7 @@ CASES = [
     ("uncaught", ["uncaught.py"], ""),
     ("module", ["-m", "mpkg.tool", "x", "y"], ""),
     ("command", ["-c", "import sys\nt = 0\nfor i in range(30):\n    t += i\nprint(t, sys.argv)", "z"], ""),
+    ("stdin", ["-", "z"], "import sys\nt = 0\nfor i in range(40):\n    t += i\nprint(t, sys.argv)\n"),
 ]
 
 
@@ -173,7 +175,7 @@ def test_case(name, args, stdin):
     check_times(name, prof)
     if QUICK:
         return prof
-    strings = name == "command"
+    strings = {"command": "<string>", "stdin": "<stdin>"}.get(name, False)
     a = profile_counts(prof, strings)
     # every way of counting must give the same numbers as the default
     modes = [["--no-stacks"], ["--no-time"]]
@@ -193,7 +195,7 @@ def test_case(name, args, stdin):
     if r.returncode != py.returncode or not os.path.exists(ref):
         check(f"{name}: reference ran", False, r.stderr[-500:])
         return prof
-    compare_counts(name, prof, ref, name == "command")
+    compare_counts(name, prof, ref, strings)
     return prof
 
 
