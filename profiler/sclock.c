@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,8 @@ struct sk_clock {
 
 static uint64_t period;
 static int use_perf;
+static int nperf;            /* perf clocks open now (atomic) */
+static int fell_back;        /* some thread got the timer instead (atomic) */
 
 static int perf_open(uint64_t first_period)
 {
@@ -97,12 +100,34 @@ static int timer_arm(sk_clock *c)
     return 0;
 }
 
+/* A perf clock is a descriptor: never more than SK_MAX_PERF at once, and
+ * never one of the last SK_SPARE_FDS under RLIMIT_NOFILE, which are the
+ * script's (a program of a thousand threads would otherwise run out where
+ * python does not).  Past either, a thread gets the timer: no descriptor. */
+static int perf_fits(int fd)
+{
+    struct rlimit r;
+    return getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY ||
+           (rlim_t)fd + SK_SPARE_FDS < r.rlim_cur;
+}
+
 sk_clock *sk_arm(void)
 {
     sk_clock *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    if ((use_perf ? perf_arm : timer_arm)(c) < 0) {
+    int perf = use_perf && __atomic_add_fetch(&nperf, 1, __ATOMIC_RELAXED) <= SK_MAX_PERF;
+    if (perf && perf_arm(c) < 0) {
+        perf = 0;
+    } else if (perf && !perf_fits(c->fd)) {
+        close(c->fd);
+        perf = 0;
+    }
+    if (use_perf && !perf) {
+        __atomic_sub_fetch(&nperf, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&fell_back, 1, __ATOMIC_RELAXED);
+    }
+    if (!perf && timer_arm(c) < 0) {
         int e = errno;
         free(c);
         errno = e;
@@ -141,22 +166,28 @@ void sk_disarm(sk_clock *c)
 {
     if (!c)
         return;
-    if (c->fd >= 0)
+    if (c->fd >= 0) {
         close(c->fd);
-    else
+        __atomic_sub_fetch(&nperf, 1, __ATOMIC_RELAXED);
+    } else
         timer_delete(c->timer);  /* fails harmlessly for a dead thread */
     free(c);
 }
 
 void sk_forget(sk_clock *c)
 {
-    if (c && c->fd >= 0)
+    if (c && c->fd >= 0) {
         close(c->fd);  /* the child's copy: the parent's event lives on */
+        __atomic_sub_fetch(&nperf, 1, __ATOMIC_RELAXED);
+    }
     free(c);
 }
 
 const char *sk_name(void)
 {
+    if (use_perf && __atomic_load_n(&fell_back, __ATOMIC_RELAXED))
+        return "per-thread CPU time (perf_event task clock, SIGPROF; timer_create "
+               "CLOCK_THREAD_CPUTIME_ID for threads past the descriptors it keeps)";
     return use_perf ? "per-thread CPU time (perf_event task clock, SIGPROF)"
                     : "per-thread CPU time (timer_create CLOCK_THREAD_CPUTIME_ID, SIGPROF)";
 }

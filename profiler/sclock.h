@@ -11,6 +11,10 @@
  *    weighted by 1 + its missed expirations (si_overrun): time is still
  *    right on average, with fewer samples.
  *
+ * A perf clock holds a descriptor: at most SK_MAX_PERF at once, and none
+ * of the last SK_SPARE_FDS under RLIMIT_NOFILE; other threads get the
+ * timer.
+ *
  * Both deliver SIGPROF to the thread they measure.  A thread's clock is
  * owned by the thread's record (st_thread.timer) and freed by
  * sk_disarm() or sk_forget().
@@ -22,6 +26,9 @@
 #include <stdint.h>
 
 typedef struct sk_clock sk_clock;
+
+#define SK_MAX_PERF 64
+#define SK_SPARE_FDS 64
 
 /* Chooses the backend (perf when allowed and the kernel lets us, else
  * timer); `period_ns` is the mean time between samples.  Call before

@@ -317,3 +317,17 @@ def run_odd_paths(t):
     t.check("a script named in Latin-1 bytes runs as under python",
             op.returncode == py.returncode == 0 and op.stdout == py.stdout,
             f"{op.returncode} {op.stderr[-300:]}")
+
+
+def run_descriptors(t):
+    """Many threads under a low descriptor limit: the script still gets the
+    descriptors python would give it (opprof's clocks keep a few)."""
+    if t.VALGRIND:
+        return
+    script = "ulimit -n 256 && exec \"$@\""
+    py = t.run(["sh", "-c", script, "sh", t.PYTHON, "many_threads.py"], timeout=120)
+    op = t.run(["sh", "-c", script, "sh", t.OPPROF, "run", "-q", "-o",
+                os.path.join(t.TMP, "threads.json"), "many_threads.py"], timeout=120)
+    t.check("300 threads and 100 files under ulimit -n 256: as under python",
+            py.stdout == "opened 100\n" and op.stdout == py.stdout and op.returncode == 0,
+            f"{op.returncode} {op.stdout!r} {op.stderr[-300:]}")
