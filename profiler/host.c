@@ -281,8 +281,41 @@ static PyObject *after_fork_child(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* os._exit() in the process opprof ran: the profile is written first,
+ * then the real os._exit() ends the process as it would (no atexit
+ * handlers, no flushing of Python's buffers).  A forked child's os._exit
+ * writes nothing, as before (multiprocessing's workers leave that way). */
+static PyObject *real_os_exit;
+static pid_t main_pid;
+
+static PyObject *os_exit_hook(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    PyObject *first = PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 1
+                          ? PyTuple_GET_ITEM(args, 0) : NULL;
+    long v = first && PyLong_Check(first) ? PyLong_AsLong(first) : -1;
+    if (v == -1 && PyErr_Occurred())
+        PyErr_Clear();
+    int status = v >= 0 && v <= 255 ? (int)v : -1;   /* else: as the real one does */
+    if (getpid() == main_pid && !run.written && status >= 0 && !kwargs) {
+        at_exit(NULL, NULL);
+        int rc = finish(status);
+        if (rc != status) {
+            PyObject *again = PyTuple_Pack(1, PyLong_FromLong(rc));
+            PyObject *r = again ? PyObject_Call(real_os_exit, again, NULL) : NULL;
+            Py_XDECREF(again);
+            return r;
+        }
+    }
+    return PyObject_Call(real_os_exit, args, kwargs);
+}
+
 static PyMethodDef at_exit_def = {"opprof_atexit", at_exit, METH_NOARGS, NULL};
 static PyMethodDef fork_def = {"opprof_after_fork", after_fork_child, METH_NOARGS, NULL};
+static PyMethodDef os_exit_def = {"_exit", (PyCFunction)(void (*)(void))os_exit_hook,
+                                  METH_VARARGS | METH_KEYWORDS,
+                                  "Exit to the system with specified status, without normal exit "
+                                  "processing."};
 
 static int install_hooks(void)
 {
@@ -301,7 +334,13 @@ static int install_hooks(void)
         Py_XDECREF(args);
         Py_XDECREF(kw);
     }
-    int rc = r1 && r2 ? 0 : -1;
+    /* os._exit: the profile first (os_exit_hook) */
+    main_pid = getpid();
+    real_os_exit = os ? PyObject_GetAttrString(os, "_exit") : NULL;
+    PyObject *hook = real_os_exit ? PyCFunction_New(&os_exit_def, NULL) : NULL;
+    int r3 = hook && PyObject_SetAttrString(os, "_exit", hook) == 0;
+    Py_XDECREF(hook);
+    int rc = r1 && r2 && r3 ? 0 : -1;
     Py_XDECREF(r1);
     Py_XDECREF(r2);
     Py_XDECREF(f1);

@@ -331,3 +331,19 @@ def run_descriptors(t):
     t.check("300 threads and 100 files under ulimit -n 256: as under python",
             py.stdout == "opened 100\n" and op.stdout == py.stdout and op.returncode == 0,
             f"{op.returncode} {op.stdout!r} {op.stderr[-300:]}")
+
+
+def run_os_exit(t):
+    """os._exit() in the script: the profile is written, the process still
+    ends as python's does (status, no atexit handlers)."""
+    out = os.path.join(t.TMP, "os_exit.json")
+    py = t.run([t.PYTHON, "os_exit.py"])
+    op = t.opprof(["run", "-q", "-o", out, "os_exit.py"])
+    t.check("os._exit: same stdout and status as python", op.returncode == py.returncode == 7
+            and op.stdout == py.stdout and "atexit ran" not in op.stdout,
+            f"{op.returncode} {op.stdout!r} {op.stderr[-300:]}")
+    prof = t.load(out) if os.path.exists(out) else {}
+    work = [f for f in prof.get("functions", []) if f["name"] == "work"]
+    fi = [i["count"] for f in work for i in f["code"] if i["opname"] == "FOR_ITER"]
+    t.check("os._exit: the profile is written, with what ran before it",
+            prof.get("exit_status") == 7 and fi == [1001], f"{prof.get('exit_status')} {fi}")
