@@ -301,7 +301,7 @@ static PyObject *os_exit_hook(PyObject *self, PyObject *args, PyObject *kwargs)
         at_exit(NULL, NULL);
         int rc = finish(status);
         if (rc != status) {
-            PyObject *again = PyTuple_Pack(1, PyLong_FromLong(rc));
+            PyObject *again = Py_BuildValue("(i)", rc);
             PyObject *r = again ? PyObject_Call(real_os_exit, again, NULL) : NULL;
             Py_XDECREF(again);
             return r;
@@ -424,8 +424,6 @@ static PyStatus read_config(PyConfig *config, char *why, size_t n)
     return st;
 }
 
-/* Reads python's command line into `config`; returns -1 on success, else
- * the exit status to use. */
 /* The bytes of a command-line argument back from what Python decoded:
  * the locale's encoding (UTF-8 where the locale cannot say, as Python's
  * UTF-8 mode does), with surrogateescape's U+DC80..U+DCFF as the bytes
@@ -469,6 +467,8 @@ static int argv_bytes(const wchar_t *w, char *out, size_t n)
     return 0;
 }
 
+/* Reads python's command line into `config`; returns -1 on success, else
+ * the exit status to use. */
 static int configure(PyConfig *config, const cli_run *o)
 {
     char venv_buf[PATH_MAX];
