@@ -518,3 +518,13 @@ void cr_disarm(void)
 {
     disarmed = 1;
 }
+
+void cr_after_fork_child(void)
+{
+    for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
+        if (!slots[i].installed || (slots[i].sig != SIGTERM && slots[i].sig != SIGHUP))
+            continue;
+        sigaction(slots[i].sig, &slots[i].previous, NULL);
+        slots[i].installed = 0;
+    }
+}

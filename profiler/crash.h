@@ -62,6 +62,12 @@ int cr_thread_start(void);
  * still reported on stderr, then handled as without opprof. */
 void cr_disarm(void);
 
+/* In a forked child: SIGTERM and SIGHUP kill it as they would under
+ * python (multiprocessing ends its pool's workers with SIGTERM: each
+ * wrote a profile and a line, and the pool's teardown waited for them).
+ * Fatal signals are still reported. */
+void cr_after_fork_child(void);
+
 /* "SIGSEGV" for a signal number; "SIG?" for others. */
 const char *cr_signal_name(int sig);
 

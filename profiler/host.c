@@ -276,6 +276,7 @@ static PyObject *after_fork_child(PyObject *self, PyObject *unused)
     (void)self;
     (void)unused;
     collector_after_fork_child();
+    cr_after_fork_child();
     run.start_ns = now_ns();
     ro_after_fork(run.out);
     Py_RETURN_NONE;

@@ -347,3 +347,18 @@ def run_os_exit(t):
     fi = [i["count"] for f in work for i in f["code"] if i["opname"] == "FOR_ITER"]
     t.check("os._exit: the profile is written, with what ran before it",
             prof.get("exit_status") == 7 and fi == [1001], f"{prof.get('exit_status')} {fi}")
+
+
+def run_fork_pool(t):
+    """multiprocessing's terminate() ends fork workers with SIGTERM: they
+    die at once as under python, with no line and no file of opprof's."""
+    if t.VALGRIND:
+        return
+    d = os.path.join(t.TMP, "pool")
+    os.makedirs(d, exist_ok=True)
+    py = t.run([t.PYTHON, "fork_pool.py"])
+    op = t.opprof(["run", "-q", "-o", os.path.join(d, "pool.json"), "fork_pool.py"])
+    t.check("fork pool terminated: same output as python, no opprof line, no stray profile",
+            op.returncode == py.returncode == 0 and op.stdout == py.stdout and
+            "opprof:" not in op.stderr and sorted(os.listdir(d)) == ["pool.json"],
+            f"{op.stderr[-300:]!r} {os.listdir(d)}")
