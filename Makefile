@@ -99,7 +99,7 @@ REPORTS_SRC  := $(MODEL_SRC) reports/jsonw.c reports/outfile.c reports/diff.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \
                 reports/report_text.c reports/report_bars.c \
                 reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
-                reports/html.c reports/glossary.c reports/explain.c reports/report_legend.c \
+                reports/html.c reports/glossary.c reports/explain.c reports/wrap.c reports/report_legend.c \
                 reports/findings.c reports/findings_view.c reports/findings_loops.c reports/report_findings.c
 
 # the HTML page's script and style, compiled in (reports/html.c): the page
@@ -169,7 +169,7 @@ unit_src_diff  := reports/diff.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
 unit_src_merge := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)
 unit_src_fuzz_read := $(unit_src_diff)
-GLOSSARY_SRC := reports/glossary.c reports/explain.c $(GLOSSARY_DATA)
+GLOSSARY_SRC := reports/glossary.c reports/explain.c reports/wrap.c $(GLOSSARY_DATA)
 unit_src_glossary := $(GLOSSARY_SRC)
 unit_src_annotate := reports/annotate.c reports/outfile.c reports/jsonw.c $(MODEL_SRC) $(GLOSSARY_SRC)
 unit_src_report_text := reports/report_text.c reports/report_bars.c reports/report_legend.c \

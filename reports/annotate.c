@@ -16,12 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *basename_of(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
 /* Whether `file` ends with the path components in `suffix`. */
 static int ends_with_path(const char *file, const char *suffix, size_t n)
 {
@@ -229,7 +223,7 @@ int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
     uint64_t total = by_time ? f->time_ns : f->instructions;
     put_escaped(out, f->qualname);
     fputs(" (", out);
-    put_escaped(out, basename_of(f->file));
+    put_escaped(out, pf_basename(f->file));
     fprintf(out, ":%d): %s, %" PRIu64 " calls, %" PRIu64 " instructions", f->firstlineno,
             pf_scope_name(f->scope),
             f->calls, f->instructions);

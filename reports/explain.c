@@ -5,34 +5,20 @@
 
 #include <string.h>
 
+#include "wrap.h"
+
 #define WIDTH 78
 
-/* Words of `text` wrapped to WIDTH, each line after `indent` spaces; the
- * first line continues a label already printed (`col` characters). */
+/* `text` in words wrapped to WIDTH, continuation lines after `indent`
+ * spaces; the first line continues a label of `col` columns (padded to
+ * `indent` when shorter). */
 static void wrap(FILE *out, const char *text, int indent, int col)
 {
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        size_t w = strcspn(p, " ");
-        if (!w)
-            break;
-        if (col > indent && col + 1 + (int)w > WIDTH) {
-            fprintf(out, "\n%*s", indent, "");
-            col = indent;
-        } else if (col > indent) {
-            fputc(' ', out);
-            col++;
-        } else if (col < indent) {
-            fprintf(out, "%*s", indent - col, "");
-            col = indent;
-        }
-        fwrite(p, 1, w, out);
-        col += (int)w;
-        p += w;
+    if (col < indent) {
+        fprintf(out, "%*s", indent - col, "");
+        col = indent;
     }
-    fputc('\n', out);
+    wr_words(out, WIDTH, text, col, indent);
 }
 
 /* The specialized forms of `base` in 3.<minor>, comma-separated. */

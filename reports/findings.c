@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "findings_view.h"
+#include "report_text.h"
 
 const char *fd_kind_name(fd_kind k)
 {
@@ -64,7 +65,7 @@ static void module_loop(ctx *c, const view *v)
     if (dict < FD_MIN_COUNT || (double)dict < FD_MIN_DICT_SHARE * (double)instr ||
         !fdv_weighs(c, dict, time))
         return;
-    char w[512], a[32], b[32], d[32], e[32], cmp[256] = "", save[128] = "";
+    char w[512], a[RT_NUM_LEN], b[RT_NUM_LEN], d[RT_NUM_LEN], e[RT_NUM_LEN], cmp[256] = "", save[128] = "";
     double mod_nsi = samples >= 10 && instr ? (double)time / (double)instr : 0;
     if (mod_nsi > 0 && c->fn_nsi > 0) {
         snprintf(cmp, sizeof cmp, " In this run these loops took %.1f ns per instruction; "
@@ -80,11 +81,11 @@ static void module_loop(ctx *c, const view *v)
         fdv_printf("%s: a hot loop at module level", fdv_where(w, sizeof w, v->f, lo, hi)),
         fdv_printf("the loops ran %s instructions (%.1f%% of the run), %s of them name accesses "
                 "that look a dictionary up (%s %s%s%s%s%s): at module level every variable is a "
-                "global, stored in the module's dict.%s", fdv_num(a, instr),
-                100.0 * (double)instr / (double)(c->run_instr ? c->run_instr : 1), fdv_num(b, dict),
-                topname[0], fdv_num(d, top[0]), topname[1] ? ", " : "",
+                "global, stored in the module's dict.%s", rt_fmt_uint(a, instr),
+                100.0 * (double)instr / (double)(c->run_instr ? c->run_instr : 1), rt_fmt_uint(b, dict),
+                topname[0], rt_fmt_uint(d, top[0]), topname[1] ? ", " : "",
                 topname[1] ? topname[1] : "",
-                topname[1] ? " " : "", topname[1] ? fdv_num(e, top[1]) : "", cmp),
+                topname[1] ? " " : "", topname[1] ? rt_fmt_uint(e, top[1]) : "", cmp),
         fdv_printf("move the loop into a function and call it: its variables become locals "
                 "(LOAD_FAST/STORE_FAST, slots of the frame, no lookup)%s.", save));
 }
@@ -97,21 +98,17 @@ static void exceptions(ctx *c, const view *v, int minor, const char *raiser)
      * none, POP_EXCEPT ends every handler that completes */
     const char *entry = minor >= 11 ? "PUSH_EXC_INFO" : "POP_EXCEPT";
     uint64_t handled = 0;
-    int line = 0;
     for (size_t i = 0; i < v->l.n; i++)
-        if (strcmp(fdv_op(v, i), entry) == 0 && v->count[i]) {
+        if (strcmp(fdv_op(v, i), entry) == 0)
             handled += v->count[i];
-            if (!line || v->count[i] > 0)
-                line = line ? line : v->l.v[i].line;
-        }
     const pf_function *f = v->f;
     if (handled < FD_MIN_EXCEPTIONS || handled * 10 < f->calls ||
         !fdv_weighs(c, f->instructions, f->time_ns))
         return;
-    char w[512], a[32], b[32], tm[128] = "", per[32];
+    char w[512], a[RT_NUM_LEN], b[RT_NUM_LEN], tm[128] = "", per[RT_NUM_LEN];
     double each = (double)handled / (double)(f->calls ? f->calls : 1);
     if (each >= 10)
-        fdv_num(per, (uint64_t)(each + 0.5));
+        rt_fmt_uint(per, (uint64_t)(each + 0.5));
     else
         snprintf(per, sizeof per, "%.2f", each);
     if (c->p->timed && f->time_ns)
@@ -120,7 +117,7 @@ static void exceptions(ctx *c, const view *v, int minor, const char *raiser)
     fdv_add(c, FD_EXCEPTIONS, fdv_weight(c, f->instructions, f->time_ns),
         fdv_printf("%s: exceptions as control flow", fdv_where(w, sizeof w, f, 0, 0)),
         fdv_printf("its handlers caught %s exceptions in %s call%s (%s per call)%s%s%s.",
-                fdv_num(a, handled), fdv_num(b, f->calls), f->calls == 1 ? "" : "s", per,
+                rt_fmt_uint(a, handled), rt_fmt_uint(b, f->calls), f->calls == 1 ? "" : "s", per,
                 raiser ? "; raised by " : "",
                 raiser ? raiser : "", tm),
         fdv_printf("test before acting instead of raising (`if key in d`, `d.get(key)`, "
@@ -146,9 +143,9 @@ static const char *top_raiser(const view *vs, size_t n, char *buf, size_t len)
     }
     if (!bv || best < FD_MIN_EXCEPTIONS)
         return NULL;
-    char a[32];
-    snprintf(buf, len, "%s (%s:%d) %s times", bv->f->qualname, fdv_basename(bv->f->file),
-             bv->f->firstlineno, fdv_num(a, best));
+    char a[RT_NUM_LEN];
+    snprintf(buf, len, "%s (%s:%d) %s times", bv->f->qualname, pf_basename(bv->f->file),
+             bv->f->firstlineno, rt_fmt_uint(a, best));
     return buf;
 }
 
@@ -167,7 +164,7 @@ static void generator(ctx *c, const view *v)
     double per = items ? (double)f->instructions / (double)items : 0;
     if (items < FD_MIN_COUNT || per > 12.0 || !fdv_weighs(c, f->instructions, f->time_ns))
         return;
-    char w[512], a[32], tm[96] = "";
+    char w[512], a[RT_NUM_LEN], tm[96] = "";
     if (c->p->timed && f->time_ns)
         snprintf(tm, sizeof tm, ", %.0f ns of sampled time each",
                  (double)f->time_ns / (double)items);
@@ -176,7 +173,7 @@ static void generator(ctx *c, const view *v)
                 fdv_where(w, sizeof w, f, 0, 0)),
         fdv_printf("it yielded %s items at %.1f instructions each%s; every item also resumes "
                 "the generator's frame and suspends it again, and the consumer takes it "
-                "through FOR_ITER or a call.", fdv_num(a, items), per, tm),
+                "through FOR_ITER or a call.", rt_fmt_uint(a, items), per, tm),
         fdv_printf("build a list with a comprehension (`[x * x for x in data]`, run in one "
                 "frame), hand the data to a builtin (`sum(map(f, data))`), or fold chained "
                 "generator stages into one loop."));

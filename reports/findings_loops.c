@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include "findings_view.h"
+#include "report_text.h"
 
 /* ---- global-in-loop ---------------------------------------------------- */
 
 typedef struct agg {
     char name[96];
     uint64_t count, time;
-    int line, sites, method;
+    int line, method;
 } agg;
 
 /* The entry for name in v (up to cap), added when new; NULL when full. */
@@ -38,15 +39,30 @@ static int cmp_agg(const void *x, const void *y)
     return a->count < b->count ? 1 : a->count > b->count ? -1 : strcmp(a->name, b->name);
 }
 
-/* "len (line 12, 1,000,000 times), math.sqrt (line 13, ...)" */
-static void agg_text(char *buf, size_t n, agg *v, size_t k)
+/* Sorts v, heaviest first: how many lead with FD_MIN_COUNT loads or more
+ * (those a finding shows). */
+static size_t agg_rank(agg *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_agg);
+    size_t k = 0;
+    while (k < n && v[k].count >= FD_MIN_COUNT)
+        k++;
+    return k;
+}
+
+/* The first k of v: "len (line 12, 1,000,000 times), math.sqrt (line 13,
+ * ...)" into buf, and into tm ", 4.2 ms of sampled time" when timed. */
+static void agg_text(const ctx *c, char *buf, size_t n, char *tm, size_t ntm, const agg *v,
+                     size_t k, uint64_t time)
 {
     size_t used = 0;
-    buf[0] = 0;
+    buf[0] = tm[0] = 0;
+    if (c->p->timed && time)
+        snprintf(tm, ntm, ", %.1f ms of sampled time", (double)time / 1e6);
     for (size_t i = 0; i < k && i < 4 && used < n; i++) {
-        char a[32];
+        char a[RT_NUM_LEN];
         int w = snprintf(buf + used, n - used, "%s%s (line %d, %s times)", i ? ", " : "",
-                         v[i].name, v[i].line, fdv_num(a, v[i].count));
+                         v[i].name, v[i].line, rt_fmt_uint(a, v[i].count));
         used += w > 0 ? (size_t)w : 0;
     }
 }
@@ -81,7 +97,6 @@ void fdr_global_in_loop(ctx *c, const view *v)
             continue;
         a->count += v->count[i];
         a->time += t;
-        a->sites++;
         if (!a->line)
             a->line = v->l.v[i].line;
         instr += k;
@@ -89,16 +104,11 @@ void fdr_global_in_loop(ctx *c, const view *v)
     }
     if (!ng || !fdv_weighs(c, instr, time))
         return;
-    qsort(g, ng, sizeof *g, cmp_agg);
-    size_t shown = 0;
-    while (shown < ng && g[shown].count >= FD_MIN_COUNT)
-        shown++;
+    size_t shown = agg_rank(g, ng);
     if (!shown)
         return;
-    char w[512], list[600], a[32], b[32], tm[96] = "", local[100];
-    agg_text(list, sizeof list, g, shown);
-    if (c->p->timed && time)
-        snprintf(tm, sizeof tm, ", %.1f ms of sampled time", (double)time / 1e6);
+    char w[512], list[600], a[RT_NUM_LEN], b[RT_NUM_LEN], tm[96], local[100];
+    agg_text(c, list, sizeof list, tm, sizeof tm, g, shown, time);
     /* `len = len` in a function makes len local everywhere in it: another name */
     const char *dot = strrchr(g[0].name, '.');
     snprintf(local, sizeof local, "%s%s", dot ? "" : "_", dot ? dot + 1 : g[0].name);
@@ -106,8 +116,8 @@ void fdr_global_in_loop(ctx *c, const view *v)
         fdv_printf("%s: global lookups on every iteration",
                    fdv_where(w, sizeof w, v->f, g[0].line, 0)),
         fdv_printf("%s in %s call%s: each is a lookup in the module's dict, then the builtins' "
-                "(%s instructions%s).", list, fdv_num(a, v->f->calls), v->f->calls == 1 ? "" : "s",
-                fdv_num(b, instr), tm),
+                "(%s instructions%s).", list, rt_fmt_uint(a, v->f->calls), v->f->calls == 1 ? "" : "s",
+                rt_fmt_uint(b, instr), tm),
         fdv_printf("bind %s to a local name before the loop (e.g. `%s = %s`) and use the local "
                 "inside: a local is a slot of the frame (LOAD_FAST).",
                 shown > 1 ? "each" : "it", local, g[0].name));
@@ -167,7 +177,6 @@ void fdr_attribute_in_loop(ctx *c, const view *v)
             continue;
         a->count += v->count[i];
         a->time += v->time[i];
-        a->sites++;
         a->method |= fdv_starts(s, "LOAD_METHOD") || strstr(v->l.v[i].argrepr, "NULL") != NULL;
         if (!a->line)
             a->line = v->l.v[i].line;
@@ -176,22 +185,17 @@ void fdr_attribute_in_loop(ctx *c, const view *v)
     }
     if (!ng || !fdv_weighs(c, instr, time))
         return;
-    qsort(g, ng, sizeof *g, cmp_agg);
-    size_t shown = 0;
-    while (shown < ng && g[shown].count >= FD_MIN_COUNT)
-        shown++;
+    size_t shown = agg_rank(g, ng);
     if (!shown)
         return;
-    char w[512], list[600], a[32], tm[96] = "", local[64];
-    agg_text(list, sizeof list, g, shown);
-    if (c->p->timed && time)
-        snprintf(tm, sizeof tm, ", %.1f ms of sampled time", (double)time / 1e6);
+    char w[512], list[600], a[RT_NUM_LEN], tm[96], local[64];
+    agg_text(c, list, sizeof list, tm, sizeof tm, g, shown, time);
     snprintf(local, sizeof local, "%s", strrchr(g[0].name, '.') + 1);
     fdv_add(c, FD_ATTRIBUTE_IN_LOOP, fdv_weight(c, instr, time),
         fdv_printf("%s: the same attribute looked up on every iteration",
                 fdv_where(w, sizeof w, v->f, g[0].line, 0)),
         fdv_printf("%s, from locals the loop does not rebind (%s lookups%s): each looks in the "
-                "object's dict and its class's.", list, fdv_num(a, instr), tm),
+                "object's dict and its class's.", list, rt_fmt_uint(a, instr), tm),
         fdv_printf("look %s up once before the loop (`%s = %s`) and use the local inside%s.",
                 shown > 1 ? "each" : "it", local, g[0].name,
                 g[0].method ? " (a bound method, called as before)" : ""));

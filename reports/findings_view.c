@@ -27,26 +27,6 @@ char *fdv_printf(const char *fmt, ...)
     return s;
 }
 
-/* 1234567 -> "1,234,567" in buf (32 bytes). */
-const char *fdv_num(char *buf, uint64_t v)
-{
-    char raw[24];
-    int n = snprintf(raw, sizeof raw, "%" PRIu64, v), o = 0;
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = raw[i];
-    }
-    buf[o] = 0;
-    return buf;
-}
-
-const char *fdv_basename(const char *path)
-{
-    const char *s = path ? strrchr(path, '/') : NULL;
-    return s ? s + 1 : path ? path : "?";
-}
-
 /* An argrepr's name without dis's NULL markers: "NULL + len" -> "len",
  * "append + NULL|self" -> "append". */
 void fdv_bare(const char *argrepr, char *buf, size_t n)
@@ -159,9 +139,9 @@ double fdv_weight(const ctx *c, uint64_t instr, uint64_t time_ns)
 const char *fdv_where(char *buf, size_t n, const pf_function *f, int lo, int hi)
 {
     if (lo > 0 && hi > lo)
-        snprintf(buf, n, "%s (%s:%d-%d)", f->qualname, fdv_basename(f->file), lo, hi);
+        snprintf(buf, n, "%s (%s:%d-%d)", f->qualname, pf_basename(f->file), lo, hi);
     else
-        snprintf(buf, n, "%s (%s:%d)", f->qualname, fdv_basename(f->file),
+        snprintf(buf, n, "%s (%s:%d)", f->qualname, pf_basename(f->file),
                  lo > 0 ? lo : f->firstlineno);
     return buf;
 }

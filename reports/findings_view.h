@@ -47,9 +47,6 @@ double fdv_weight(const ctx *c, uint64_t instr, uint64_t time_ns);
 void fdv_add(ctx *c, fd_kind kind, double weight, char *title, char *evidence, char *change);
 /* A new string (NULL when out of memory). */
 char *fdv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* 1234567 -> "1,234,567" in buf (32 bytes). */
-const char *fdv_num(char *buf, uint64_t v);
-const char *fdv_basename(const char *path);
 /* "name (file.py:12)" or "name (file.py:12-14)" in buf. */
 const char *fdv_where(char *buf, size_t n, const pf_function *f, int lo, int hi);
 /* An argrepr's name without dis's NULL markers ("NULL + len" -> "len"). */

@@ -108,14 +108,14 @@ size_t gl_closest(const char *name, const gl_entry **out, size_t cap)
     size_t n = 0, dist[16];
     if (cap > 16)
         cap = 16;
+    /* a name that contains the query ("SUBSCR") is as good as a typo */
+    char up[64];
+    size_t k = 0;
+    for (; name[k] && k < sizeof up - 1; k++)
+        up[k] = (char)toupper((unsigned char)name[k]);
+    up[k] = 0;
     for (size_t i = 0; i < gl_nentries; i++) {
         size_t d = distance(name, gl_entries[i].name);
-        /* a name that contains the query ("SUBSCR") is as good as a typo */
-        char up[64];
-        size_t k = 0;
-        for (; name[k] && k < sizeof up - 1; k++)
-            up[k] = (char)toupper((unsigned char)name[k]);
-        up[k] = 0;
         if (k >= 4 && strstr(gl_entries[i].name, up))
             d = d < 2 ? d : 2;
         if (d > 4 + strlen(name) / 4)

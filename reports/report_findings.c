@@ -6,29 +6,7 @@
 
 #include "findings.h"
 #include "report_text.h"
-
-/* s in words, lines at most c->width wide, each after `hang` spaces;
- * the first continues a label of `col` columns. */
-static void put_words(const rt_ctx *c, const char *s, int col, int hang)
-{
-    while (*s) {
-        size_t w = strcspn(s, " ");
-        if (col > hang && col + 1 + (int)w > c->width) {
-            fputc('\n', c->out);
-            rt_pad(c->out, hang);
-            col = hang;
-        } else if (col > hang) {
-            fputc(' ', c->out);
-            col++;
-        }
-        fwrite(s, 1, w, c->out);
-        col += (int)w;
-        s += w;
-        while (*s == ' ')
-            s++;
-    }
-    fputc('\n', c->out);
-}
+#include "wrap.h"
 
 int rt_put_findings(const rt_ctx *c)
 {
@@ -52,11 +30,12 @@ int rt_put_findings(const rt_ctx *c)
         rt_sgr(c, "1");
         fputs(head, c->out);
         rt_sgr(c, "0");
-        put_words(c, f->title, k, 7);
-        fputs("     evidence:", c->out);
-        put_words(c, f->evidence, 14, 7);
-        fputs("     try:", c->out);
-        put_words(c, f->change, 9, 7);
+        fputc(' ', c->out);
+        wr_words(c->out, c->width, f->title, k + 1, 7);
+        fputs("     evidence: ", c->out);
+        wr_words(c->out, c->width, f->evidence, 15, 7);
+        fputs("     try: ", c->out);
+        wr_words(c->out, c->width, f->change, 10, 7);
     }
     if (l.n > 8)
         fprintf(c->out, "  ... %zu more\n", l.n - 8);

@@ -7,6 +7,7 @@
 
 #include "explain.h"
 #include "report_text.h"
+#include "wrap.h"
 
 int rt_legend_add(rt_legend *l, const char *name)
 {
@@ -35,28 +36,6 @@ void rt_legend_release(rt_legend *l)
     memset(l, 0, sizeof *l);
 }
 
-/* s in words after `hang` columns, lines at most c->width wide. */
-static void put_words(const rt_ctx *c, const char *s, int col, int hang)
-{
-    while (*s) {
-        size_t w = strcspn(s, " ");
-        if (col > hang && col + 1 + (int)w > c->width) {
-            fputc('\n', c->out);
-            rt_pad(c->out, hang);
-            col = hang;
-        } else if (col > hang) {
-            fputc(' ', c->out);
-            col++;
-        }
-        fwrite(s, 1, w, c->out);
-        col += (int)w;
-        s += w;
-        while (*s == ' ')
-            s++;
-    }
-    fputc('\n', c->out);
-}
-
 void rt_put_legend(const rt_ctx *c)
 {
     const rt_legend *l = c->legend;
@@ -73,6 +52,7 @@ void rt_put_legend(const rt_ctx *c)
         fputs("  ", c->out);
         rt_put_plain(c->out, l->names[i]);
         rt_pad(c->out, wname - (int)strlen(l->names[i]) + 2);
-        put_words(c, meaning ? meaning : "(not in opprof's glossary)", wname + 4, wname + 4);
+        wr_words(c->out, c->width, meaning ? meaning : "(not in opprof's glossary)", wname + 4,
+                 wname + 4);
     }
 }

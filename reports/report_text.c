@@ -4,6 +4,7 @@
  * histograms, cells and bars are in report_bars.c.
  */
 #include "report_text.h"
+#include "wrap.h"
 
 #include <langinfo.h>
 #include <math.h>
@@ -59,28 +60,12 @@ static void cat(text *t, const char *fmt, ...)
         t->len = t->len + (size_t)n < sizeof t->buf ? t->len + (size_t)n : sizeof t->buf - 1;
 }
 
-/* Words wrapped to the width; continuation lines indented by `hang`. */
+/* Words wrapped to the width after `indent` spaces; continuation lines
+ * indented by `hang`. */
 static void put_wrapped(const rt_ctx *c, const char *s, int indent, int hang)
 {
-    int col = indent, start = indent;
     rt_pad(c->out, indent);
-    while (*s) {
-        int len = (int)strcspn(s, " ");
-        if (col > start && col + 1 + len > c->width) {
-            fputc('\n', c->out);
-            rt_pad(c->out, hang);
-            col = start = hang;
-        } else if (col > start) {
-            fputc(' ', c->out);
-            col++;
-        }
-        for (int i = 0; i < len; i++)   /* opcode names come from the profile */
-            fputc((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i], c->out);
-        col += len;
-        s += len;
-        s += strspn(s, " ");
-    }
-    fputc('\n', c->out);
+    wr_words(c->out, c->width, s, indent, hang);
 }
 
 /* ---- header ------------------------------------------------------------ */
@@ -410,12 +395,6 @@ static void fn_cells(const rt_ctx *c, const pf_function *f, char cell[NF][RT_NUM
     rt_cell_nsi(c, cell[F_NSI], f->time_ns, f->instructions, samples);
 }
 
-static const char *basename_of(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
 static void put_function_rows(const rt_ctx *c, const size_t *r, size_t n)
 {
     char cell[NF][RT_NUM_LEN];
@@ -441,7 +420,7 @@ static void put_function_rows(const rt_ctx *c, const size_t *r, size_t n)
         fprintf(c->out, "  %-*s  ", wscope, pf_scope_name(f->scope));
         rt_put_plain(c->out, f->qualname ? f->qualname : "?");
         fputs(" (", c->out);
-        rt_put_plain(c->out, f->file ? basename_of(f->file) : "?");
+        rt_put_plain(c->out, pf_basename(f->file));
         fprintf(c->out, ":%d)\n", f->firstlineno);
     }
 }

@@ -102,6 +102,12 @@ static void free_strings(char **v, size_t n)
     free(v);
 }
 
+const char *pf_basename(const char *path)
+{
+    const char *s = path ? strrchr(path, '/') : NULL;
+    return s ? s + 1 : path ? path : "?";
+}
+
 void pf_function_drop_disassembly(pf_function *f)
 {
     for (size_t k = 0; k < f->nlisting; k++)

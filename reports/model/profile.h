@@ -335,6 +335,9 @@ const char *pf_opname(const pf_profile *p, unsigned op);
 /* The index of thread `name` in p->threads, added if new; -1 on OOM. */
 int pf_thread_index(pf_profile *p, const char *name);
 
+/* The last component of a path ("?" for NULL): a pointer into path. */
+const char *pf_basename(const char *path);
+
 /* The interpreter's minor version (12 for 3.12), from hexversion. */
 int pf_minor(const pf_profile *p);
 
