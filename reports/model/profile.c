@@ -167,8 +167,10 @@ void pf_profile_release(pf_profile *p)
     }
     free(p->functions);
     free_strings(p->pool, p->npool);
-    for (size_t i = 0; i < p->nnodes; i++)
+    for (size_t i = 0; i < p->nnodes; i++) {
         free(p->nodes[i].ops);
+        free(p->nodes[i].sites);
+    }
     free(p->nodes);
     free(p->signal);
     if (p->crash) {
@@ -184,6 +186,11 @@ void pf_profile_release(pf_profile *p)
     for (size_t i = 0; i < p->nnative_stacks; i++)
         free_strings(p->native_stacks[i].frames, p->native_stacks[i].nframes);
     free(p->native_stacks);
+    for (size_t i = 0; i < p->nnative_modules; i++) {
+        free(p->native_modules[i].label);
+        free(p->native_modules[i].module);
+    }
+    free(p->native_modules);
     free(p);
 }
 

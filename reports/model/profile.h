@@ -143,6 +143,14 @@ typedef struct __attribute__((packed)) pf_opval {   /* 10 bytes: as pf_instr */
     uint16_t op;
 } pf_opval;
 
+/* A node's count or time at one (line, opcode) of its function: what one
+ * call path ran line by line, for pprof's leaf locations (14 bytes). */
+typedef struct __attribute__((packed)) pf_site {
+    uint64_t v;
+    int32_t line;            /* -1: no line */
+    uint16_t op;             /* index into pf_profile.opnames */
+} pf_site;
+
 #define PF_NO_NODE UINT32_MAX
 
 /* One node of the call tree: a function in one call context (its thread
@@ -162,11 +170,22 @@ typedef struct pf_node {
                                 one per op each: pf_node_times() */
     uint32_t nops;
     uint32_t ntimes;
+    pf_site *sites;          /* nsites counts (> 0), then nsite_times times (> 0),
+                                each by (line, op) rising: pf_node_site_times();
+                                both 0 when not recorded (v1, older v2 files):
+                                ops then tell the opcodes but not the lines */
+    uint32_t nsites;
+    uint32_t nsite_times;
 } pf_node;
 
 static inline pf_opval *pf_node_times(const pf_node *n)
 {
     return n->ops ? n->ops + n->nops : NULL;
+}
+
+static inline pf_site *pf_node_site_times(const pf_node *n)
+{
+    return n->sites ? n->sites + n->nsites : NULL;
 }
 
 /* One process of the run. */
@@ -211,6 +230,13 @@ typedef struct pf_native_stack {
     uint64_t samples;
     uint64_t time_ns;
 } pf_native_stack;
+
+/* --native: the shared object a native frame label's code is in (pprof's
+ * mappings); labels without a known module are not listed. */
+typedef struct pf_native_module {
+    char *label;             /* as in pf_native_stack.frames: "name [native]" */
+    char *module;            /* the shared object's path */
+} pf_native_module;
 
 typedef struct pf_native_stats {
     uint64_t samples;        /* native stacks captured */
@@ -269,6 +295,8 @@ typedef struct pf_profile {
     pf_native_stats native_stats;
     pf_native_stack *native_stacks;
     size_t nnative_stacks;
+    pf_native_module *native_modules;   /* by label, distinct */
+    size_t nnative_modules;
 } pf_profile;
 
 /* Returns NULL when out of memory. */
