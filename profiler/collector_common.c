@@ -111,10 +111,10 @@ st_record *cc_record(PyObject *code)
     return rec;
 }
 
-st_frame *cc_enter(st_thread *t, PyObject *code, const void *frame)
+st_frame *cc_enter(st_thread *t, PyObject *code, const void *frame, int32_t callsite)
 {
     st_record *rec = cc_record(code);
-    if (!rec || st_push(cc_store, t, rec, code, frame) < 0)
+    if (!rec || st_push(cc_store, t, rec, code, frame, callsite) < 0)
         return NULL;
     if (!t->name && t->name_lookups < NAME_LOOKUPS) {
         t->name_lookups++;
@@ -148,7 +148,7 @@ st_frame *cc_resync(st_thread *t, PyObject *code, const void *frame)
             return &t->stack[d];
         }
     }
-    return cc_enter(t, code, frame);
+    return cc_enter(t, code, frame, -1);
 }
 
 void collector_name_threads(st_store *s)

@@ -28,8 +28,9 @@ extern void (*cc_new_code)(PyObject *code, st_record *rec);
 /* The record of `code`, calling cc_new_code the first time; NULL on OOM. */
 st_record *cc_record(PyObject *code);
 
-/* Pushes `code` and gives the thread a name while it has none. */
-st_frame *cc_enter(st_thread *t, PyObject *code, const void *frame);
+/* Pushes `code`, called from code unit `callsite` of the frame on top
+ * (-1: not known), and gives the thread a name while it has none. */
+st_frame *cc_enter(st_thread *t, PyObject *code, const void *frame, int32_t callsite);
 
 /* Pops the frame running `code` (or `frame` when non-NULL); frames above
  * it whose exit was missed go too.  An unknown frame changes nothing. */

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "blockmap.h"
 #include "codeinfo.h"
@@ -28,6 +29,8 @@ struct np_pass {
     uint32_t *order;         /* node indices grouped by record, in node order */
     uint32_t *first;         /* record r's nodes: order[first[r] .. first[r + 1]) */
     uint32_t most;           /* the most code units of any record */
+    int **lines;             /* per record: line per code unit (np_set_lines) */
+    atomic_size_t lines_ready;   /* records below it have theirs */
     atomic_size_t next;      /* the next record to claim */
     atomic_int failed;
     atomic_uint inconsistent;
@@ -74,6 +77,7 @@ np_pass *np_new(st_store *s, int counted, int with_own)
     pthread_cond_init(&x->cv, NULL);
     atomic_init(&x->next, 0);
     atomic_init(&x->next2, 0);
+    atomic_init(&x->lines_ready, 0);
     atomic_init(&x->failed, 0);
     atomic_init(&x->inconsistent, 0);
     x->threads = 1;
@@ -141,10 +145,69 @@ static uint32_t node_sums(const np_pass *x, st_node *n, bm_plan *pl, np_sums *u)
     return bad;
 }
 
-/* Adds node n's per-unit sums into its record's and keeps its own totals
- * and opcode map in *own (when own is not NULL). */
-static int add_node(np_pass *x, st_node *n, bm_plan *pl, np_sums *u, np_own *own)
+/* A node's count and time at one (line, op), keyed so that sorting the
+ * keys sorts by line, then opcode (a line of -1 first). */
+typedef struct site_acc {
+    uint64_t key, count, time;
+} site_acc;
+
+static uint64_t site_key(int line, unsigned op)
 {
+    return (uint64_t)(uint32_t)(line + 1) << 16 | op;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    uint64_t x = ((const site_acc *)a)->key, y = ((const site_acc *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* own's sites from what it ran at each instruction (acc, n entries, in
+ * offset order): one entry per (line, op), counts then times.  0, or -1
+ * when out of memory. */
+static int keep_sites(np_own *own, site_acc *acc, size_t n)
+{
+    int sorted = 1;
+    for (size_t k = 1; k < n && sorted; k++)
+        sorted = acc[k - 1].key <= acc[k].key;
+    if (!sorted)   /* loops and several instructions of one line */
+        qsort(acc, n, sizeof *acc, by_key);
+    size_t m = 0, ncounted = 0, ntimed = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (m && acc[m - 1].key == acc[k].key) {
+            acc[m - 1].count += acc[k].count;
+            acc[m - 1].time += acc[k].time;
+        } else {
+            acc[m++] = acc[k];
+        }
+    }
+    for (size_t k = 0; k < m; k++) {
+        ncounted += acc[k].count != 0;
+        ntimed += acc[k].time != 0;
+    }
+    if (!ncounted && !ntimed)
+        return 0;
+    if (!(own->sites = malloc((ncounted + ntimed) * sizeof *own->sites)))
+        return -1;
+    for (size_t k = 0; k < m; k++)
+        if (acc[k].count)
+            own->sites[own->nsites++] = (pf_site){acc[k].count, (int32_t)(acc[k].key >> 16) - 1,
+                                                  (uint16_t)(acc[k].key & 0xffff)};
+    for (size_t k = 0; k < m; k++)
+        if (acc[k].time)
+            own->sites[own->nsites + own->nsite_times++] =
+                (pf_site){acc[k].time, (int32_t)(acc[k].key >> 16) - 1,
+                          (uint16_t)(acc[k].key & 0xffff)};
+    return 0;
+}
+
+/* Adds node n's per-unit sums into its record's and keeps its own totals,
+ * opcode map and (with `line`, the record's line per unit) sites in *own
+ * (when own is not NULL); acc is scratch for the sites. */
+static int add_node(np_pass *x, st_node *n, bm_plan *pl, np_sums *u, np_own *own,
+                    const int *line, site_acc *acc)
+{
+    size_t nacc = 0;
     const st_record *r = n->rec;
     np_sums *sum = &x->sums[r->index];
     uint32_t bad = node_sums(x, n, pl, u);
@@ -189,9 +252,13 @@ static int add_node(np_pass *x, st_node *n, bm_plan *pl, np_sums *u, np_own *own
         own->time_ns += t;
         by_op[op].count += c;
         by_op[op].time_ns += t;
+        if (line)
+            acc[nacc++] = (site_acc){site_key(line[i], op), c, t};
     }
     if (!own || !nops)
         return 0;
+    if (line && keep_sites(own, acc, nacc) < 0)
+        return -1;
     size_t ncounted = 0, ntimed = 0;
     for (size_t k = 0; k < nops; k++) {
         ncounted += by_op[seen[k]].count != 0;
@@ -210,12 +277,30 @@ static int add_node(np_pass *x, st_node *n, bm_plan *pl, np_sums *u, np_own *own
     return 0;
 }
 
-static int sum_record(np_pass *x, size_t r, np_sums *u)
+/* Waits until record r's line table is there (the code pass on the
+ * other thread makes it), or the pass failed: 0, or -1. */
+static int wait_lines(np_pass *x, size_t r)
+{
+    while (atomic_load(&x->lines_ready) <= r) {
+        if (atomic_load(&x->failed))
+            return -1;
+        nanosleep(&(struct timespec){0, 20000}, NULL);
+    }
+    return 0;
+}
+
+static int sum_record(np_pass *x, size_t r, np_sums *u, site_acc *acc)
 {
     const st_record *rec = st_record_at(x->s, r);
     uint32_t a = x->first[r], z = x->first[r + 1];
     if (a == z)
         return 0;
+    const int *line = NULL;
+    if (x->own && x->lines) {
+        if (wait_lines(x, r) < 0)
+            return -1;
+        line = x->lines[r];
+    }
     bm_plan *pl = NULL;   /* the flow counters' map, decoded once per record */
     if (rec->width == 2 &&
         !(pl = bm_plan_new(ci_ops(), rec->bytes, rec->ncounters, rec->jumps_reported)))
@@ -223,7 +308,8 @@ static int sum_record(np_pass *x, size_t r, np_sums *u)
     int rc = 0;
     for (uint32_t k = a; k < z && rc == 0; k++) {
         st_node *n = st_node_at(x->s, x->order[k]);
-        rc = add_node(x, n, pl, u, x->own && n->parent ? &x->own[x->order[k]] : NULL);
+        rc = add_node(x, n, pl, u, x->own && n->parent ? &x->own[x->order[k]] : NULL, line,
+                      acc);
     }
     bm_plan_release(pl);
     return rc;
@@ -246,22 +332,24 @@ static void claim_records(np_pass *x, atomic_size_t *next, np_record_fn fn, void
 typedef struct node_job {
     np_pass *x;
     np_sums u;
+    site_acc *acc;
 } node_job;
 
 static int sum_record_job(void *arg, uint32_t r)
 {
     node_job *j = arg;
-    return sum_record(j->x, r, &j->u);
+    return sum_record(j->x, r, &j->u, j->acc);
 }
 
 static void sum_nodes(np_pass *x)
 {
-    node_job j = {x, {0}};
-    if (sums_alloc(&j.u, x->most, 1) < 0)
+    node_job j = {x, {0}, malloc(x->most * sizeof *j.acc)};
+    if (!j.acc || sums_alloc(&j.u, x->most, 1) < 0)
         atomic_store(&x->failed, 1);
     else
         claim_records(x, &x->next, sum_record_job, &j);
     sums_free(&j.u);
+    free(j.acc);
 }
 
 /* After the nodes: waits for both threads to be done with them and for
@@ -285,6 +373,21 @@ static void *helper(void *arg)
     sum_nodes(x);
     second_phase(x);
     return NULL;
+}
+
+void np_set_lines(np_pass *x, int **lines)
+{
+    x->lines = lines;
+}
+
+void np_lines_ready(np_pass *x, size_t upto)
+{
+    atomic_store(&x->lines_ready, upto);
+}
+
+const int *np_record_lines(const np_pass *x, uint32_t record)
+{
+    return x->lines ? x->lines[record] : NULL;
 }
 
 void np_start(np_pass *x)
@@ -351,9 +454,14 @@ void np_release(np_pass *x)
     for (size_t r = 0; x->sums && r < x->nrec; r++)
         sums_free(&x->sums[r]);
     free(x->sums);
-    for (size_t i = 0; x->own && i < st_node_count(x->s); i++)
+    for (size_t i = 0; x->own && i < st_node_count(x->s); i++) {
         free(x->own[i].ops);
+        free(x->own[i].sites);
+    }
     free(x->own);
+    for (size_t r = 0; x->lines && r < x->nrec; r++)
+        free(x->lines[r]);
+    free(x->lines);
     free(x->order);
     free(x->first);
     free(x);

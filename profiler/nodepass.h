@@ -8,8 +8,9 @@
  * that is done.  Records are shared out whole, so each record's sums and
  * each node's totals are written by one thread.
  *
- * Ownership: the pass owns the sums and the nodes' totals; a caller may
- * take a node's opcode map (np_own.ops), leaving NULL behind.
+ * Ownership: the pass owns the sums, the nodes' totals and the line
+ * tables handed to it (np_set_lines); a caller may take a node's opcode
+ * and site maps (np_own.ops, .sites), leaving NULL behind.
  */
 #ifndef OPPROF_NODEPASS_H
 #define OPPROF_NODEPASS_H
@@ -32,6 +33,9 @@ typedef struct np_own {
     pf_opval *ops;           /* as pf_node.ops: counts, then times */
     uint32_t nops;
     uint32_t ntimes;
+    pf_site *sites;          /* as pf_node.sites: counts, then times */
+    uint32_t nsites;
+    uint32_t nsite_times;
     uint32_t out;            /* for the caller: its pf_node index */
 } np_own;
 
@@ -41,6 +45,15 @@ typedef struct np_pass np_pass;
  * the nodes' own totals.  It consumes the store's flow counters (they are
  * resolved in place).  NULL when out of memory. */
 np_pass *np_new(st_store *s, int counted, int with_own);
+/* Hands over each record's source line per code unit (lines[r], nrec
+ * entries, each malloc'ed, filled in record order): the nodes' sites need
+ * them.  A record's nodes wait until np_lines_ready() passes it.  Call
+ * before np_start; the pass frees them (NULL entries too). */
+void np_set_lines(np_pass *x, int **lines);
+/* Records below `upto` have their lines. */
+void np_lines_ready(np_pass *x, size_t upto);
+/* Record r's line table (for the caller's `then`), NULL when not set. */
+const int *np_record_lines(const np_pass *x, uint32_t record);
 /* Starts the helper thread; without one, np_finish does all the work. */
 void np_start(np_pass *x);
 /* Work on one record once every node is summed: 0, or -1 (out of memory). */

@@ -368,6 +368,63 @@ static inline int oc_eval_groups(oc_peek_fn peek, PyThreadState *ts, uint16_t *g
 #endif
 }
 
+#if OPPROF_PY_MONITORING
+/* The code unit the nearest frame below the running one that runs
+ * `caller` is at - the call that started or resumed the running frame -
+ * or -1 (a thread's first frame, or a caller opprof does not have on its
+ * stack).  For PY_START and PY_RESUME callbacks: the
+ * running frame is the callee's.  3.12 points at the call's last cache
+ * unit there; the snapshot folds cache units into their instruction. */
+static inline int32_t oc_caller_unit(const void *caller)
+{
+    PyThreadState *ts = PyThreadState_GET();
+#if PY_VERSION_HEX >= 0x030D0000
+    _PyInterpreterFrame *f = ts->current_frame;
+#else
+    _PyInterpreterFrame *f = ts->cframe ? ts->cframe->current_frame : NULL;
+#endif
+    /* the caller's frame may be below an entry frame (a call from C) or
+     * a shim (3.13's __init__ cleanup frame): the nearest few frames are
+     * searched for it */
+    PyCodeObject *code = NULL;
+    const char *ip = NULL;
+    for (int k = 0; f && k < 4 && (const void *)code != caller; k++) {
+        f = f->previous;
+        if (!f || oc_frame_is_entry(f->owner))
+            continue;
+#if PY_VERSION_HEX >= 0x030D0000
+        code = (PyCodeObject *)oc_untag(&f->f_executable);
+        ip = (const char *)f->instr_ptr;
+#else
+        code = f->f_code;
+        ip = (const char *)f->prev_instr;
+#endif
+    }
+    if ((const void *)code != caller || ip < oc_code_units(code))
+        return -1;
+    long unit = (long)(ip - oc_code_units(code)) / 2;
+    return unit < Py_SIZE(code) ? (int32_t)unit : -1;
+}
+#else
+/* The code unit the frame that called `f` is at (its call), when that
+ * frame is `caller`; -1 otherwise.  For the CALL trace event of f. */
+static inline int32_t oc_caller_unit(PyFrameObject *f, const void *caller)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    _PyInterpreterFrame *prev = f->f_frame->previous;
+    /* a traced frame has its frame object: identity is enough */
+    if (!prev || (const void *)prev->frame_obj != caller)
+        return -1;
+    int lasti = _PyInterpreterFrame_LASTI(prev);
+#else
+    if (!caller || (const void *)f->f_back != caller)
+        return -1;
+    int lasti = f->f_back->f_lasti;
+#endif
+    return lasti < 0 ? -1 : (int32_t)lasti;
+}
+#endif
+
 /* The line of byte offset `offset` in `code`; -1 when none. */
 static inline int oc_code_line(const void *code, long offset)
 {

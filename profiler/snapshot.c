@@ -54,6 +54,16 @@ fail:
     return -1;
 }
 
+/* line[i] for every code unit i of c's line table. */
+static int *lines_of_table(const pf_code *c, uint32_t n)
+{
+    int *line = malloc((n ? n : 1) * sizeof *line);
+    size_t at = 0;
+    for (uint32_t i = 0; line && i < n; i++)
+        line[i] = pf_code_line_next(c, 2 * i, &at);
+    return line;
+}
+
 /* line[i] for every code unit i, from co_lines(); -1 where none. */
 static int *lines_of(PyObject *code, uint32_t n)
 {
@@ -152,8 +162,7 @@ static int fill_names(pf_function *f, PyObject *code, PyObject *quals,
     return rc;
 }
 
-/* Instructions that ran or got time, by offset; lines from line[] when
- * given, else from the code's line table. */
+/* Instructions that ran or got time, by offset; lines from line[]. */
 static int fill_code(pf_function *f, const st_record *r, const np_sums *sum,
                      const int *line)
 {
@@ -163,12 +172,11 @@ static int fill_code(pf_function *f, const st_record *r, const np_sums *sum,
     f->code = calloc(k ? k : 1, sizeof *f->code);
     if (!f->code)
         return -1;
-    size_t at = 0;
     for (uint32_t i = 0; i < r->ncounters; i++) {
         uint64_t t = sum->time ? sum->time[i] : 0, smp = sum->time ? sum->samples[i] : 0;
         if (!sum->count[i] && !t)
             continue;
-        int ln = line ? line[i] : f->codeinfo ? pf_code_line_next(f->codeinfo, 2 * i, &at) : -1;
+        int ln = line[i];
         f->code[f->ncode++] = (pf_instr){.offset = 2 * i, .op = r->bytes[2 * i], .line = ln,
                                          .count = sum->count[i]};
         if (pf_add_instr_time(f, f->ncode - 1, t, smp) < 0)
@@ -185,14 +193,13 @@ typedef struct fill_job {
     st_store *s;
     pf_profile *p;
     np_pass *x;
-    int **lines;
 } fill_job;
 
 static int fill_record(void *arg, uint32_t i)
 {
     fill_job *j = arg;
     return fill_code(&j->p->functions[i], st_record_at(j->s, i), np_record_sums(j->x, i),
-                     j->lines[i]);
+                     np_record_lines(j->x, i));
 }
 
 static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass *x)
@@ -201,8 +208,11 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass 
     PyObject *quals = PyDict_New();
     size_t nrec = st_record_count(s);
     int **lines = calloc(nrec ? nrec : 1, sizeof *lines);
-    if (!quals || !lines)
+    if (!quals || !lines) {
+        free(lines);
         goto done;
+    }
+    np_set_lines(x, lines);   /* the pass owns them now */
     /* the nodes' arithmetic starts on a helper thread while this one reads
      * the code objects (a third of the snapshot each on a test suite),
      * then both share what is left of it */
@@ -218,10 +228,15 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass 
             goto done;
         /* the line table comes with what annotate needs; without it (out
          * of memory, a failing repr()) annotate lacks argument texts only */
-        if (lst_fill(f, r->user) < 0 && !(lines[i] = lines_of(r->user, r->ncounters)))
+        if (lst_fill(f, r->user) < 0 || !f->codeinfo)
+            lines[i] = lines_of(r->user, r->ncounters);
+        else
+            lines[i] = lines_of_table(f->codeinfo, r->ncounters);
+        if (!lines[i])
             goto done;
+        np_lines_ready(x, i + 1);
     }
-    fill_job job = {s, p, x, lines};
+    fill_job job = {s, p, x};
     if (np_finish(x, fill_record, &job) < 0)
         goto done;
     for (size_t i = 0; i < nrec; i++) {
@@ -230,18 +245,41 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass 
     }
     rc = 0;
 done:
-    for (size_t i = 0; lines && i < nrec; i++)
-        free(lines[i]);
-    free(lines);
     Py_XDECREF(quals);
     PyErr_Clear();
     return rc;
+}
+
+/* The byte offset of the instruction that holds code unit `unit` of r
+ * (the interpreter may stand on a call's cache unit), -1 when none; the
+ * starts of r's instructions are found once per record, in *starts. */
+static int32_t instruction_at(const st_record *r, int32_t unit, uint32_t **starts)
+{
+    if (unit < 0 || (uint32_t)unit >= r->ncounters)
+        return -1;
+    if (!*starts) {
+        if (!(*starts = malloc(r->ncounters * sizeof **starts)))
+            return -1;
+        const uint8_t *caches = ci_ops()->caches;
+        for (uint32_t i = 0; i < r->ncounters;) {
+            uint32_t next = i + 1 + caches[r->bytes[2 * i]];
+            for (uint32_t k = i; k < next && k < r->ncounters; k++)
+                (*starts)[k] = i;
+            i = next;
+        }
+    }
+    return (int32_t)(2 * (*starts)[unit]);
 }
 
 /* The call tree: st nodes come parents first (store.h), so one pass up
  * sums subtrees and one pass down emits what is not empty. */
 static int build_nodes(st_store *s, pf_profile *p, np_pass *x)
 {
+    int rc = -1;
+    size_t nrec = st_record_count(s);
+    uint32_t **starts = calloc(nrec ? nrec : 1, sizeof *starts);
+    if (!starts)
+        return -1;
     size_t n = st_node_count(s);
     for (size_t i = n; i-- > 0;) {
         const st_node *sn = st_node_at(s, i);
@@ -259,10 +297,13 @@ static int build_nodes(st_store *s, pf_profile *p, np_pass *x)
             continue;
         pf_node *pn = pf_add_node(p);
         if (!pn)
-            return -1;
+            goto done;
         o->out = (uint32_t)(p->nnodes - 1);
         pn->parent = sn->parent->rec ? np_node_own(x, sn->parent->index)->out : PF_NO_NODE;
         pn->function = sn->rec->index;
+        if (sn->parent->rec)
+            pn->callsite = instruction_at(sn->parent->rec, sn->callsite,
+                                          &starts[sn->parent->rec->index]);
         pn->thread = sn->thread;
         pn->instructions = o->instructions;
         pn->time_ns = o->time_ns;
@@ -270,8 +311,17 @@ static int build_nodes(st_store *s, pf_profile *p, np_pass *x)
         pn->nops = o->nops;
         pn->ntimes = o->ntimes;
         o->ops = NULL;
+        pn->sites = o->sites;
+        pn->nsites = o->nsites;
+        pn->nsite_times = o->nsite_times;
+        o->sites = NULL;
     }
-    return 0;
+    rc = 0;
+done:
+    for (size_t r = 0; r < nrec; r++)
+        free(starts[r]);
+    free(starts);
+    return rc;
 }
 
 static int build_threads(st_store *s, pf_profile *p)

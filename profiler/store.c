@@ -84,9 +84,10 @@ static uint64_t mix(uint64_t x)
     return x;
 }
 
-static uint64_t node_hash(const st_node *parent, const st_record *rec)
+static uint64_t node_hash(const st_node *parent, const st_record *rec, int32_t callsite)
 {
-    return mix((uint64_t)(uintptr_t)parent * 31 + (uint64_t)(uintptr_t)rec);
+    return mix(((uint64_t)(uintptr_t)parent * 31 + (uint64_t)(uintptr_t)rec) * 31 +
+               (uint32_t)callsite);
 }
 
 /* Grows `t` so that one more item fits under a 50% load factor. */
@@ -131,7 +132,7 @@ static uint64_t rec_hash_of(void *item)
 static uint64_t node_hash_of(void *item)
 {
     st_node *n = item;
-    return node_hash(n->parent, n->rec);
+    return node_hash(n->parent, n->rec, n->callsite);
 }
 
 st_store *st_store_new(int with_stacks, uint32_t width)
@@ -237,6 +238,7 @@ static st_node *node_new(st_store *s, st_node *parent, st_record *rec,
     n->parent = parent;
     n->rec = rec;
     n->thread = thread;
+    n->callsite = -1;
     if (rec && rec->ncounters) {
         n->counts = calloc((size_t)rec->ncounters * rec->width, sizeof *n->counts);
         if (!n->counts) {
@@ -385,14 +387,14 @@ int st_thread_set_name(st_thread *t, const char *name)
     return 0;
 }
 
-static st_node *child_of(st_store *s, st_node *parent, st_record *rec)
+static st_node *child_of(st_store *s, st_node *parent, st_record *rec, int32_t callsite)
 {
-    uint64_t h = node_hash(parent, rec);
+    uint64_t h = node_hash(parent, rec, callsite);
     table *t = &s->node_table;
     if (t->cap) {
         for (size_t j = h & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
             st_node *n = t->slots[j];
-            if (n->parent == parent && n->rec == rec)
+            if (n->parent == parent && n->rec == rec && n->callsite == callsite)
                 return n;
         }
     }
@@ -401,12 +403,13 @@ static st_node *child_of(st_store *s, st_node *parent, st_record *rec)
     st_node *n = node_new(s, parent, rec, parent->thread);
     if (!n)
         return NULL;
+    n->callsite = callsite;
     table_insert(t, h, n);
     return n;
 }
 
 int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
-            const void *frame)
+            const void *frame, int32_t callsite)
 {
     if (t->depth + 1 >= t->capacity) {
         /* a sampling signal must not read the array while it moves */
@@ -423,7 +426,7 @@ int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
         if (!stack)
             goto oom;
     }
-    st_node *node = s->with_stacks ? child_of(s, t->stack[t->depth].node, rec)
+    st_node *node = s->with_stacks ? child_of(s, t->stack[t->depth].node, rec, callsite)
                                    : rec->flat;
     if (!node)
         goto oom;

@@ -40,6 +40,9 @@ struct st_node {
     uint32_t index;          /* st_node_at(index): parents come first */
     st_node *parent;         /* NULL for a thread's root */
     st_record *rec;          /* NULL for a thread's root */
+    int32_t callsite;        /* code unit (byte offset / 2) of the call in the
+                                parent's code as the interpreter held it (may be
+                                a cache unit of the call); -1: not known */
     uint32_t thread;         /* index of the thread whose tree this is */
     uint64_t *counts;        /* rec->ncounters * rec->width entries */
     uint64_t *times;         /* sampled ns per code unit; NULL until the node's
@@ -102,10 +105,12 @@ int st_record_firstlineno(const st_record *r);
 st_thread *st_thread_new(st_store *s, unsigned long ident);
 int st_thread_set_name(st_thread *t, const char *name);
 
-/* Push a frame running `rec` on thread `t`.  Returns 0, -1 when out of
- * memory (the thread's stack is then left unchanged). */
+/* Push a frame running `rec` on thread `t`, called from code unit
+ * `callsite` of the frame on top (-1: not known): with stacks, calls from
+ * different places are different nodes.  Returns 0, -1 when out of memory
+ * (the thread's stack is then left unchanged). */
 int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
-            const void *frame);
+            const void *frame, int32_t callsite);
 
 static inline void st_pop(st_thread *t)
 {

@@ -92,6 +92,70 @@ int pf_node_set_time(pf_node *n, uint16_t op, uint64_t time_ns)
     return 0;
 }
 
+static int by_line_op(const void *a, const void *b)
+{
+    const pf_site *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return (x->op > y->op) - (x->op < y->op);
+}
+
+/* Sorts v[0..n) by (line, op) and adds up equal ones: how many are left. */
+static size_t combine_sites(pf_site *v, size_t n)
+{
+    qsort(v, n, sizeof *v, by_line_op);
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!v[k].v)
+            continue;
+        if (m && v[m - 1].line == v[k].line && v[m - 1].op == v[k].op)
+            v[m - 1].v = pf_add_sat(v[m - 1].v, v[k].v);
+        else
+            v[m++] = v[k];
+    }
+    return m;
+}
+
+int pf_node_add_sites(pf_node *n, const pf_site *s, uint32_t nsites, uint32_t ntimes,
+                      const uint16_t *opmap)
+{
+    size_t nc = (size_t)n->nsites + nsites, nt = (size_t)n->nsite_times + ntimes;
+    if (!nsites && !ntimes)
+        return 0;
+    pf_site *v = malloc((nc + nt) * sizeof *v);
+    if (!v)
+        return -1;
+    /* counts: n's, then s's; times likewise, after all the counts */
+    const pf_site *mine = n->sites;
+    size_t at = 0;
+    for (size_t k = 0; k < n->nsites; k++)
+        v[at++] = mine[k];
+    for (size_t k = 0; k < nsites; k++, at++) {
+        v[at] = s[k];
+        v[at].op = opmap ? opmap[s[k].op] : s[k].op;
+    }
+    for (size_t k = 0; k < n->nsite_times; k++)
+        v[at++] = mine[n->nsites + k];
+    for (size_t k = 0; k < ntimes; k++, at++) {
+        v[at] = s[nsites + k];
+        v[at].op = opmap ? opmap[s[nsites + k].op] : s[nsites + k].op;
+    }
+    size_t mc = combine_sites(v, nc), mt = combine_sites(v + nc, nt);
+    memmove(v + mc, v + nc, mt * sizeof *v);
+    free(n->sites);
+    n->sites = v;
+    n->nsites = (uint32_t)mc;
+    n->nsite_times = (uint32_t)mt;
+    return 0;
+}
+
+void pf_node_drop_sites(pf_node *n)
+{
+    free(n->sites);
+    n->sites = NULL;
+    n->nsites = n->nsite_times = 0;
+}
+
 const pf_itime *pf_instr_times(const pf_function *f, size_t i)
 {
     size_t lo = 0, hi = f->ntimes;
@@ -226,6 +290,21 @@ int pf_check_totals(const pf_profile *p, char *err, size_t errlen)
         for (size_t k = 0; k < s->ntimes; k++)
             if (pf_node_times(s)[k].v > PF_MAX_COUNT)
                 return too_big(err, errlen, "node", i);
+        if (s->nsites || s->nsite_times) {
+            uint64_t c = 0, t = 0;
+            const pf_site *v = s->sites;
+            for (size_t k = 0; k < s->nsites; k++)
+                if (sum_into(&c, v[k].v) < 0)
+                    return too_big(err, errlen, "node", i);
+            for (size_t k = 0; k < s->nsite_times; k++)
+                if (sum_into(&t, v[s->nsites + k].v) < 0)
+                    return too_big(err, errlen, "node", i);
+            if (c != s->instructions || t != s->time_ns) {
+                snprintf(err, errlen, "node %zu: its sites do not add up to its instructions "
+                         "and time", i);
+                return -1;
+            }
+        }
         if ((s->parent != PF_NO_NODE && s->parent >= i) || s->function >= p->nfunctions ||
             (p->nthreads && s->thread >= p->nthreads)) {
             snprintf(err, errlen, "node %zu: its parent, function or thread is not one of "

@@ -57,6 +57,7 @@ typedef struct input_map {
     uint32_t *nodemap;        /* per input node: the sum's, or NODE_UNSET */
     size_t capnodes;
     uint32_t *threads;        /* the input's threads to the sum's; NULL until known */
+    int any_node, any_sites;  /* it has nodes; some with sites */
 } input_map;
 
 struct pf_merger {
@@ -65,6 +66,7 @@ struct pf_merger {
     pf_node_index *x;
     mf_index fx;              /* p's functions by key */
     size_t n;
+    int no_sites;             /* an input had nodes without sites: the sum keeps none */
     input_map in;             /* the input being added */
 };
 
@@ -160,6 +162,13 @@ static int place_node(pf_merger *m, const pf_profile *p, size_t i, const pf_node
     pf_node *t = &m->p->nodes[k];
     t->instructions = pf_add_sat(t->instructions, s->instructions);
     t->time_ns = pf_add_sat(t->time_ns, s->time_ns);
+    im->any_node = 1;
+    if (s->nsites || s->nsite_times) {
+        im->any_sites = 1;
+        if (!m->no_sites && pf_node_add_sites(t, s->sites, s->nsites, s->nsite_times,
+                                              im->opmap) < 0)
+            return -1;
+    }
     return add_ops(t, s, im->opmap);
 }
 
@@ -186,6 +195,18 @@ static int hook_node_time(void *ctx, const pf_profile *p, size_t i, uint16_t op,
     if (i >= m->in.capnodes || m->in.nodemap[i] == NODE_UNSET)
         return -1;   /* the reader hands every node over before any time */
     return pf_node_add_op(&m->p->nodes[m->in.nodemap[i]], m->in.opmap[op], 0, t);
+}
+
+static int hook_node_sites(void *ctx, const pf_profile *p, size_t i, const pf_site *sites,
+                           uint32_t nsites, uint32_t ntimes)
+{
+    (void)p;
+    pf_merger *m = ctx;
+    if (i >= m->in.capnodes || m->in.nodemap[i] == NODE_UNSET)
+        return -1;   /* the reader hands every node over before any site */
+    m->in.any_sites = 1;
+    return m->no_sites ? 0 : pf_node_add_sites(&m->p->nodes[m->in.nodemap[i]], sites, nsites,
+                                               ntimes, m->in.opmap);
 }
 
 /* The rest of an input once read: its header, what no hook took, and its
@@ -229,6 +250,12 @@ static int end_input(pf_merger *m, const pf_profile *p, char *err, size_t errlen
     if (p->incomplete &&
         pf_mark_incomplete(out, p->incomplete_reason ? p->incomplete_reason : "?") < 0)
         return -1;
+    /* sites of some runs only would not add up to the nodes' counts */
+    if (im->any_node && !im->any_sites && !m->no_sites) {
+        m->no_sites = 1;
+        for (size_t i = 0; i < out->nnodes; i++)
+            pf_node_drop_sites(&out->nodes[i]);
+    }
     input_release(im);
     m->n++;
     err[0] = 0;
@@ -260,7 +287,7 @@ int pf_merger_add(pf_merger *m, const pf_profile *in, char *err, size_t errlen)
 /* path or f: pf_read_file_hooked or pf_read_stream_hooked */
 static int merger_read(pf_merger *m, const char *path, FILE *f, char *err, size_t errlen)
 {
-    pf_read_hooks h = {hook_function, hook_node, hook_node_time, m};
+    pf_read_hooks h = {hook_function, hook_node, hook_node_time, hook_node_sites, m};
     pf_profile *in = NULL;
     int rc = (f ? pf_read_stream_hooked(f, path, PF_KEEP_ALL, &h, &in, err, errlen)
                 : pf_read_file_hooked(path, PF_KEEP_ALL, &h, &in, err, errlen)) < 0

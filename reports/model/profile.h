@@ -382,6 +382,13 @@ size_t pf_node_opcounts(const pf_node *n, pf_opcount *out);
 /* Adds count and time (saturating) to n's entries for op, making them
  * where they are needed.  0, or -1 when out of memory. */
 int pf_node_add_op(pf_node *n, uint16_t op, uint64_t count, uint64_t time_ns);
+/* Adds nsites counts, then ntimes times (as pf_node.sites) to n's, their
+ * ops through opmap when it is not NULL (another profile's opnames), and
+ * keeps them by (line, op), one entry each.  0, or -1 when out of memory
+ * (n unchanged). */
+int pf_node_add_sites(pf_node *n, const pf_site *sites, uint32_t nsites, uint32_t ntimes,
+                      const uint16_t *opmap);
+void pf_node_drop_sites(pf_node *n);
 /* Sets n's time of op (a reader's: the file says it once).  0, or -1. */
 int pf_node_set_time(pf_node *n, uint16_t op, uint64_t time_ns);
 

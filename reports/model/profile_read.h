@@ -21,7 +21,13 @@ int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen);
  * functions' code (annotate's disassembly), the call tree (flame graphs)
  * and the nodes' counts by opcode (flame graphs with --opcodes, which
  * implies the tree).  They are still read and checked. */
-enum { PF_KEEP_CODE = 1, PF_KEEP_NODE_OPS = 2, PF_KEEP_NODES = 4, PF_KEEP_ALL = 7 };
+enum {
+    PF_KEEP_CODE = 1,
+    PF_KEEP_NODE_OPS = 2,
+    PF_KEEP_NODES = 4,
+    PF_KEEP_NODE_SITES = 8,   /* the nodes' sites (pprof, merge): implies the tree */
+    PF_KEEP_ALL = 15
+};
 int pf_read_file_keep(const char *path, unsigned keep, pf_profile **out, char *err,
                       size_t errlen);
 
@@ -40,6 +46,9 @@ int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **o
  *   thread and totals, checked, p->threads read; its counts by opcode),
  *   and node_time(ctx, p, i, op, time_ns) then each of its times by
  *   opcode: the nodes handed over are not in p (p->nnodes is 0).
+ * - node_sites(ctx, p, i, sites, nsites, ntimes): after every node, node
+ *   i's sites counts (nsites) or times (ntimes; the other is 0), as
+ *   pf_node.sites, in scratch memory; not called for a file without them.
  * Nodes are handed over where a file's order allows it (opprof writes
  * that order: the threads before the nodes, the other node columns before
  * ops and op_times); otherwise they are in p, as without hooks.  v1 files call
@@ -49,6 +58,8 @@ typedef struct pf_read_hooks {
     int (*function)(void *ctx, pf_profile *p, size_t i);
     int (*node)(void *ctx, const pf_profile *p, size_t i, const pf_node *n);
     int (*node_time)(void *ctx, const pf_profile *p, size_t i, uint16_t op, uint64_t time_ns);
+    int (*node_sites)(void *ctx, const pf_profile *p, size_t i, const pf_site *sites,
+                      uint32_t nsites, uint32_t ntimes);
     void *ctx;
 } pf_read_hooks;
 int pf_read_file_hooked(const char *path, unsigned keep, const pf_read_hooks *hooks,

@@ -120,6 +120,81 @@ static int add_op_times(rv *r, size_t n, int keep, int streamed)
     return 0;
 }
 
+/* "sites" (times: "site_times"): per node, [line step, op, value]
+ * triples by (line, op) rising; into the kept nodes, or to the hook. */
+static int read_sites(rv *r, size_t n, int times, int keep, int streamed)
+{
+    pf_profile *p = r->p;
+    const char *what = times ? "nodes.site_times" : "nodes.sites";
+    size_t cap = 0, len = 0;
+    pf_site *v = NULL;
+    int rc = -1;
+    jp_token t;
+    if (pfr_expect(r, JP_ARRAY, what) < 0)
+        return -1;
+    for (size_t i = 0;; i++) {
+        t = jp_next(r->jp);
+        if (t == JP_ARRAY_END) {
+            if (i != n)
+                goto bad;
+            break;
+        }
+        if (t != JP_ARRAY || i >= n)
+            goto bad;
+        int64_t line = 0, vals[3] = {0, 0, 0};
+        uint64_t sum = 0;
+        len = 0;
+        int k = 0;
+        for (; (t = jp_next(r->jp)) != JP_ARRAY_END; k = (k + 1) % 3) {
+            if (t != JP_INT)
+                goto bad;
+            vals[k] = jp_int(r->jp);
+            if (k < 2)
+                continue;
+            line += vals[0];
+            if (line < -1 || line > INT32_MAX || vals[1] < 0 ||
+                (uint64_t)vals[1] >= p->nopnames || vals[2] <= 0 ||
+                (sum = pf_add_sat(sum, (uint64_t)vals[2])) > PF_MAX_COUNT ||
+                (len && (line < v[len - 1].line ||
+                         (line == v[len - 1].line && vals[1] <= v[len - 1].op)))) {
+                FAIL(r, "%s: node %zu: not (line, op, value) by line, then op, values > 0",
+                     what, i);
+                goto out;
+            }
+            if (len == cap) {
+                size_t c = cap ? 2 * cap : 64;
+                pf_site *w = realloc(v, c * sizeof *w);
+                if (!w) {
+                    FAIL(r, "out of memory");
+                    goto out;
+                }
+                v = w;
+                cap = c;
+            }
+            v[len++] = (pf_site){(uint64_t)vals[2], (int32_t)line, (uint16_t)vals[1]};
+        }
+        if (k)
+            goto bad;
+        uint32_t nc = times ? 0 : (uint32_t)len, nt = times ? (uint32_t)len : 0;
+        if (len && streamed && r->hooks->node_sites(r->hooks->ctx, p, i, v, nc, nt) < 0) {
+            FAIL(r, "out of memory");
+            goto out;
+        }
+        if (len && keep && pf_node_add_sites(&p->nodes[i], v, nc, nt, NULL) < 0) {
+            FAIL(r, "out of memory");
+            goto out;
+        }
+    }
+    rc = 0;
+    goto out;
+bad:
+    if (t != JP_ERROR)   /* else the reader said why */
+        FAIL(r, "%s: one array of triples per node", what);
+out:
+    free(v);
+    return rc;
+}
+
 int pfr_read_nodes(rv *r)
 {
     pf_profile *p = r->p;
@@ -127,7 +202,7 @@ int pfr_read_nodes(rv *r)
         return FAIL(r, "nodes: they come after functions");
     static const char *const cols[] = {"parent", "function", "callsite", "thread",
                                        "instructions", "time_ns", "op_times"};
-    int seen[7] = {0}, have_ops = 0, streamed = 0;
+    int seen[7] = {0}, have_ops = 0, streamed = 0, have_sites = 0, have_site_times = 0;
     /* report, diff and annotate draw no tree: they read it to check it */
     int keep_nodes = (r->keep & (PF_KEEP_NODES | PF_KEEP_NODE_OPS)) != 0;
     if (pfr_expect(r, JP_OBJECT, "nodes") < 0)
@@ -177,6 +252,15 @@ int pfr_read_nodes(rv *r)
                 return -1;
             have_ops = 1;
             streamed = stream;
+        } else if (strcmp(k, "sites") == 0 || strcmp(k, "site_times") == 0) {
+            int times = k[4] == '_';
+            if (!have_ops || (times ? have_site_times : have_sites))
+                return FAIL(r, "nodes.%s: twice, or before nodes.ops", k);
+            if (read_sites(r, r->nbuf[N_FUNCTION], times,
+                           keep_nodes && !streamed && (r->keep & PF_KEEP_NODE_SITES),
+                           streamed && r->hooks->node_sites) < 0)
+                return -1;
+            *(times ? &have_site_times : &have_sites) = 1;
         } else if (col >= 0) {
             char what[32];
             snprintf(what, sizeof what, "nodes.%s", cols[col]);

@@ -141,18 +141,54 @@ static void write_function(jw *w, const pf_profile *p, const pf_function *f,
     jw_end_object(w);
 }
 
-/* A v1 stack is a node's whole path with the node's own counts. */
-static void write_stack(jw *w, const pf_profile *p, size_t node, uint32_t *path,
-                        pf_opcount *by_op)
+/* v1 knows no call sites: the tree with the nodes that differ only by
+ * theirs made one (only the nodes are in the profile returned), or NULL
+ * when out of memory. */
+static pf_profile *without_callsites(const pf_profile *p)
 {
-    const pf_node *s = &p->nodes[node];
+    pf_profile *q = pf_profile_new();
+    pf_node_index *x = q ? pf_node_index_new(q) : NULL;
+    uint32_t *map = malloc((p->nnodes + 1) * sizeof *map);
+    int ok = x && map;
+    for (size_t i = 0; ok && i < p->nnodes; i++) {
+        const pf_node *s = &p->nodes[i];
+        uint32_t up = s->parent == PF_NO_NODE ? PF_NO_NODE : map[s->parent];
+        int64_t k = pf_node_get(x, q, up, s->function, -1, s->thread);
+        if (k < 0) {
+            ok = 0;
+            break;
+        }
+        map[i] = (uint32_t)k;
+        pf_node *t = &q->nodes[k];
+        t->instructions = pf_add_sat(t->instructions, s->instructions);
+        t->time_ns = pf_add_sat(t->time_ns, s->time_ns);
+        for (size_t j = 0; ok && j < s->nops; j++)
+            ok = pf_node_add_op(t, s->ops[j].op, s->ops[j].v, 0) == 0;
+        for (size_t j = 0; ok && j < s->ntimes; j++)
+            ok = pf_node_add_op(t, pf_node_times(s)[j].op, 0, pf_node_times(s)[j].v) == 0;
+    }
+    free(map);
+    pf_node_index_release(x);
+    if (!ok) {
+        pf_profile_release(q);
+        return NULL;
+    }
+    return q;
+}
+
+/* A v1 stack is a node's whole path (in tree, p's nodes or the same
+ * without call sites) with the node's own counts. */
+static void write_stack(jw *w, const pf_profile *p, const pf_profile *tree, size_t node,
+                        uint32_t *path, pf_opcount *by_op)
+{
+    const pf_node *s = &tree->nodes[node];
     jw_begin_object(w);
     jw_key(w, "thread");
     jw_string(w, s->thread < p->nthreads && p->threads[s->thread]
                      ? p->threads[s->thread] : "?");
     jw_key(w, "frames");
     jw_begin_array(w);
-    size_t depth = pf_node_path(p, node, path);
+    size_t depth = pf_node_path(tree, node, path);
     for (size_t i = 0; i < depth; i++)
         jw_uint(w, path[i]);
     jw_end_array(w);
@@ -189,22 +225,28 @@ int pf_json_write_v1(const pf_profile *p, FILE *out)
     jw_end_array(&w);
     jw_key(&w, "stacks");
     jw_begin_array(&w);
+    int sites = 0;
+    for (size_t i = 0; i < p->nnodes && !sites; i++)
+        sites = p->nodes[i].callsite >= 0;
+    pf_profile *merged = sites ? without_callsites(p) : NULL;
+    const pf_profile *tree = sites ? merged : p;
     /* every node is as deep as its parent plus one: a path buffer as
      * deep as the deepest node, found in one pass */
-    uint32_t *depth = calloc(p->nnodes + 1, sizeof *depth), most = 0;
-    for (size_t i = 0; depth && i < p->nnodes; i++) {
-        uint32_t up = p->nodes[i].parent;
+    uint32_t *depth = tree ? calloc(tree->nnodes + 1, sizeof *depth) : NULL, most = 0;
+    for (size_t i = 0; depth && i < tree->nnodes; i++) {
+        uint32_t up = tree->nodes[i].parent;
         depth[i] = up < i ? depth[up] + 1 : 1;
         most = depth[i] > most ? depth[i] : most;
     }
     uint32_t *path = depth ? malloc((most + 1) * sizeof *path) : NULL;
     if (!path)
         w.error = 1;
-    for (size_t i = 0; path && i < p->nnodes; i++)
-        if (p->nodes[i].instructions || p->nodes[i].time_ns || p->nodes[i].nops)
-            write_stack(&w, p, i, path, by_op);
+    for (size_t i = 0; path && i < tree->nnodes; i++)
+        if (tree->nodes[i].instructions || tree->nodes[i].time_ns || tree->nodes[i].nops)
+            write_stack(&w, p, tree, i, path, by_op);
     free(path);
     free(depth);
+    pf_profile_release(merged);
     jw_end_array(&w);
     pfj_signal_and_native(&w, p);
     jw_end_object(&w);

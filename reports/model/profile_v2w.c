@@ -450,6 +450,46 @@ static void put_node_ops(v2 *x, const pf_node *n, uint64_t *acc)
     jw_end_array(w);
 }
 
+/* One node's sites (v[0..n)): line as a step from the one before (from
+ * 0), opcode, value. */
+static void put_sites(jw *w, const pf_site *v, size_t n)
+{
+    int64_t line = 0;
+    jw_begin_array(w);
+    for (size_t k = 0; k < n; k++) {
+        jw_int(w, (int64_t)v[k].line - line);
+        jw_uint(w, v[k].op);
+        jw_uint(w, v[k].v);
+        line = v[k].line;
+    }
+    jw_end_array(w);
+}
+
+/* "sites" and, timed, "site_times": per node, what it ran per line and
+ * opcode; left out when no node has any (older profiles, v1 input). */
+static void put_node_sites(v2 *x)
+{
+    jw *w = x->w;
+    const pf_profile *p = x->p;
+    int any = 0;
+    for (size_t i = 0; i < p->nnodes && !any; i++)
+        any = p->nodes[i].nsites || p->nodes[i].nsite_times;
+    if (!any)
+        return;
+    jw_key(w, "sites");
+    jw_begin_array(w);
+    for (size_t i = 0; i < p->nnodes; i++)
+        put_sites(w, p->nodes[i].sites, p->nodes[i].nsites);
+    jw_end_array(w);
+    if (!p->timed)
+        return;
+    jw_key(w, "site_times");
+    jw_begin_array(w);
+    for (size_t i = 0; i < p->nnodes; i++)
+        put_sites(w, pf_node_site_times(&p->nodes[i]), p->nodes[i].nsite_times);
+    jw_end_array(w);
+}
+
 #define COLUMN(key, expr)                                  \
     do {                                                   \
         jw_key(w, key);                                    \
@@ -522,6 +562,7 @@ void v2w_put_nodes(v2 *x)
         jw_end_array(w);
     }
     free(tmp);
+    put_node_sites(x);
     jw_end_object(w);
 }
 

@@ -138,6 +138,83 @@ static void test_round_trip_timed(void **state)
     pf_profile_release(p);
 }
 
+/* Every node gets sites from its ops (opcode k on line firstlineno + k %
+ * 2) and its times, and a callsite: what opprof's own profiles hold. */
+static void add_sites(pf_profile *p)
+{
+    for (size_t i = 0; i < p->nnodes; i++) {
+        pf_node *s = &p->nodes[i];
+        int first = p->functions[s->function].firstlineno;
+        pf_site v[64];
+        size_t n = 0;
+        for (size_t k = 0; k < s->nops; k++)
+            v[n++] = (pf_site){s->ops[k].v, first + (int)(k % 2), s->ops[k].op};
+        for (size_t k = 0; k < s->ntimes; k++)
+            v[n++] = (pf_site){pf_node_times(s)[k].v, k ? first : -1, pf_node_times(s)[k].op};
+        assert_int_equal(pf_node_add_sites(s, v, s->nops, s->ntimes, NULL), 0);
+        if (s->parent != PF_NO_NODE)
+            s->callsite = (int32_t)(2 * i);
+    }
+}
+
+static void assert_same_sites(const pf_node *s, const pf_node *t)
+{
+    assert_int_equal(s->nsites, t->nsites);
+    assert_int_equal(s->nsite_times, t->nsite_times);
+    for (size_t k = 0; k < (size_t)s->nsites + s->nsite_times; k++) {
+        assert_int_equal(s->sites[k].v, t->sites[k].v);
+        assert_int_equal(s->sites[k].line, t->sites[k].line);
+        assert_int_equal(s->sites[k].op, t->sites[k].op);
+    }
+}
+
+/* Sites and callsites read back as written, timed or not; merging a
+ * profile with itself doubles every site; a profile without sites in a
+ * merge leaves the sum without any (they would not add up). */
+static void test_round_trip_sites(void **state)
+{
+    (void)state;
+    for (int timed = 0; timed < 2; timed++) {
+        pf_profile *p = full_profile();
+        if (timed)
+            add_times(p);
+        add_sites(p);
+        char err[256];
+        assert_int_equal(pf_check_sums(p, err, sizeof err), 0);
+        pf_profile *q = save_and_read(p, timed ? "sites_t.json" : "sites.json");
+        assert_profiles_equal(p, q);
+        for (size_t i = 0; i < p->nnodes; i++) {
+            assert_same_sites(&p->nodes[i], &q->nodes[i]);
+            assert_true(p->nodes[i].nsites > 0 || p->nodes[i].nops == 0);
+        }
+        pf_profile *two[] = {p, q}, *sum = NULL;
+        assert_int_equal(pf_merge(two, 2, &sum, err, sizeof err), 0);
+        for (size_t i = 0; i < p->nnodes; i++) {
+            const pf_node *s = &p->nodes[i], *t = &sum->nodes[i];
+            assert_int_equal(t->callsite, s->callsite);
+            assert_int_equal(t->nsites, s->nsites);
+            assert_int_equal(t->nsite_times, s->nsite_times);
+            for (size_t k = 0; k < (size_t)s->nsites + s->nsite_times; k++) {
+                assert_int_equal(t->sites[k].v, 2 * s->sites[k].v);
+                assert_int_equal(t->sites[k].line, s->sites[k].line);
+            }
+        }
+        pf_profile_release(sum);
+        for (size_t i = 0; i < q->nnodes; i++)
+            pf_node_drop_sites(&q->nodes[i]);
+        assert_int_equal(pf_merge(two, 2, &sum, err, sizeof err), 0);
+        for (size_t i = 0; i < sum->nnodes; i++)
+            assert_int_equal(sum->nodes[i].nsites + sum->nodes[i].nsite_times, 0);
+        pf_profile_release(sum);
+        /* sites that do not add up to the node's count are refused */
+        p->nodes[1].sites[0].v++;
+        assert_int_equal(pf_check_sums(p, err, sizeof err), -1);
+        assert_non_null(strstr(err, "sites do not add up"));
+        pf_profile_release(q);
+        pf_profile_release(p);
+    }
+}
+
 /* A file name that is not UTF-8 reads back with U+FFFD for the bad byte. */
 static void test_round_trip_non_utf8_file(void **state)
 {
@@ -450,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_round_trip_defaults),
         cmocka_unit_test(test_round_trip_timed),
+        cmocka_unit_test(test_round_trip_sites),
         cmocka_unit_test(test_round_trip_non_utf8_file),
         cmocka_unit_test(test_read_minimal),
         cmocka_unit_test(test_round_trip_code),

@@ -321,9 +321,9 @@ static void test_width2_counts(void **state)
     r = get_new(s, "f", 3);
     st_thread *t = st_thread_new(s, 1);
     assert_non_null(t);
-    assert_int_equal(st_push(s, t, r, &codes[0], &frames[0]), 0);
+    assert_int_equal(st_push(s, t, r, &codes[0], &frames[0], -1), 0);
     check_width2_node(st_top(t)->node);
-    assert_int_equal(st_push(s, t, r, &codes[0], &frames[1]), 0);
+    assert_int_equal(st_push(s, t, r, &codes[0], &frames[1], -1), 0);
     for (int i = 0; i < 6; i++)
         assert_int_equal(st_top(t)->node->counts[i], 0);
     st_store_release(s);
@@ -387,7 +387,7 @@ static void test_stacks_on_shared_paths(void **state)
     assert_int_equal(base_nodes, 1);
 
     /* root -> a -> b */
-    assert_int_equal(st_push(s, t, a, &codes[0], &frames[0]), 0);
+    assert_int_equal(st_push(s, t, a, &codes[0], &frames[0], -1), 0);
     assert_int_equal(t->depth, 1);
     st_frame *fa = st_top(t);
     st_node *na = fa->node;
@@ -401,7 +401,7 @@ static void test_stacks_on_shared_paths(void **state)
     assert_int_equal(na->counts[0], 0);
     assert_int_equal(na->counts[1], 0);
 
-    assert_int_equal(st_push(s, t, b, &codes[1], &frames[1]), 0);
+    assert_int_equal(st_push(s, t, b, &codes[1], &frames[1], -1), 0);
     assert_int_equal(t->depth, 2);
     st_node *nab = st_top(t)->node;
     assert_ptr_equal(nab->rec, b);
@@ -428,11 +428,11 @@ static void test_stacks_on_shared_paths(void **state)
     assert_ptr_equal(st_top(t)->node, t->root);
 
     /* the same path again: the same nodes, with their counts */
-    assert_int_equal(st_push(s, t, a, &codes[2], &frames[2]), 0);
+    assert_int_equal(st_push(s, t, a, &codes[2], &frames[2], -1), 0);
     assert_ptr_equal(st_top(t)->node, na);
     assert_ptr_equal(st_top(t)->code, &codes[2]);
     assert_ptr_equal(st_top(t)->frame, &frames[2]);
-    assert_int_equal(st_push(s, t, b, &codes[1], NULL), 0);
+    assert_int_equal(st_push(s, t, b, &codes[1], NULL, -1), 0);
     assert_ptr_equal(st_top(t)->node, nab);
     assert_null(st_top(t)->frame);
     assert_int_equal(nab->counts[1], 1);
@@ -443,7 +443,7 @@ static void test_stacks_on_shared_paths(void **state)
 
     /* root -> a -> c: a sibling of b under a */
     st_pop(t);
-    assert_int_equal(st_push(s, t, c, &codes[3], &frames[3]), 0);
+    assert_int_equal(st_push(s, t, c, &codes[3], &frames[3], -1), 0);
     st_node *nac = st_top(t)->node;
     assert_ptr_equal(nac->parent, na);
     assert_ptr_equal(nac->rec, c);
@@ -453,14 +453,14 @@ static void test_stacks_on_shared_paths(void **state)
     /* root -> b: another path for b, another node */
     st_pop(t);
     st_pop(t);
-    assert_int_equal(st_push(s, t, b, &codes[1], &frames[1]), 0);
+    assert_int_equal(st_push(s, t, b, &codes[1], &frames[1], -1), 0);
     st_node *nb = st_top(t)->node;
     assert_ptr_equal(nb->parent, t->root);
     assert_ptr_equal(nb->rec, b);
     assert_ptr_not_equal(nb, nab);
     assert_int_equal(nb->counts[1], 0);
     /* root -> b -> a differs from root -> a */
-    assert_int_equal(st_push(s, t, a, &codes[0], &frames[0]), 0);
+    assert_int_equal(st_push(s, t, a, &codes[0], &frames[0], -1), 0);
     st_node *nba = st_top(t)->node;
     assert_ptr_equal(nba->parent, nb);
     assert_ptr_not_equal(nba, na);
@@ -481,7 +481,7 @@ static void test_stacks_on_recursion(void **state)
 
     st_node *nodes[5];
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(st_push(s, t, a, &codes[0], &frames[i]), 0);
+        assert_int_equal(st_push(s, t, a, &codes[0], &frames[i], -1), 0);
         nodes[i] = st_top(t)->node;
         assert_ptr_equal(nodes[i]->rec, a);
         assert_ptr_equal(nodes[i]->parent, i ? nodes[i - 1] : t->root);
@@ -498,7 +498,7 @@ static void test_stacks_on_recursion(void **state)
     assert_ptr_equal(st_top(t)->node, t->root);
     /* the same recursion again reuses the nodes, depth by depth */
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(st_push(s, t, a, &codes[0], &frames[i]), 0);
+        assert_int_equal(st_push(s, t, a, &codes[0], &frames[i], -1), 0);
         assert_ptr_equal(st_top(t)->node, nodes[i]);
     }
     assert_int_equal(st_node_count(s), base_nodes + 5);
@@ -517,8 +517,8 @@ static void test_stacks_on_threads_separate(void **state)
     assert_non_null(t0);
     assert_non_null(t1);
 
-    assert_int_equal(st_push(s, t0, a, &codes[0], &frames[0]), 0);
-    assert_int_equal(st_push(s, t1, a, &codes[0], &frames[1]), 0);
+    assert_int_equal(st_push(s, t0, a, &codes[0], &frames[0], -1), 0);
+    assert_int_equal(st_push(s, t1, a, &codes[0], &frames[1], -1), 0);
     st_node *n0 = st_top(t0)->node, *n1 = st_top(t1)->node;
     assert_ptr_not_equal(n0, n1);
     assert_int_equal(n0->thread, 0);
@@ -526,7 +526,7 @@ static void test_stacks_on_threads_separate(void **state)
     assert_ptr_equal(n0->parent, t0->root);
     assert_ptr_equal(n1->parent, t1->root);
 
-    assert_int_equal(st_push(s, t1, b, &codes[1], &frames[2]), 0);
+    assert_int_equal(st_push(s, t1, b, &codes[1], &frames[2], -1), 0);
     assert_int_equal(st_top(t1)->node->thread, 1);
     assert_ptr_equal(st_top(t1)->node->parent, n1);
     /* thread 0's stack is untouched by thread 1's pushes */
@@ -555,18 +555,18 @@ static void test_stacks_off_flat(void **state)
     size_t base_nodes = st_node_count(s);   /* 2 flat + 2 roots */
     assert_int_equal(base_nodes, 4);
 
-    assert_int_equal(st_push(s, t0, a, &codes[0], &frames[0]), 0);
+    assert_int_equal(st_push(s, t0, a, &codes[0], &frames[0], -1), 0);
     assert_ptr_equal(st_top(t0)->node, a->flat);
     assert_ptr_equal(st_top(t0)->code, &codes[0]);
     assert_ptr_equal(st_top(t0)->frame, &frames[0]);
-    assert_int_equal(st_push(s, t0, b, &codes[1], &frames[1]), 0);
+    assert_int_equal(st_push(s, t0, b, &codes[1], &frames[1], -1), 0);
     assert_ptr_equal(st_top(t0)->node, b->flat);
-    assert_int_equal(st_push(s, t0, a, &codes[0], &frames[2]), 0);  /* recursion */
+    assert_int_equal(st_push(s, t0, a, &codes[0], &frames[2], -1), 0);  /* recursion */
     assert_ptr_equal(st_top(t0)->node, a->flat);
     assert_ptr_equal(st_top(t0)->frame, &frames[2]);
     assert_int_equal(t0->depth, 3);
     /* other threads share the flat node too */
-    assert_int_equal(st_push(s, t1, a, &codes[0], &frames[3]), 0);
+    assert_int_equal(st_push(s, t1, a, &codes[0], &frames[3], -1), 0);
     assert_ptr_equal(st_top(t1)->node, a->flat);
 
     assert_int_equal(st_node_count(s), base_nodes);   /* no per-path nodes */
@@ -601,7 +601,7 @@ static void deep_stack(int with_stacks)
     for (uintptr_t i = 0; i < DEPTH; i++) {
         st_record *r = i % 3 ? a : b;
         assert_int_equal(st_push(s, t, r, (const void *)(i + 1),
-                                 (const void *)(i + 0x10000)), 0);
+                                 (const void *)(i + 0x10000), -1), 0);
         assert_int_equal(t->depth, i + 1);
         assert_true(t->depth < t->capacity);
         assert_ptr_equal(st_top(t)->node->rec, r);
@@ -673,9 +673,9 @@ static void store_zero(int with_stacks, uint32_t width)
     st_thread *t = st_thread_new(s, 1);
     assert_non_null(t);
     assert_int_equal(st_thread_set_name(t, "MainThread"), 0);
-    assert_int_equal(st_push(s, t, a, &codes[0], &frames[0]), 0);
+    assert_int_equal(st_push(s, t, a, &codes[0], &frames[0], -1), 0);
     st_node *na = st_top(t)->node;
-    assert_int_equal(st_push(s, t, b, &codes[1], &frames[1]), 0);
+    assert_int_equal(st_push(s, t, b, &codes[1], &frames[1], -1), 0);
     st_node *nab = st_top(t)->node;
     a->calls = 5;
     b->calls = 9;
@@ -709,7 +709,7 @@ static void store_zero(int with_stacks, uint32_t width)
     assert_int_equal(created, 0);
     st_pop(t);
     st_pop(t);
-    assert_int_equal(st_push(s, t, a, &codes[0], &frames[0]), 0);
+    assert_int_equal(st_push(s, t, a, &codes[0], &frames[0], -1), 0);
     assert_ptr_equal(st_top(t)->node, na);
     /* and counting goes on from zero */
     st_count(na, 0);
@@ -773,7 +773,7 @@ static void test_many_records(void **state)
     size_t base_nodes = st_node_count(s);
     static st_node *under_root[N];
     for (int i = 0; i < N; i++) {
-        assert_int_equal(st_push(s, t, recs[i], &codes[0], &frames[0]), 0);
+        assert_int_equal(st_push(s, t, recs[i], &codes[0], &frames[0], -1), 0);
         under_root[i] = st_top(t)->node;
         assert_ptr_equal(under_root[i]->parent, t->root);
         assert_ptr_equal(under_root[i]->rec, recs[i]);
@@ -781,9 +781,9 @@ static void test_many_records(void **state)
     }
     size_t nodes = st_node_count(s);
     assert_int_equal(nodes, base_nodes + N);
-    assert_int_equal(st_push(s, t, recs[0], &codes[0], &frames[0]), 0);
+    assert_int_equal(st_push(s, t, recs[0], &codes[0], &frames[0], -1), 0);
     for (int i = 0; i < N; i++) {
-        assert_int_equal(st_push(s, t, recs[i], &codes[0], &frames[0]), 0);
+        assert_int_equal(st_push(s, t, recs[i], &codes[0], &frames[0], -1), 0);
         assert_ptr_equal(st_top(t)->node->parent, under_root[0]);
         assert_ptr_not_equal(st_top(t)->node, under_root[i]);
         st_pop(t);
@@ -791,7 +791,7 @@ static void test_many_records(void **state)
     st_pop(t);
     assert_int_equal(st_node_count(s), nodes + N);
     for (int i = 0; i < N; i++) {
-        assert_int_equal(st_push(s, t, recs[i], &codes[0], &frames[0]), 0);
+        assert_int_equal(st_push(s, t, recs[i], &codes[0], &frames[0], -1), 0);
         assert_ptr_equal(st_top(t)->node, under_root[i]);
         st_pop(t);
     }
@@ -816,9 +816,9 @@ static void test_cumulative_accounting(void **state)
     uint64_t mark = 0;
 
     /* main -> fib -> fib -> fib: one sample of 1000 ns in the deepest fib */
-    assert_int_equal(st_push(s, t, main_, &codes[0], NULL), 0);
+    assert_int_equal(st_push(s, t, main_, &codes[0], NULL, -1), 0);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(st_push(s, t, fib, &codes[1], NULL), 0);
+        assert_int_equal(st_push(s, t, fib, &codes[1], NULL, -1), 0);
     st_add_cumulative(t, 1000, ++mark);
     assert_int_equal(main_->cumulative_ns, 1000);
     assert_int_equal(fib->cumulative_ns, 1000);        /* not 3000 */
@@ -833,7 +833,7 @@ static void test_cumulative_accounting(void **state)
     /* back in main, a generator resumed: main -> gen */
     for (int i = 0; i < 3; i++)
         st_pop(t);
-    assert_int_equal(st_push(s, t, gen, &codes[2], NULL), 0);
+    assert_int_equal(st_push(s, t, gen, &codes[2], NULL, -1), 0);
     st_add_cumulative(t, 200, ++mark);
     assert_int_equal(gen->cumulative_ns, 200);
     assert_int_equal(main_->cumulative_ns, 1700);
@@ -843,8 +843,8 @@ static void test_cumulative_accounting(void **state)
     /* the generator suspended, resumed by another caller: other -> gen */
     st_pop(t);
     st_pop(t);
-    assert_int_equal(st_push(s, t, other, &codes[3], NULL), 0);
-    assert_int_equal(st_push(s, t, gen, &codes[2], NULL), 0);
+    assert_int_equal(st_push(s, t, other, &codes[3], NULL, -1), 0);
+    assert_int_equal(st_push(s, t, gen, &codes[2], NULL, -1), 0);
     st_add_cumulative(t, 300, ++mark);
     assert_int_equal(gen->cumulative_ns, 500);
     assert_int_equal(other->cumulative_ns, 300);
