@@ -8,7 +8,7 @@
 #include <string.h>
 
 enum opt_id {
-    OPT_OUTPUT, OPT_QUIET, OPT_NO_STACKS, OPT_INSTRUCTION_EVENTS, OPT_ROOT, OPT_COMPARE,
+    OPT_OUTPUT, OPT_QUIET, OPT_NO_STACKS, OPT_LINES, OPT_INSTRUCTION_EVENTS, OPT_ROOT, OPT_COMPARE,
     OPT_HELP, OPT_NO_TIME, OPT_TIME_ONLY, OPT_RATE, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
     OPT_MIN_INSTRUCTIONS, OPT_INCLUDE_IMPORTS, OPT_ALLOW_MISMATCH, OPT_FORMAT, OPT_TOP,
     OPT_SORT, OPT_WIDTH, OPT_REPORT, OPT_FOLDED, OPT_SPEEDSCOPE, OPT_HTML, OPT_OPCODES,
@@ -36,6 +36,7 @@ static const option run_options[] = {
     {"-o", "--output", OPT_OUTPUT, 1},
     {"-q", "--quiet", OPT_QUIET, 0},
     {NULL, "--no-stacks", OPT_NO_STACKS, 0},
+    {NULL, "--lines", OPT_LINES, 0},
     {NULL, "--instruction-events", OPT_INSTRUCTION_EVENTS, 0},
     {NULL, "--root", OPT_ROOT, 1},
     {NULL, "--compare", OPT_COMPARE, 1},
@@ -230,6 +231,7 @@ static int apply_run(void *p, const option *opt, const char *arg, const char *va
         return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
     case OPT_NO_STACKS: o->stacks = 0; return 0;
+    case OPT_LINES: o->lines = 1; return 0;
     case OPT_INSTRUCTION_EVENTS: o->instruction_events = 1; return 0;
     case OPT_ROOT: o->root = value; return 0;
     case OPT_COMPARE: o->compare = value; return 0;

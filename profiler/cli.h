@@ -22,6 +22,7 @@ typedef struct cli_run {
     const char *output;      /* "-" for stdout; default "opprof.json" */
     int quiet;
     int stacks;
+    int lines;               /* --lines: the call tree by call site, sites per line */
     int instruction_events;  /* one event per instruction (3.12+: slower) */
     const char *root;        /* --root: NULL for the script's folder */
     int time;                /* sample CPU time per instruction (not --no-time) */

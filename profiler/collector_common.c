@@ -16,6 +16,7 @@
 st_store *cc_store;
 int cc_active;
 int cc_waiting;
+int cc_lines;
 static char *gate_file;
 _Thread_local st_thread *cc_tls;
 
@@ -29,6 +30,7 @@ static unsigned long main_ident;
 int cc_begin(st_store *s, const char *gate)
 {
     cc_store = s;
+    cc_lines = st_store_with_lines(s);
     main_ident = PyThread_get_thread_ident();
     free(gate_file);
     gate_file = gate ? strdup(gate) : NULL;

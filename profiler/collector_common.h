@@ -12,6 +12,7 @@
 extern st_store *cc_store;
 extern int cc_active;        /* counting now */
 extern int cc_waiting;       /* not yet: waiting for the gate file */
+extern int cc_lines;         /* the store tells nodes apart by call site */
 extern _Thread_local st_thread *cc_tls;
 
 /* Creates the calling thread's state; NULL when out of memory. */

@@ -228,7 +228,7 @@ static PyObject *enter(PyObject *const *args, Py_ssize_t n, int start, int resum
         Py_RETURN_NONE;
     st_node *node = NULL;
     if (with_stacks) {
-        int32_t site = t->depth ? oc_caller_unit(t->stack[t->depth].code) : -1;
+        int32_t site = cc_lines && t->depth ? oc_caller_unit(t->stack[t->depth].code) : -1;
         st_frame *f = cc_enter(t, args[0], NULL, site);
         node = f ? f->node : NULL;
     } else {

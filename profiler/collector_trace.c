@@ -63,7 +63,8 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     case PyTrace_CALL: {
         if (!calls_only)
             oc_frame_trace_opcodes(frame);
-        int32_t site = t->depth ? oc_caller_unit(frame, t->stack[t->depth].frame) : -1;
+        int32_t site =
+            cc_lines && t->depth ? oc_caller_unit(frame, t->stack[t->depth].frame) : -1;
         st_frame *f = cc_enter(t, (PyObject *)oc_frame_code_borrowed(frame), frame, site);
         if (!f)
             break;

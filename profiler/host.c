@@ -624,6 +624,8 @@ int host_run(const cli_run *o)
     if (!o->count)
         collector_set_calls_only();
     run.store = st_store_new(o->stacks, collector_counter_width());
+    if (run.store && o->lines)
+        st_store_enable_lines(run.store);
     if (run.store && o->native && nv_start() < 0) {
         error("cannot reserve the native sample buffer: %s", strerror(errno));
         return OPPROF_EXIT_SOFTWARE;

@@ -30,6 +30,7 @@ struct np_pass {
     uint32_t *first;         /* record r's nodes: order[first[r] .. first[r + 1]) */
     uint32_t most;           /* the most code units of any record */
     int **lines;             /* per record: line per code unit (np_set_lines) */
+    int sites;               /* the nodes keep sites (--lines) */
     atomic_size_t lines_ready;   /* records below it have theirs */
     atomic_size_t next;      /* the next record to claim */
     atomic_int failed;
@@ -83,6 +84,7 @@ np_pass *np_new(st_store *s, int counted, int with_own)
     x->threads = 1;
     x->s = s;
     x->counted = counted;
+    x->sites = with_own && st_store_with_lines(s);
     x->nrec = st_record_count(s);
     size_t nnodes = st_node_count(s);
     x->most = 1;
@@ -151,11 +153,6 @@ typedef struct site_acc {
     uint64_t key, count, time;
 } site_acc;
 
-static uint64_t site_key(int line, unsigned op)
-{
-    return (uint64_t)(uint32_t)(line + 1) << 16 | op;
-}
-
 static int by_key(const void *a, const void *b)
 {
     uint64_t x = ((const site_acc *)a)->key, y = ((const site_acc *)b)->key;
@@ -191,12 +188,12 @@ static int keep_sites(np_own *own, site_acc *acc, size_t n)
         return -1;
     for (size_t k = 0; k < m; k++)
         if (acc[k].count)
-            own->sites[own->nsites++] = (pf_site){acc[k].count, (int32_t)(acc[k].key >> 16) - 1,
+            own->sites[own->nsites++] = (pf_site){acc[k].count, pf_site_key_line(acc[k].key),
                                                   (uint16_t)(acc[k].key & 0xffff)};
     for (size_t k = 0; k < m; k++)
         if (acc[k].time)
             own->sites[own->nsites + own->nsite_times++] =
-                (pf_site){acc[k].time, (int32_t)(acc[k].key >> 16) - 1,
+                (pf_site){acc[k].time, pf_site_key_line(acc[k].key),
                           (uint16_t)(acc[k].key & 0xffff)};
     return 0;
 }
@@ -253,7 +250,7 @@ static int add_node(np_pass *x, st_node *n, bm_plan *pl, np_sums *u, np_own *own
         by_op[op].count += c;
         by_op[op].time_ns += t;
         if (line)
-            acc[nacc++] = (site_acc){site_key(line[i], op), c, t};
+            acc[nacc++] = (site_acc){pf_site_key(line[i], (uint16_t)op), c, t};
     }
     if (!own || !nops)
         return 0;
@@ -296,7 +293,7 @@ static int sum_record(np_pass *x, size_t r, np_sums *u, site_acc *acc)
     if (a == z)
         return 0;
     const int *line = NULL;
-    if (x->own && x->lines) {
+    if (x->sites && x->lines) {
         if (wait_lines(x, r) < 0)
             return -1;
         line = x->lines[r];

@@ -42,7 +42,7 @@ typedef struct np_own {
 typedef struct np_pass np_pass;
 
 /* `counted`: counts mean something (not --time-only); `with_own`: keep
- * the nodes' own totals.  It consumes the store's flow counters (they are
+ * the nodes' own totals (and, when the store has lines, their sites).  It consumes the store's flow counters (they are
  * resolved in place).  NULL when out of memory. */
 np_pass *np_new(st_store *s, int counted, int with_own);
 /* Hands over each record's source line per code unit (lines[r], nrec

@@ -43,6 +43,7 @@ typedef struct table {
 
 struct st_store {
     int with_stacks;
+    int with_lines;          /* nodes by call site too (st_store_enable_lines) */
     int with_times;
     unsigned char *arena;
     _Atomic size_t arena_used;
@@ -148,6 +149,16 @@ st_store *st_store_new(int with_stacks, uint32_t width)
 int st_store_with_stacks(const st_store *s)
 {
     return s->with_stacks;
+}
+
+void st_store_enable_lines(st_store *s)
+{
+    s->with_lines = s->with_stacks;
+}
+
+int st_store_with_lines(const st_store *s)
+{
+    return s->with_lines;
 }
 
 int st_node_times(st_store *s, st_node *n)
@@ -426,7 +437,8 @@ int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
         if (!stack)
             goto oom;
     }
-    st_node *node = s->with_stacks ? child_of(s, t->stack[t->depth].node, rec, callsite)
+    st_node *node = s->with_stacks ? child_of(s, t->stack[t->depth].node, rec,
+                                              s->with_lines ? callsite : -1)
                                    : rec->flat;
     if (!node)
         goto oom;

@@ -78,6 +78,13 @@ st_store *st_store_new(int with_stacks, uint32_t width);
 void st_store_release(st_store *s);
 int st_store_with_stacks(const st_store *s);
 
+/* --lines: nodes are told apart by call site too, and the snapshot keeps
+ * what each ran per line (pf_node.sites).  Only with stacks; call before
+ * the first record.  A test suite's tree grows ~3x (a test calls one
+ * assertion from many lines). */
+void st_store_enable_lines(st_store *s);
+int st_store_with_lines(const st_store *s);
+
 /* Nodes can get time arrays (st_node_times).  Call before the first record. */
 void st_store_enable_times(st_store *s);
 /* Gives n its time arrays if it has none: 0, or -1 when it cannot (not
@@ -106,7 +113,7 @@ st_thread *st_thread_new(st_store *s, unsigned long ident);
 int st_thread_set_name(st_thread *t, const char *name);
 
 /* Push a frame running `rec` on thread `t`, called from code unit
- * `callsite` of the frame on top (-1: not known): with stacks, calls from
+ * `callsite` of the frame on top (-1: not known): with lines, calls from
  * different places are different nodes.  Returns 0, -1 when out of memory
  * (the thread's stack is then left unchanged). */
 int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,

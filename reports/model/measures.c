@@ -149,6 +149,34 @@ int pf_node_add_sites(pf_node *n, const pf_site *s, uint32_t nsites, uint32_t nt
     return 0;
 }
 
+static int by_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int pf_function_sitekeys(const pf_function *f, uint64_t **keys, size_t *n)
+{
+    uint64_t *k = malloc((f->ncode + 1) * sizeof *k);
+    *keys = k;
+    *n = 0;
+    if (!k)
+        return -1;
+    int sorted = 1;
+    for (size_t i = 0; i < f->ncode; i++) {
+        k[i] = pf_site_key(f->code[i].line, f->code[i].op);
+        sorted &= !i || k[i - 1] < k[i];
+    }
+    if (!sorted)
+        qsort(k, f->ncode, sizeof *k, by_u64);
+    size_t m = 0;
+    for (size_t i = 0; i < f->ncode; i++)
+        if (!m || k[m - 1] != k[i])
+            k[m++] = k[i];
+    *n = m;
+    return 0;
+}
+
 void pf_node_drop_sites(pf_node *n)
 {
     free(n->sites);

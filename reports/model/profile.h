@@ -151,6 +151,16 @@ typedef struct __attribute__((packed)) pf_site {
     uint16_t op;             /* index into pf_profile.opnames */
 } pf_site;
 
+/* The key that orders sites by line, then opcode (a line of -1 first). */
+static inline uint64_t pf_site_key(int32_t line, uint16_t op)
+{
+    return (uint64_t)(uint32_t)(line + 1) << 16 | op;
+}
+static inline int32_t pf_site_key_line(uint64_t key)
+{
+    return (int32_t)(uint32_t)(key >> 16) - 1;
+}
+
 #define PF_NO_NODE UINT32_MAX
 
 /* One node of the call tree: a function in one call context (its thread
@@ -389,6 +399,10 @@ int pf_node_add_op(pf_node *n, uint16_t op, uint64_t count, uint64_t time_ns);
 int pf_node_add_sites(pf_node *n, const pf_site *sites, uint32_t nsites, uint32_t ntimes,
                       const uint16_t *opmap);
 void pf_node_drop_sites(pf_node *n);
+/* f's sites: the distinct (line, op) of its instructions as pf_site_key()s,
+ * rising - every site its nodes can have, which a file counts them over.
+ * *keys is malloc'ed (the caller frees it).  0, or -1 when out of memory. */
+int pf_function_sitekeys(const pf_function *f, uint64_t **keys, size_t *n);
 /* Sets n's time of op (a reader's: the file says it once).  0, or -1. */
 int pf_node_set_time(pf_node *n, uint16_t op, uint64_t time_ns);
 

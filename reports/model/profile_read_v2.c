@@ -380,12 +380,22 @@ static int keep_opset(rv *r, int seen)
         if (v)
             r->opset = v;
         size_t *nv = v ? realloc(r->nopset, cap * sizeof *nv) : NULL;
-        if (!nv)
+        if (nv)
+            r->nopset = nv;
+        uint64_t **sv = nv ? realloc(r->siteset, cap * sizeof *sv) : NULL;
+        if (sv)
+            r->siteset = sv;
+        size_t *nsv = sv ? realloc(r->nsiteset, cap * sizeof *nsv) : NULL;
+        if (!nsv)
             return FAIL(r, "out of memory");
-        r->nopset = nv;
+        r->nsiteset = nsv;
         memset(r->opset + r->capopset, 0, (cap - r->capopset) * sizeof *r->opset);
+        memset(r->siteset + r->capopset, 0, (cap - r->capopset) * sizeof *r->siteset);
         r->capopset = cap;
     }
+    /* a function's code may be taken by a hook: its sites are found now */
+    if (pf_function_sitekeys(&r->p->functions[f], &r->siteset[f], &r->nsiteset[f]) < 0)
+        return FAIL(r, "out of memory");
     r->nopset[f] = n;
     if (!(r->opset[f] = malloc((n + 1) * sizeof **r->opset)))
         return FAIL(r, "out of memory");
@@ -571,10 +581,14 @@ done:
         free(r.buf[i]);
         free(r.rep[i]);
     }
-    for (size_t i = 0; i < p->nfunctions && i < r.capopset; i++)
+    for (size_t i = 0; i < p->nfunctions && i < r.capopset; i++) {
         free(r.opset[i]);
+        free(r.siteset[i]);
+    }
     free(r.opset);
     free(r.nopset);
+    free(r.siteset);
+    free(r.nsiteset);
     json_decref(r.head);
     return rc;
 }

@@ -27,7 +27,10 @@ typedef struct rv {
     int have_functions, have_threads;
     uint16_t **opset;         /* per function: the opcodes its nodes' vectors count */
     size_t *nopset;
-    size_t capopset;
+    size_t capopset;          /* of opset, nopset, siteset, nsiteset */
+    uint64_t **siteset;       /* per function: the sites (pf_site_key) its nodes' sites
+                                 count over (pf_function_sitekeys) */
+    size_t *nsiteset;
     int64_t *buf[9];          /* columns; [8]: scratch */
     int64_t top_thread;       /* the highest thread of the nodes not kept, -1: none */
     size_t top_thread_node;   /* ... and the first node with it */

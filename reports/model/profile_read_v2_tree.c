@@ -10,7 +10,7 @@
 
 /* ---- the call tree ------------------------------------------------------ */
 
-enum { N_PARENT, N_FUNCTION, N_CALLSITE, N_THREAD, N_INSTRUCTIONS, N_TIME, N_OPTIMES };
+enum { N_PARENT, N_FUNCTION, N_CALLSITE, N_THREAD, N_INSTRUCTIONS, N_TIME, N_OPTIMES, N_SCRATCH };
 
 /* "ops": per node, its counts over its function's opset (the function
  * column read before it); kept in the nodes when there are nodes and the
@@ -120,79 +120,118 @@ static int add_op_times(rv *r, size_t n, int keep, int streamed)
     return 0;
 }
 
-/* "sites" (times: "site_times"): per node, [line step, op, value]
- * triples by (line, op) rising; into the kept nodes, or to the hook. */
-static int read_sites(rv *r, size_t n, int times, int keep, int streamed)
+/* Hands node i's sites (v, nc counts or nt times) to the hook or into
+ * the kept node. */
+static int give_sites(rv *r, size_t i, const pf_site *v, uint32_t nc, uint32_t nt, int keep,
+                      int streamed)
 {
-    pf_profile *p = r->p;
-    const char *what = times ? "nodes.site_times" : "nodes.sites";
-    size_t cap = 0, len = 0;
+    if (streamed && r->hooks->node_sites(r->hooks->ctx, r->p, i, v, nc, nt) < 0)
+        return FAIL(r, "out of memory");
+    if (keep && pf_node_add_sites(&r->p->nodes[i], v, nc, nt, NULL) < 0)
+        return FAIL(r, "out of memory");
+    return 0;
+}
+
+static pf_site site_at(const uint64_t *keys, size_t k, uint64_t v)
+{
+    return (pf_site){v, pf_site_key_line(keys[k]), (uint16_t)(keys[k] & 0xffff)};
+}
+
+/* "sites": per node, its counts over its function's sites (runs, trailing
+ * zeros left out); into the kept nodes, or to the hook. */
+static int read_sites(rv *r, size_t n, int keep, int streamed)
+{
+    const int64_t *function = r->buf[N_FUNCTION];
     pf_site *v = NULL;
     int rc = -1;
     jp_token t;
-    if (pfr_expect(r, JP_ARRAY, what) < 0)
+    if (pfr_expect(r, JP_ARRAY, "nodes.sites") < 0)
         return -1;
     for (size_t i = 0;; i++) {
         t = jp_next(r->jp);
-        if (t == JP_ARRAY_END) {
-            if (i != n)
-                goto bad;
+        if (t == JP_ARRAY_END && i == n)
             break;
-        }
         if (t != JP_ARRAY || i >= n)
             goto bad;
-        int64_t line = 0, vals[3] = {0, 0, 0};
+        size_t f = (size_t)function[i], nk = r->nsiteset[f], k = 0, len = 0;
+        const uint64_t *keys = r->siteset[f];
+        int64_t last = -1;
         uint64_t sum = 0;
-        len = 0;
-        int k = 0;
-        for (; (t = jp_next(r->jp)) != JP_ARRAY_END; k = (k + 1) % 3) {
-            if (t != JP_INT)
+        if (!v && !(v = malloc((nk + 1) * sizeof *v))) {
+            FAIL(r, "out of memory");
+            goto out;
+        }
+        while ((t = jp_next(r->jp)) != JP_ARRAY_END) {
+            int64_t x = jp_int(r->jp), times = 1;
+            if (t != JP_INT || (x < 0 && last < 0))
                 goto bad;
-            vals[k] = jp_int(r->jp);
-            if (k < 2)
-                continue;
-            line += vals[0];
-            if (line < -1 || line > INT32_MAX || vals[1] < 0 ||
-                (uint64_t)vals[1] >= p->nopnames || vals[2] <= 0 ||
-                (sum = pf_add_sat(sum, (uint64_t)vals[2])) > PF_MAX_COUNT ||
-                (len && (line < v[len - 1].line ||
-                         (line == v[len - 1].line && vals[1] <= v[len - 1].op)))) {
-                FAIL(r, "%s: node %zu: not (line, op, value) by line, then op, values > 0",
-                     what, i);
+            if (x < 0) {   /* -k: k more of the value before */
+                times = -x;
+                x = last;
+            }
+            if ((uint64_t)times > nk - k) {
+                FAIL(r, "node %zu: more sites than its function has", i);
                 goto out;
             }
-            if (len == cap) {
-                size_t c = cap ? 2 * cap : 64;
-                pf_site *w = realloc(v, c * sizeof *w);
-                if (!w) {
-                    FAIL(r, "out of memory");
-                    goto out;
-                }
-                v = w;
-                cap = c;
+            if (x && (sum = pf_add_sat(sum, (uint64_t)x * (uint64_t)times)) > PF_MAX_COUNT) {
+                FAIL(r, "node %zu: its sites add up to more than %llu", i,
+                     (unsigned long long)PF_MAX_COUNT);
+                goto out;
             }
-            v[len++] = (pf_site){(uint64_t)vals[2], (int32_t)line, (uint16_t)vals[1]};
+            for (; times > 0; times--, k++)
+                if (x)
+                    v[len++] = site_at(keys, k, (uint64_t)x);
+            last = x;
         }
-        if (k)
-            goto bad;
-        uint32_t nc = times ? 0 : (uint32_t)len, nt = times ? (uint32_t)len : 0;
-        if (len && streamed && r->hooks->node_sites(r->hooks->ctx, p, i, v, nc, nt) < 0) {
-            FAIL(r, "out of memory");
+        if (len && give_sites(r, i, v, (uint32_t)len, 0, keep, streamed) < 0)
             goto out;
-        }
-        if (len && keep && pf_node_add_sites(&p->nodes[i], v, nc, nt, NULL) < 0) {
-            FAIL(r, "out of memory");
-            goto out;
-        }
+        free(v);   /* the next node's function may have more sites */
+        v = NULL;
     }
     rc = 0;
     goto out;
 bad:
     if (t != JP_ERROR)   /* else the reader said why */
-        FAIL(r, "%s: one array of triples per node", what);
+        FAIL(r, "nodes.sites: one array of counts per node");
 out:
     free(v);
     return rc;
+}
+
+/* "site_times" (read into r->buf[N_SCRATCH]): node, site, time_ns
+ * triples by node, then site. */
+static int add_site_times(rv *r, size_t n, int keep, int streamed)
+{
+    const int64_t *t = r->buf[N_SCRATCH], *function = r->buf[N_FUNCTION];
+    size_t len = r->nbuf[N_SCRATCH];
+    if (len % 3)
+        return FAIL(r, "nodes.site_times: not triples");
+    for (size_t k = 0; k < len;) {
+        size_t i = (size_t)t[k], end = k;
+        if (i >= n)
+            return FAIL(r, "nodes.site_times: a node out of range");
+        size_t f = (size_t)function[i];
+        while (end < len && t[end] == t[k])
+            end += 3;
+        pf_site v[64];
+        size_t m = 0;
+        for (size_t j = k; j < end; j += 3) {
+            if ((uint64_t)t[j + 1] >= r->nsiteset[f] || t[j + 2] <= 0 ||
+                (j > k && t[j + 1] <= t[j - 2]))
+                return FAIL(r, "node %zu: its site_times are not rising sites of its "
+                               "function with times > 0", i);
+            v[m++] = site_at(r->siteset[f], (size_t)t[j + 1], (uint64_t)t[j + 2]);
+            if (m == 64 || j + 3 == end) {
+                if (give_sites(r, i, v, 0, (uint32_t)m, keep, streamed) < 0)
+                    return -1;
+                m = 0;
+            }
+        }
+        if (end < len && t[end] < t[k])
+            return FAIL(r, "nodes.site_times: not by node");
+        k = end;
+    }
+    return 0;
 }
 
 int pfr_read_nodes(rv *r)
@@ -256,9 +295,11 @@ int pfr_read_nodes(rv *r)
             int times = k[4] == '_';
             if (!have_ops || (times ? have_site_times : have_sites))
                 return FAIL(r, "nodes.%s: twice, or before nodes.ops", k);
-            if (read_sites(r, r->nbuf[N_FUNCTION], times,
-                           keep_nodes && !streamed && (r->keep & PF_KEEP_NODE_SITES),
-                           streamed && r->hooks->node_sites) < 0)
+            int keep = keep_nodes && !streamed && (r->keep & PF_KEEP_NODE_SITES);
+            int to_hook = streamed && r->hooks->node_sites;
+            if (times ? pfr_read_ints_to(r, "nodes.site_times", 0, INT64_MAX, N_SCRATCH) < 0 ||
+                            add_site_times(r, r->nbuf[N_FUNCTION], keep, to_hook) < 0
+                      : read_sites(r, r->nbuf[N_FUNCTION], keep, to_hook) < 0)
                 return -1;
             *(times ? &have_site_times : &have_sites) = 1;
         } else if (col >= 0) {

@@ -209,13 +209,7 @@ static void put_text_list(v2 *x, const char *key, char *const *v, size_t n)
 /* Runs of equal values, for arrays of non-negative integers: -k stands
  * for k more copies of the value before it (profile-v2.md).  Counts in a
  * basic block are equal, offsets step by the same few sizes. */
-typedef struct runs {
-    jw *w;
-    uint64_t last, more;
-    int any;
-} runs;
-
-static void runs_flush(runs *r)
+void v2w_runs_flush(v2w_runs *r)
 {
     if (r->more == 1)
         jw_uint(r->w, r->last);
@@ -224,13 +218,13 @@ static void runs_flush(runs *r)
     r->more = 0;
 }
 
-static void runs_put(runs *r, uint64_t v)
+void v2w_runs_put(v2w_runs *r, uint64_t v)
 {
     if (r->any && v == r->last && r->more < INT64_MAX) {
         r->more++;
         return;
     }
-    runs_flush(r);
+    v2w_runs_flush(r);
     jw_uint(r->w, v);
     r->last = v;
     r->any = 1;
@@ -340,19 +334,19 @@ void v2w_put_function(v2 *x, const pf_function *f)
         jw_uint(w, f->process);
     }
     pfj_function_measures(w, p, f);
-    runs r = {w, 0, 0, 0};
+    v2w_runs r = {w, 0, 0, 0};
     jw_key(w, "offset_deltas");
     jw_begin_array(w);
     for (size_t i = 0; i < f->ncode; i++)
-        runs_put(&r, f->code[i].offset - (i ? f->code[i - 1].offset : 0));
-    runs_flush(&r);
+        v2w_runs_put(&r, f->code[i].offset - (i ? f->code[i - 1].offset : 0));
+    v2w_runs_flush(&r);
     jw_end_array(w);
-    r = (runs){w, 0, 0, 0};
+    r = (v2w_runs){w, 0, 0, 0};
     jw_key(w, "counts");
     jw_begin_array(w);
     for (size_t i = 0; i < f->ncode; i++)
-        runs_put(&r, f->code[i].count);
-    runs_flush(&r);
+        v2w_runs_put(&r, f->code[i].count);
+    v2w_runs_flush(&r);
     jw_end_array(w);
     if (!ops_from_code(f)) {
         jw_key(w, "ops");
@@ -450,46 +444,6 @@ static void put_node_ops(v2 *x, const pf_node *n, uint64_t *acc)
     jw_end_array(w);
 }
 
-/* One node's sites (v[0..n)): line as a step from the one before (from
- * 0), opcode, value. */
-static void put_sites(jw *w, const pf_site *v, size_t n)
-{
-    int64_t line = 0;
-    jw_begin_array(w);
-    for (size_t k = 0; k < n; k++) {
-        jw_int(w, (int64_t)v[k].line - line);
-        jw_uint(w, v[k].op);
-        jw_uint(w, v[k].v);
-        line = v[k].line;
-    }
-    jw_end_array(w);
-}
-
-/* "sites" and, timed, "site_times": per node, what it ran per line and
- * opcode; left out when no node has any (older profiles, v1 input). */
-static void put_node_sites(v2 *x)
-{
-    jw *w = x->w;
-    const pf_profile *p = x->p;
-    int any = 0;
-    for (size_t i = 0; i < p->nnodes && !any; i++)
-        any = p->nodes[i].nsites || p->nodes[i].nsite_times;
-    if (!any)
-        return;
-    jw_key(w, "sites");
-    jw_begin_array(w);
-    for (size_t i = 0; i < p->nnodes; i++)
-        put_sites(w, p->nodes[i].sites, p->nodes[i].nsites);
-    jw_end_array(w);
-    if (!p->timed)
-        return;
-    jw_key(w, "site_times");
-    jw_begin_array(w);
-    for (size_t i = 0; i < p->nnodes; i++)
-        put_sites(w, pf_node_site_times(&p->nodes[i]), p->nodes[i].nsite_times);
-    jw_end_array(w);
-}
-
 #define COLUMN(key, expr)                                  \
     do {                                                   \
         jw_key(w, key);                                    \
@@ -505,15 +459,15 @@ enum { N_THREAD, N_INSTRUCTIONS, N_TIME };
 
 static void runs_column(jw *w, const pf_profile *p, const char *key, int which)
 {
-    runs r = {w, 0, 0, 0};
+    v2w_runs r = {w, 0, 0, 0};
     jw_key(w, key);
     jw_begin_array(w);
     for (size_t i = 0; i < p->nnodes; i++) {
         const pf_node *n = &p->nodes[i];
-        runs_put(&r, which == N_THREAD ? n->thread : which == N_INSTRUCTIONS ? n->instructions
+        v2w_runs_put(&r, which == N_THREAD ? n->thread : which == N_INSTRUCTIONS ? n->instructions
                                                                               : n->time_ns);
     }
-    runs_flush(&r);
+    v2w_runs_flush(&r);
     jw_end_array(w);
 }
 
@@ -562,7 +516,7 @@ void v2w_put_nodes(v2 *x)
         jw_end_array(w);
     }
     free(tmp);
-    put_node_sites(x);
+    v2w_put_node_sites(x);
     jw_end_object(w);
 }
 

@@ -32,6 +32,18 @@ typedef struct v2 {
 
 void v2w_put_function(v2 *x, const pf_function *f);
 void v2w_put_nodes(v2 *x);
+/* profile_v2w_sites.c: the nodes' "sites" and "site_times", when any node
+ * has sites. */
+void v2w_put_node_sites(v2 *x);
+
+/* A column with runs: values put one by one, then flushed. */
+typedef struct v2w_runs {
+    jw *w;
+    uint64_t last, more;
+    int any;
+} v2w_runs;
+void v2w_runs_put(v2w_runs *r, uint64_t v);
+void v2w_runs_flush(v2w_runs *r);
 /* The strings, opnames, processes and threads, and the functions array
  * begun. */
 void v2w_put_head_rest(v2 *x);

@@ -21,7 +21,7 @@ _opprof()
     local opts=
     case $cmd in
         "") COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur")); return 0 ;;
-        run) opts="-o --output -q --quiet --no-stacks --instruction-events --root --compare
+        run) opts="-o --output -q --quiet --no-stacks --lines --instruction-events --root --compare
                    --report --sort --no-time --time-only --rate --native --folded --speedscope
                    --html --opcodes --no-legend -h --help $gate" ;;
         report) opts="-h --help --top --sort --width --format -o --output --metric --opcodes

@@ -37,7 +37,8 @@ INVALID = {
 }
 
 # script, extra options: the profiles opprof writes
-RUNS = [("recursion.py", []), ("classes.py", ["--no-stacks"]), ("threads.py", ["--no-time"])]
+RUNS = [("recursion.py", []), ("classes.py", ["--no-stacks"]), ("threads.py", ["--no-time"]),
+        ("classes.py", ["--lines"])]
 
 
 def ajv_validate(t, paths, all_errors=False):
@@ -166,6 +167,18 @@ def shape_problems(prof, text):
             bad.append("nodes.ops: more counts than the function's opset")
         if len(nodes.get("op_times", [])) % 3:
             bad.append("nodes.op_times: not triples")
+        if "sites" in nodes:
+            sums = [sum(runs(s)) for s in nodes["sites"]]
+            if sums != nodes["instructions"]:
+                bad.append("nodes.sites: a node's counts do not add up to its instructions")
+            st = nodes.get("site_times", [])
+            tsum = [0] * n
+            for k in range(0, len(st) - 2, 3):
+                tsum[st[k]] += st[k + 2]
+            if len(st) % 3 or ("time_ns" in nodes and tsum != nodes["time_ns"]):
+                bad.append("nodes.site_times: not triples adding up to the nodes' time_ns")
+        elif "callsite" in nodes:
+            bad.append("nodes: callsite (--lines) without sites")
     except (KeyError, TypeError, AttributeError, ValueError) as e:
         bad.append(f"not the v2 shape: {type(e).__name__} {e}")
     return bad[:6]

@@ -138,19 +138,32 @@ static void test_round_trip_timed(void **state)
     pf_profile_release(p);
 }
 
-/* Every node gets sites from its ops (opcode k on line firstlineno + k %
- * 2) and its times, and a callsite: what opprof's own profiles hold. */
+/* The line of an instruction of f running op (the last one). */
+static int32_t line_of_op(const pf_function *f, uint16_t op)
+{
+    int32_t line = -2;
+    for (size_t k = 0; k < f->ncode; k++)
+        if (f->code[k].op == op)
+            line = f->code[k].line;
+    assert_int_not_equal(line, -2);
+    return line;
+}
+
+/* Every node gets sites from its ops and times (each opcode on the line of
+ * one of its function's instructions running it) and a callsite: what
+ * opprof's own profiles hold with --lines. */
 static void add_sites(pf_profile *p)
 {
     for (size_t i = 0; i < p->nnodes; i++) {
         pf_node *s = &p->nodes[i];
-        int first = p->functions[s->function].firstlineno;
+        const pf_function *f = &p->functions[s->function];
         pf_site v[64];
         size_t n = 0;
         for (size_t k = 0; k < s->nops; k++)
-            v[n++] = (pf_site){s->ops[k].v, first + (int)(k % 2), s->ops[k].op};
+            v[n++] = (pf_site){s->ops[k].v, line_of_op(f, s->ops[k].op), s->ops[k].op};
         for (size_t k = 0; k < s->ntimes; k++)
-            v[n++] = (pf_site){pf_node_times(s)[k].v, k ? first : -1, pf_node_times(s)[k].op};
+            v[n++] = (pf_site){pf_node_times(s)[k].v, line_of_op(f, pf_node_times(s)[k].op),
+                               pf_node_times(s)[k].op};
         assert_int_equal(pf_node_add_sites(s, v, s->nops, s->ntimes, NULL), 0);
         if (s->parent != PF_NO_NODE)
             s->callsite = (int32_t)(2 * i);
