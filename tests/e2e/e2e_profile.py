@@ -95,7 +95,84 @@ def many_functions(t):
             size < 1500 * nfun, r.stderr[-500:])
 
 
+def lines(t):
+    """--lines: each call path knows the line of its call in its caller, and
+    what it ran per line and opcode adds up, path by path, to exactly the
+    function's per-instruction counts; without --lines the profile is as
+    before (no callsite, no sites) and counts the same."""
+    src = os.path.join(t.FIX, "callsites.py")
+    out, plain = os.path.join(t.TMP, "lines.json"), os.path.join(t.TMP, "nolines.json")
+    r = t.opprof(["run", "-q", "--lines", "--no-time", "-o", out, src])
+    r2 = t.opprof(["run", "-q", "--no-time", "-o", plain, src])
+    ran = r.returncode == r2.returncode == 0 and r.stdout == r2.stdout == "7 40\n"
+    t.check("profile: --lines runs the fixture as python does", ran,
+            r.stderr[-400:] + r2.stderr[-400:])
+    if not ran:
+        return
+    raw, v1, v1plain = t.load_raw(out), t.load(out), t.load(plain)
+    t.check("profile: --lines counts every function as without it",
+            [f["code"] for f in v1["functions"]] == [f["code"] for f in v1plain["functions"]],
+            "")
+    t.check("profile: without --lines, no callsite and no sites",
+            "callsite" not in t.load_raw(plain)["nodes"] and
+            "sites" not in t.load_raw(plain)["nodes"], "")
+    S, fns, nodes = raw["strings"], raw["functions"], raw["nodes"]
+    opidx = {n: i for i, n in enumerate(raw["opnames"])}
+    name = [S[f["qualname"]] for f in fns]
+    # each executed instruction, per function (v1's per-instruction objects):
+    # a call site is one, as the call ran
+    code = [{c["offset"]: c for c in f["code"]} for f in v1["functions"]]
+
+    def call_line(i):
+        f = nodes["function"][nodes["parent"][i]]
+        c = code[f].get(nodes["callsite"][i], {})
+        return (name[f], c.get("line"), c.get("opname"))
+
+    sites = {}
+    for i, fid in enumerate(nodes["function"]):
+        if nodes["parent"][i] >= 0 and name[fid] in ("leaf", "gen", "Box.__init__"):
+            sites.setdefault(name[fid], []).append(call_line(i))
+    expect = {"leaf": [("mid", 12), ("mid", 13)], "gen": [("<module>", 29), ("<module>", 30)],
+              "Box.__init__": [("<listcomp>" if t.PYVER < (3, 12) else "<module>", 32)]}
+    got = {k: sorted((c, l) for c, l, _ in v) for k, v in sites.items()}
+    t.check("profile: --lines: each call path has the line of its call in its caller "
+            "(two call sites, two paths)", got == expect, f"{got} != {expect} ({sites})")
+    # a node's sites over its function's (line, op) pairs, added up over
+    # the function's nodes, are the function's own counts by (line, op)
+    ok, why = True, ""
+    for fid, f in enumerate(v1["functions"]):
+        own = {}
+        for c in f["code"]:
+            k = (-1 if c["line"] is None else c["line"], c["opname"])
+            own[k] = own.get(k, 0) + c["count"]
+        keys = sorted(own, key=lambda k: (k[0] + 1, opidx[k[1]]))
+        total = {}
+        for i, nf in enumerate(nodes["function"]):
+            if nf != fid:
+                continue
+            vals = []
+            for x in nodes["sites"][i]:
+                vals.extend([vals[-1]] * -x if x < 0 else [x])
+            if sum(vals) != runs_sum(nodes["instructions"], i):
+                ok, why = False, f"node {i} of {name[fid]}: sites {sum(vals)}"
+            for k, v in zip(keys, vals):
+                total[k] = total.get(k, 0) + v
+        if {k: v for k, v in total.items() if v} != {k: v for k, v in own.items() if v}:
+            ok, why = False, f"{name[fid]}: {total} != {own}"
+    t.check("profile: --lines: the call paths' counts per line and opcode add up to each "
+            "function's exact counts", ok, why)
+
+
+def runs_sum(col, i):
+    """Entry i of a column with runs (profile-v2.md)."""
+    out = []
+    for x in col:
+        out.extend([out[-1]] * -x if x < 0 else [x])
+    return out[i]
+
+
 def run_all(t):
+    lines(t)
     round_trips(t)
     old_v1(t)
     many_functions(t)

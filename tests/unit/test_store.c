@@ -889,10 +889,46 @@ static void test_timed_nodes(void **state)
     st_store_release(s);
 }
 
+/* With lines, calls of one record from two places of its caller are two
+ * nodes, and again from the first place the first; without, one node. */
+static void test_push_callsites(void **state)
+{
+    (void)state;
+    static const char codes[2] = {0};
+    for (int lines = 0; lines < 2; lines++) {
+        st_store *s = st_store_new(1, 1);
+        assert_non_null(s);
+        if (lines)
+            st_store_enable_lines(s);
+        assert_int_equal(st_store_with_lines(s), lines);
+        st_record *a = get_new(s, "a", 8), *b = get_new(s, "b", 2);
+        st_thread *t = st_thread_new(s, 1);
+        assert_int_equal(st_push(s, t, a, &codes[0], NULL, -1), 0);
+        st_node *caller = st_top(t)->node;
+        st_node *seen[3];
+        const int32_t sites[3] = {4, 6, 4};
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(st_push(s, t, b, &codes[1], NULL, sites[k]), 0);
+            seen[k] = st_top(t)->node;
+            assert_ptr_equal(seen[k]->parent, caller);
+            assert_int_equal(seen[k]->callsite, lines ? sites[k] : -1);
+            st_pop(t);
+        }
+        assert_ptr_equal(seen[0], seen[2]);
+        if (lines)
+            assert_ptr_not_equal(seen[0], seen[1]);
+        else
+            assert_ptr_equal(seen[0], seen[1]);
+        assert_int_equal(st_node_count(s), lines ? 4 : 3);   /* root, a, b (x2) */
+        st_store_release(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_new_flags),
+        cmocka_unit_test(test_push_callsites),
         cmocka_unit_test(test_store_width),
         cmocka_unit_test(test_record_same_key_merges),
         cmocka_unit_test(test_record_different_keys),
