@@ -30,7 +30,7 @@ endif
 # node and the pinned npm viewers, man), once, before any rule runs (so
 # once under -j2 as well).
 ifneq ($(filter test valgrind,$(MAKECMDGOALS)),)
-  TEST_MISSING := $(shell for c in xmllint chromium node npm man valgrind; do \
+  TEST_MISSING := $(shell for c in xmllint chromium node npm man valgrind python3-coverage; do \
                     command -v $$c >/dev/null 2>&1 || echo $$c; done; \
                     root=$$(npm root -g 2>/dev/null); \
                     for p in speedscope ajv-cli playwright-core; do \
@@ -83,7 +83,7 @@ ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 
 PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/commands.c profiler/host.c profiler/store.c \
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c profiler/nodepass.c \
-                profiler/collector_common.c profiler/collector_trace.c \
+                profiler/collector_common.c profiler/collector_trace.c profiler/trace_guest.c \
                 profiler/collector_monitor.c profiler/sampler.c profiler/sclock.c profiler/nstack.c \
                 profiler/crash.c profiler/native.c profiler/nmerge.c profiler/runout.c profiler/listing.c \
                 profiler/explain_cmd.c
@@ -121,8 +121,10 @@ JANSSON_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansso
 UNWIND_CFLAGS  := $(shell pkg-config --cflags libunwind 2>/dev/null)
 UNWIND_LIBS    := $(shell pkg-config --libs libunwind 2>/dev/null || echo -lunwind)
 
+# PyEval_SetTrace is opprof's own for C extensions (profiler/trace_guest.h)
 $(OPPROF): $(OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PY_LDFLAGS) $(PY_RPATH) $(JANSSON_LIBS) $(UNWIND_LIBS) -lz -ldl -lm $(SANFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PY_LDFLAGS) $(PY_RPATH) -Wl,--export-dynamic-symbol=PyEval_SetTrace \
+	  $(JANSSON_LIBS) $(UNWIND_LIBS) -lz -ldl -lm $(SANFLAGS)
 
 # profiler/ needs libpython's headers; reports/ must build without them.
 $(BUILDDIR)/obj/profiler/%.o: profiler/%.c

@@ -16,6 +16,7 @@
 #include "codeinfo.h"
 #include "collector_common.h"
 #include "nstack.h"
+#include "trace_guest.h"
 
 static const char *replaced_reason;
 static int calls_only;  /* a profile function instead: call/return events only */
@@ -40,17 +41,17 @@ static int is_start(const st_record *rec, long offset)
 #endif
 }
 
+/* obj: the script's own trace function (sys.settrace), which gets the
+ * events python would give it once opprof has counted (trace_guest.h) */
 static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
-    (void)obj;
-    (void)arg;
     st_thread *t;
     if (!cc_active) {
         if (what != PyTrace_CALL || !cc_counting((PyObject *)oc_frame_code_borrowed(frame)))
-            return 0;
+            return obj ? tg_forward(obj, frame, what, arg) : 0;
     }
     if (!(t = cc_thread()))
-        return 0;
+        return obj ? tg_forward(obj, frame, what, arg) : 0;
     switch (what) {
     case PyTrace_OPCODE: {
         st_frame *f = st_top(t);
@@ -61,8 +62,11 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         break;
     }
     case PyTrace_CALL: {
-        if (!calls_only)
+        if (!calls_only) {
             oc_frame_trace_opcodes(frame);
+            if (frame->f_trace)   /* a generator's, or one the script set */
+                tg_sync(frame, 1);
+        }
         int32_t site =
             cc_lines && t->depth ? oc_caller_unit(frame, t->stack[t->depth].frame) : -1;
         st_frame *f = cc_enter(t, (PyObject *)oc_frame_code_borrowed(frame), frame, site);
@@ -81,7 +85,7 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     default:
         break;
     }
-    return 0;
+    return obj ? tg_forward(obj, frame, what, arg) : 0;
 }
 
 /* New threads get the C trace function from a wrapper around the thread's
@@ -176,6 +180,8 @@ int collector_start(st_store *s, const char *gate)
     cc_waiting = waiting;
     cc_active = active;
     ns_add_hook((const void *)trace);  /* for the sampler's overhead */
+    if (!calls_only && tg_install(trace) < 0)
+        return -1;
     install();
     return 0;
 }
@@ -191,10 +197,12 @@ void collector_stop(void)
         fprintf(stderr, "opprof: warning: %s\n", replaced_reason);
     }
     oc_err_state saved = oc_err_save();
-    if (calls_only)
+    if (calls_only) {
         PyEval_SetProfile(NULL, NULL);
-    else
+    } else {
+        tg_stop();
         PyEval_SetTrace(NULL, NULL);
+    }
     oc_err_restore(saved);
 }
 

@@ -431,6 +431,11 @@ static inline int oc_code_line(const void *code, long offset)
     return PyCode_Addr2Line((PyCodeObject *)code, (int)offset);
 }
 
+/* 3.10's sys.settrace trampoline adds the frame to the traceback of an
+ * exception its trace function raised; 3.11's leaves that to the
+ * interpreter loop, which adds it too (twice was a bug). */
+#define OPPROF_PY_TRAMPOLINE_TRACEBACK (PY_VERSION_HEX < 0x030B0000)
+
 #if !OPPROF_PY_MONITORING
 /* Byte offset of the instruction a trace event is about; negative before
  * the first instruction of a fresh 3.10 frame. */

@@ -14,14 +14,16 @@ if [ "${1:-}" = --build ]; then
     exit 0
 fi
 # man-db, groff-base: the test that renders opprof(1) with man --warnings;
-# bash-completion: the test of the completion function.
+# bash-completion: the test of the completion function; python3-coverage:
+# coverage.py's two tracers under opprof (Debian's python3).
 # the flame-graph tests: Debian's chromium (headless) and node; npm only
 # where no node is installed yet (a node from elsewhere brings its own)
 BROWSER="chromium fonts-dejavu-core"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || BROWSER="$BROWSER nodejs npm"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    $BUILD_PACKAGES libxml2-utils valgrind man-db groff-base bash-completion $BROWSER >/dev/null
+    $BUILD_PACKAGES libxml2-utils valgrind man-db groff-base bash-completion python3-coverage \
+    $BROWSER >/dev/null
 
 # npm packages for the tests only (never for building opprof): speedscope
 # (its viewer and its file-format schema), ajv-cli (validates against the

@@ -331,6 +331,8 @@ def main():
     e2e_profile.run_all(sys.modules[__name__])
     import e2e_explain
     e2e_explain.run_all(sys.modules[__name__])
+    import e2e_tracers
+    e2e_tracers.run_all(sys.modules[__name__])
     import e2e_install
     e2e_install.run_all(sys.modules[__name__])
     print(f"e2e: {compared} instructions compared with the reference")
