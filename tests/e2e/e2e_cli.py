@@ -117,11 +117,11 @@ def run_interplay(t):
         out = os.path.join(tmp, "settrace.json")
         code = "import sys\nsys.settrace(lambda *a: None)\nx = sum(range(10))\nprint(x)\n"
         op = t.opprof(["run", "-q", "-o", out, "-c", code])
-        warned = [l for l in op.stderr.splitlines() if l.startswith("opprof: warning:")]
         prof = t.load(out) if os.path.exists(out) else {}
-        t.check("a script replacing the trace function: one warning, profile incomplete",
-                op.stdout == "45\n" and len(warned) == 1 and prof.get("incomplete") is True
-                and "settrace" in prof.get("incomplete_reason", ""), op.stderr)
+        t.check("a script setting its own trace function: no warning, counting goes on "
+                "(e2e_tracers.py has the details)",
+                op.stdout == "45\n" and not op.stderr and prof.get("incomplete") is False,
+                op.stderr)
 
     # a virtual environment of another Python version: one warning, ignored
     other = [v for v in ("3.10", "3.11", "3.12", "3.13") if v != "%d.%d" % t.PYVER]
