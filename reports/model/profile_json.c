@@ -29,8 +29,9 @@ static void write_native_frame(jw *w, const pf_native_frame *f)
     jw_end_object(w);
 }
 
-/* "signal", "crash", "native_sampling" and "native_stacks": present only
- * when the run ended by a signal / ran with --native. */
+/* "signal", "crash", "native_sampling", "native_stacks" and
+ * "native_modules": present only when the run ended by a signal / ran with
+ * --native (the modules when some frame's is known). */
 void pfj_signal_and_native(jw *w, const pf_profile *p)
 {
     if (p->signal) {
@@ -101,6 +102,17 @@ void pfj_signal_and_native(jw *w, const pf_profile *p)
         jw_key(w, "time_ns");
         jw_uint(w, s->time_ns);
         jw_end_object(w);
+    }
+    jw_end_array(w);
+    if (!p->nnative_modules)   /* as files from before they were recorded */
+        return;
+    jw_key(w, "native_modules");
+    jw_begin_array(w);
+    for (size_t i = 0; i < p->nnative_modules; i++) {
+        jw_begin_array(w);
+        jw_string(w, p->native_modules[i].label);
+        jw_string(w, p->native_modules[i].module);
+        jw_end_array(w);
     }
     jw_end_array(w);
 }
