@@ -42,9 +42,18 @@ static int is_native(const char *label)
     return n > 9 && strcmp(label + n - 9, " [native]") == 0;
 }
 
-static int by_label(const void *a, const void *b)
+static int label_cmp(const void *a, const void *b)
 {
     return strcmp(((const pylabel *)a)->label, ((const pylabel *)b)->label);
+}
+
+/* Equal labels (two lambdas of one line) by function index: the lookup
+ * takes the first, the same in every run. */
+static int by_label(const void *a, const void *b)
+{
+    const pylabel *x = a, *y = b;
+    int d = label_cmp(a, b);
+    return d ? d : (x->function > y->function) - (x->function < y->function);
 }
 
 static int by_module_label(const void *a, const void *b)
@@ -76,7 +85,6 @@ static int native_tables(writer *w)
         snprintf(label, n, "%s (%s:%d)", q, file, f->firstlineno);
         x->pylabels[x->npylabels++] = (pylabel){label, i};
     }
-    /* stable for equal labels: the first function of a name wins */
     qsort(x->pylabels, x->npylabels, sizeof *x->pylabels, by_label);
     for (size_t i = 0; i < p->nnative_modules; i++)
         if (p->native_modules[i].label && p->native_modules[i].module)
@@ -167,7 +175,7 @@ static uint64_t label_location(writer *w, const char *label, size_t *fn)
     *fn = SIZE_MAX;
     if (!is_native(label)) {
         pylabel key = {(char *)label, 0};
-        const pylabel *at = bsearch(&key, x->pylabels, x->npylabels, sizeof key, by_label);
+        const pylabel *at = bsearch(&key, x->pylabels, x->npylabels, sizeof key, label_cmp);
         while (at && at > x->pylabels && strcmp(at[-1].label, label) == 0)
             at--;
         if (at) {
@@ -227,7 +235,6 @@ int pp__native_samples(writer *w)
     }
     return 0;
 }
-
 
 void pp__native_release(writer *w)
 {
