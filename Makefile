@@ -16,7 +16,8 @@ STD     := -std=c11 -D_GNU_SOURCE
 # A fresh Debian/Ubuntu machine: the build packages are installed here,
 # once, in one line (apt-get, through sudo when not root).
 MISSING := $(shell command -v pkg-config >/dev/null 2>&1 || echo pkg-config; \
-             for p in jansson zlib libunwind cmocka $(if $(PYTHON_CONFIG),,python3-embed); do \
+             command -v protoc-c >/dev/null 2>&1 || echo protoc-c; \
+             for p in jansson zlib libunwind cmocka libprotobuf-c $(if $(PYTHON_CONFIG),,python3-embed); do \
                pkg-config --exists $$p 2>/dev/null || echo $$p; done)
 ifneq ($(strip $(MISSING)),)
   $(info opprof: installing the missing build packages ($(strip $(MISSING))) with apt-get: scripts/install-deps.sh --build)
@@ -27,10 +28,10 @@ ifneq ($(strip $(MISSING)),)
 endif
 
 # `make test` on a fresh machine: the tests' tools too (xmllint, chromium,
-# node and the pinned npm viewers, man), once, before any rule runs (so
-# once under -j2 as well).
+# node and the pinned npm viewers, man, go for `go tool pprof`), once,
+# before any rule runs (so once under -j2 as well).
 ifneq ($(filter test valgrind,$(MAKECMDGOALS)),)
-  TEST_MISSING := $(shell for c in xmllint chromium node npm man valgrind python3-coverage; do \
+  TEST_MISSING := $(shell for c in xmllint chromium node npm man valgrind go python3-coverage; do \
                     command -v $$c >/dev/null 2>&1 || echo $$c; done; \
                     root=$$(npm root -g 2>/dev/null); \
                     for p in speedscope ajv-cli playwright-core; do \
@@ -95,12 +96,14 @@ MODEL_SRC    := reports/model/profile.c reports/model/measures.c reports/model/n
                 reports/model/jsonpull.c reports/model/jsonpull_src.c \
                 reports/model/merge.c reports/model/merge_fn.c reports/model/disasm.c reports/model/opcodes_tables.c \
                 reports/model/codepack.c
+PPROF_SRC    := reports/pprof.c reports/pprof_native.c reports/pprof_tables.c
 REPORTS_SRC  := $(MODEL_SRC) reports/jsonw.c reports/outfile.c reports/diff.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \
                 reports/report_text.c reports/report_bars.c \
                 reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
                 reports/html.c reports/glossary.c reports/explain.c reports/wrap.c reports/report_legend.c \
-                reports/findings.c reports/findings_view.c reports/findings_loops.c reports/report_findings.c
+                reports/findings.c reports/findings_view.c reports/findings_loops.c reports/report_findings.c \
+                $(PPROF_SRC)
 
 # the HTML page's script and style, compiled in (reports/html.c): the page
 # and the binary need no file of ours at run time
@@ -108,8 +111,12 @@ HTML_ASSETS := $(BUILDDIR)/gen/html_assets.c
 # the opcode glossary (reports/glossary/*.txt), checked and turned into C
 GLOSSARY_TXT  := $(sort $(wildcard reports/glossary/*.txt))
 GLOSSARY_DATA := $(BUILDDIR)/gen/glossary_data.c
+# pprof's messages (reports/pprof/profile.proto), their C made by protoc-c
+PPROF_PB   := $(BUILDDIR)/gen/profile.pb-c.c
+PPROF_PB_H := $(BUILDDIR)/gen/profile.pb-c.h
 OBJ := $(patsubst %.c,$(BUILDDIR)/obj/%.o,$(PROFILER_SRC) $(REPORTS_SRC)) \
-       $(BUILDDIR)/obj/gen/html_assets.o $(BUILDDIR)/obj/gen/glossary_data.o
+       $(BUILDDIR)/obj/gen/html_assets.o $(BUILDDIR)/obj/gen/glossary_data.o \
+       $(BUILDDIR)/obj/gen/profile.pb-c.o
 OPPROF := $(BUILDDIR)/opprof
 
 .PHONY: all test unit e2e demo bench bench-one bench-scale valgrind clean check-pycompat \
@@ -120,11 +127,13 @@ JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
 JANSSON_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 UNWIND_CFLAGS  := $(shell pkg-config --cflags libunwind 2>/dev/null)
 UNWIND_LIBS    := $(shell pkg-config --libs libunwind 2>/dev/null || echo -lunwind)
+PROTOBUF_C_CFLAGS := $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
+PROTOBUF_C_LIBS   := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || echo -lprotobuf-c)
 
 # PyEval_SetTrace is opprof's own for C extensions (profiler/trace_guest.h)
 $(OPPROF): $(OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PY_LDFLAGS) $(PY_RPATH) -Wl,--export-dynamic-symbol=PyEval_SetTrace \
-	  $(JANSSON_LIBS) $(UNWIND_LIBS) -lz -ldl -lm $(SANFLAGS)
+	  $(JANSSON_LIBS) $(UNWIND_LIBS) $(PROTOBUF_C_LIBS) -lz -ldl -lm $(SANFLAGS)
 
 # profiler/ needs libpython's headers; reports/ must build without them.
 $(BUILDDIR)/obj/profiler/%.o: profiler/%.c
@@ -148,13 +157,21 @@ $(HTML_ASSETS): reports/html/flame.js reports/html/flame.css
 $(GLOSSARY_DATA): scripts/gen_glossary.py $(GLOSSARY_TXT)
 	@mkdir -p $(dir $@)
 	@$(PYTHON_EXE) scripts/gen_glossary.py $@ $(GLOSSARY_TXT)
+# one protoc-c run makes both files (a pattern rule's targets are made together)
+$(BUILDDIR)/gen/%.pb-c.c $(BUILDDIR)/gen/%.pb-c.h: reports/pprof/%.proto
+	@mkdir -p $(dir $@)
+	@command -v protoc-c >/dev/null || { echo "protoc-c not found: run scripts/install-deps.sh (apt-get install protobuf-c-compiler)" >&2; exit 1; }
+	@pkg-config --exists libprotobuf-c || { echo "libprotobuf-c not found: run scripts/install-deps.sh (apt-get install libprotobuf-c-dev)" >&2; exit 1; }
+	protoc-c --proto_path=reports/pprof --c_out=$(BUILDDIR)/gen $<
+$(patsubst %.c,$(BUILDDIR)/obj/%.o,$(PPROF_SRC)): $(PPROF_PB_H)
+$(patsubst %.c,$(BUILDDIR)/obj/%.o,$(PPROF_SRC)): CPPFLAGS += -I$(BUILDDIR)/gen $(PROTOBUF_C_CFLAGS)
 $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -I. $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -I. $(PROTOBUF_C_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame nmerge disasm jsonpull glossary
+UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
@@ -182,7 +199,9 @@ unit_src_report_text := reports/report_text.c reports/report_bars.c reports/repo
 unit_src_flame := reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
                   reports/html.c reports/report_text.c reports/report_bars.c reports/report_legend.c \
                   reports/findings.c reports/findings_view.c reports/findings_loops.c \
-                  reports/report_findings.c reports/jsonw.c reports/outfile.c $(MODEL_SRC) $(HTML_ASSETS) $(GLOSSARY_SRC)
+                  reports/report_findings.c reports/jsonw.c reports/outfile.c $(MODEL_SRC) $(HTML_ASSETS) $(GLOSSARY_SRC) \
+                  $(PPROF_SRC) $(PPROF_PB)
+unit_src_pprof := $(unit_src_flame)
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 
@@ -190,7 +209,7 @@ UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 $(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@pkg-config --exists cmocka || { echo "cmocka not found: run scripts/install-deps.sh (apt-get install libcmocka-dev)" >&2; exit 1; }
-	$(CC) -I. $(ALL_CFLAGS) $(UNWIND_CFLAGS) -o $@ $(filter %.c,$^) $(CMOCKA_FLAGS) $(JANSSON_LIBS) $(UNWIND_LIBS) -lz -ldl -lm $(SANFLAGS)
+	$(CC) -I. -I$(BUILDDIR)/gen $(ALL_CFLAGS) $(UNWIND_CFLAGS) $(PROTOBUF_C_CFLAGS) -o $@ $(filter %.c,$^) $(CMOCKA_FLAGS) $(JANSSON_LIBS) $(UNWIND_LIBS) $(PROTOBUF_C_LIBS) -lz -ldl -lm $(SANFLAGS)
 
 test: $(OPPROF) $(UNIT_BINS) check-pycompat
 	@OPPROF=$(OPPROF) PYTHON_EXE=$(PYTHON_EXE) UNIT_BINS="$(UNIT_BINS)" \

@@ -11,7 +11,7 @@ enum opt_id {
     OPT_OUTPUT, OPT_QUIET, OPT_NO_STACKS, OPT_LINES, OPT_INSTRUCTION_EVENTS, OPT_ROOT, OPT_COMPARE,
     OPT_HELP, OPT_NO_TIME, OPT_TIME_ONLY, OPT_RATE, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
     OPT_MIN_INSTRUCTIONS, OPT_INCLUDE_IMPORTS, OPT_ALLOW_MISMATCH, OPT_FORMAT, OPT_TOP,
-    OPT_SORT, OPT_WIDTH, OPT_REPORT, OPT_FOLDED, OPT_SPEEDSCOPE, OPT_HTML, OPT_OPCODES,
+    OPT_SORT, OPT_WIDTH, OPT_REPORT, OPT_FOLDED, OPT_SPEEDSCOPE, OPT_HTML, OPT_PPROF, OPT_OPCODES,
     OPT_NATIVE, OPT_NO_LEGEND, OPT_EXPLAIN,
 };
 
@@ -49,6 +49,7 @@ static const option run_options[] = {
     {NULL, "--folded", OPT_FOLDED, 1},
     {NULL, "--speedscope", OPT_SPEEDSCOPE, 1},
     {NULL, "--html", OPT_HTML, 1},
+    {NULL, "--pprof", OPT_PPROF, 1},
     {NULL, "--opcodes", OPT_OPCODES, 0},
     {NULL, "--no-legend", OPT_NO_LEGEND, 0},
     {"-h", "--help", OPT_HELP, 0},
@@ -260,13 +261,14 @@ static int apply_run(void *p, const option *opt, const char *arg, const char *va
     case OPT_FOLDED:
     case OPT_SPEEDSCOPE:
     case OPT_HTML:
+    case OPT_PPROF:
         /* standard output is the script's */
         if (!*value || strcmp(value, "-") == 0) {
             snprintf(err, errlen, "option %s needs a file name", arg);
             return -1;
         }
         *(opt->id == OPT_FOLDED ? &o->folded : opt->id == OPT_HTML ? &o->html
-                                                                   : &o->speedscope) = value;
+          : opt->id == OPT_PPROF ? &o->pprof : &o->speedscope) = value;
         return 0;
     case OPT_OPCODES: o->opcodes = 1; return 0;
     case OPT_NO_LEGEND: o->no_legend = 1; return 0;
@@ -308,7 +310,7 @@ int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen)
         snprintf(err, errlen, "--time-only has no counts to compare: add --metric time");
         return -1;
     }
-    int flame = o->folded || o->speedscope || o->html;
+    int flame = o->folded || o->speedscope || o->html || o->pprof;
     if (flame && o->metric_set && !o->count && o->gate.opts.metric == DF_INSTRUCTIONS) {
         snprintf(err, errlen, "--metric instructions: --time-only records no instruction "
                  "counts to draw; use --metric time");
@@ -320,10 +322,12 @@ int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen)
         return -1;
     }
     if (o->opcodes && !flame) {
-        snprintf(err, errlen, "--opcodes needs a flame-graph output (--folded, --speedscope "
-                 "or --html)");
+        snprintf(err, errlen, "--opcodes needs a flame-graph output (--folded, --speedscope, "
+                 "--html or --pprof)");
         return -1;
     }
+    if (o->pprof)   /* its locations: each call's line and each leaf's */
+        o->lines = 1;
     return 0;
 }
 
@@ -487,7 +491,7 @@ int cli_parse_report(int argc, char **argv, cli_show *o, char *err, size_t errle
         return -1;
     if (strcmp(o->format, "text") == 0 && (o->metric || o->opcodes)) {
         snprintf(err, errlen, "%s applies to the flame-graph formats (--format folded, "
-                 "speedscope or html)", o->metric ? "--metric" : "--opcodes");
+                 "speedscope, html or pprof)", o->metric ? "--metric" : "--opcodes");
         return -1;
     }
     return 0;

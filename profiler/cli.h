@@ -37,6 +37,7 @@ typedef struct cli_run {
     const char *folded;      /* --folded FILE: flame-graph outputs, NULL when not asked */
     const char *speedscope;  /* --speedscope FILE */
     const char *html;        /* --html FILE */
+    const char *pprof;       /* --pprof FILE: pprof's profile.proto, gzip-compressed */
     int opcodes;             /* --opcodes: opcode leaf frames in them */
     int no_legend;           /* --no-legend: the report without the opcodes' meanings */
     int help;
@@ -82,7 +83,8 @@ int cli_parse_merge(int argc, char **argv, cli_merge *o, char *err, size_t errle
 int cli_parse_show(int argc, char **argv, cli_show *o, int max_operands, char *err,
                    size_t errlen);
 /* report, with its --format/-o/--metric/--opcodes; "text" is the only
- * format without --metric and --opcodes (they are the flame graphs'). */
+ * format without --metric and --opcodes (they are the flame graphs' and
+ * pprof's). */
 int cli_parse_report(int argc, char **argv, cli_show *o, char *err, size_t errlen);
 
 extern const char cli_main_usage[];

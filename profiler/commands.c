@@ -215,8 +215,9 @@ int cmd_annotate(int argc, char **argv)
 
 static const char *flame_label(const char *format)
 {
-    return strcmp(format, "folded") == 0     ? "folded stacks"
-           : strcmp(format, "speedscope") == 0 ? "speedscope file" : "HTML report";
+    return strcmp(format, "folded") == 0       ? "folded stacks"
+           : strcmp(format, "speedscope") == 0 ? "speedscope file"
+           : strcmp(format, "pprof") == 0      ? "pprof profile" : "HTML report";
 }
 
 void cmd_say_diverted(const of_target *t, const char *what)
@@ -249,13 +250,18 @@ int cmd_write_flame(const pf_profile *p, const char *format, of_target *t,
         cmd_say_diverted(t, flame_label(format));
         return -1;
     }
-    if (!quiet && of_is_file(t))
+    if (!quiet && of_is_file(t) && strcmp(format, "pprof") == 0)
+        /* both metrics are there: the default is what a viewer shows first */
+        fprintf(stderr, "opprof: %s written to %s (sample types: %s%s%s)\n", flame_label(format),
+                shown, p->counted ? "instructions" : "", p->counted && p->timed ? ", " : "",
+                p->timed ? "cpu" : "");
+    else if (!quiet && of_is_file(t))
         fprintf(stderr, "opprof: %s written to %s (weights: %s)\n", flame_label(format), shown,
                 m == FL_METRIC_TIME ? "ns of CPU time" : "instructions");
     return 0;
 }
 
-const char *const cmd_flame_format[CMD_NFLAME] = {"folded", "speedscope", "html"};
+const char *const cmd_flame_format[CMD_NFLAME] = {"folded", "speedscope", "html", "pprof"};
 
 int cmd_write_report(void *job, FILE *out, char *err, size_t errlen)
 {
@@ -309,7 +315,9 @@ int cmd_report(int argc, char **argv)
     if (plan_output(o.output ? o.output : "-", inputs, 1, &t) < 0)
         return OPPROF_EXIT_BAD_INPUT;
     pf_profile *p = NULL;
-    unsigned keep = json ? PF_KEEP_ALL : text ? 0 : o.opcodes ? PF_KEEP_NODE_OPS : PF_KEEP_NODES;
+    /* pprof: a call's line is looked up in its function's code */
+    unsigned keep = json || strcmp(o.format, "pprof") == 0 ? PF_KEEP_ALL
+                    : text ? 0 : o.opcodes ? PF_KEEP_NODE_OPS : PF_KEEP_NODES;
     /* the text report's findings (in the HTML page too) look at the code
      * of the heaviest functions */
     int findings = text || strcmp(o.format, "html") == 0;

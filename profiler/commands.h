@@ -38,8 +38,9 @@ int cmd_write_flame(const pf_profile *p, const char *format, of_target *t,
  * names it ("profile"). */
 void cmd_say_diverted(const of_target *t, const char *what);
 
-/* The flame-graph outputs of `run`, by index: --folded, --speedscope, --html. */
-#define CMD_NFLAME 3
+/* The flame-graph outputs of `run`, by index: --folded, --speedscope, --html,
+ * and pprof's (--pprof), written the same way. */
+#define CMD_NFLAME 4
 extern const char *const cmd_flame_format[CMD_NFLAME];   /* "folded", ... */
 
 /* The text report as an of_write_fn (outfile.h): `job` is a

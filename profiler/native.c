@@ -178,6 +178,8 @@ typedef struct label_cache {
     uintptr_t *keys;         /* 0: empty */
     char **labels;
     size_t n, cap;           /* cap: a power of two */
+    pf_native_module *modules;   /* each label made with a module: pprof's mappings */
+    size_t nmodules, capmodules;
 } label_cache;
 
 static size_t slot_of(const label_cache *c, uintptr_t key)
@@ -190,7 +192,8 @@ static size_t slot_of(const label_cache *c, uintptr_t key)
 
 static int cache_grow(label_cache *c)
 {
-    label_cache bigger = {NULL, NULL, c->n, c->cap ? 2 * c->cap : 1024};
+    label_cache bigger = {NULL, NULL, c->n, c->cap ? 2 * c->cap : 1024, c->modules, c->nmodules,
+                          c->capmodules};
     bigger.keys = calloc(bigger.cap, sizeof *bigger.keys);
     bigger.labels = calloc(bigger.cap, sizeof *bigger.labels);
     if (!bigger.keys || !bigger.labels) {
@@ -210,6 +213,57 @@ static int cache_grow(label_cache *c)
     return 0;
 }
 
+/* The module of a new label (pprof's mapping of its frames). */
+static int remember_module(label_cache *c, const char *label, const char *module)
+{
+    if (c->nmodules == c->capmodules) {
+        size_t cap = c->capmodules ? 2 * c->capmodules : 256;
+        pf_native_module *v = realloc(c->modules, cap * sizeof *v);
+        if (!v)
+            return -1;
+        c->modules = v;
+        c->capmodules = cap;
+    }
+    pf_native_module *m = &c->modules[c->nmodules];
+    *m = (pf_native_module){strdup(label), strdup(module)};
+    if (!m->label || !m->module) {
+        free(m->label);
+        free(m->module);
+        return -1;
+    }
+    c->nmodules++;
+    return 0;
+}
+
+static int by_label_then_module(const void *a, const void *b)
+{
+    const pf_native_module *x = a, *y = b;
+    int d = strcmp(x->label, y->label);
+    return d ? d : strcmp(x->module, y->module);
+}
+
+/* The labels' modules into p->native_modules, by label, one each: a
+ * function's name is in one shared object but for the rare symbol two
+ * define, where the first by path stands for both.  c's list is handed
+ * over. */
+static void set_modules(pf_profile *p, label_cache *c)
+{
+    size_t n = 0;
+    qsort(c->modules, c->nmodules, sizeof *c->modules, by_label_then_module);
+    for (size_t i = 0; i < c->nmodules; i++) {
+        if (n && strcmp(c->modules[n - 1].label, c->modules[i].label) == 0) {
+            free(c->modules[i].label);
+            free(c->modules[i].module);
+        } else {
+            c->modules[n++] = c->modules[i];
+        }
+    }
+    p->native_modules = c->modules;
+    p->nnative_modules = n;
+    c->modules = NULL;
+    c->nmodules = c->capmodules = 0;
+}
+
 static const char *cached_label(label_cache *c, uintptr_t ip, int leaf, uint64_t *unresolved)
 {
     uintptr_t key = ip ^ (uintptr_t)(leaf ? 1 : 0) << 63;
@@ -224,6 +278,10 @@ static const char *cached_label(label_cache *c, uintptr_t ip, int leaf, uint64_t
         return NULL;
     char *label = native_label(&f, leaf ? ip : ip - 1, unresolved);
     free(f.function);
+    if (label && f.module && remember_module(c, label, f.module) < 0) {
+        free(label);
+        label = NULL;
+    }
     free(f.module);
     if (!label)
         return NULL;
@@ -329,6 +387,13 @@ int nv_build(pf_profile *p)
         rc = build_one(p, &samples[i], &c);
     }
     p->native_stats.dropped = atomic_load(&dropped);
+    if (rc == 0)
+        set_modules(p, &c);
+    for (size_t i = 0; i < c.nmodules; i++) {
+        free(c.modules[i].label);
+        free(c.modules[i].module);
+    }
+    free(c.modules);
     for (size_t i = 0; i < c.cap; i++)
         free(c.labels[i]);
     free(c.labels);

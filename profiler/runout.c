@@ -16,7 +16,7 @@
 enum { OUT_PROFILE, OUT_REPORT, OUT_FLAME, NOUT = OUT_FLAME + CMD_NFLAME };
 
 static const char *const option_name[NOUT] = {"-o", "--report", "--folded", "--speedscope",
-                                              "--html"};
+                                              "--html", "--pprof"};
 
 struct ro_outputs {
     of_target *t[NOUT];   /* NULL: not asked (the report then goes to stderr) */
@@ -41,7 +41,8 @@ int ro_plan(const cli_run *o, const char *cwd, const char *script, const char *l
             ro_outputs **out)
 {
     *out = NULL;
-    const char *paths[NOUT] = {o->output, o->report, o->folded, o->speedscope, o->html};
+    const char *paths[NOUT] = {o->output, o->report, o->folded, o->speedscope, o->html,
+                               o->pprof};
     ro_outputs *r = calloc(1, sizeof *r);
     of_guard *g = protected_files(script, libpython);
     if (!r || !g || !(r->executed = of_guard_new())) {

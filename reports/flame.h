@@ -158,13 +158,13 @@ typedef int (*fl_write_fn)(const pf_profile *p, const fl_options *o, FILE *out, 
                            size_t errlen);
 
 typedef struct fl_format {
-    const char *name;         /* "folded", "speedscope", "html" */
+    const char *name;         /* "folded", "speedscope", "html", "pprof" (pprof.h) */
     fl_write_fn write;
 } fl_format;
 
 /* The writer called `name`, or NULL. */
 const fl_format *fl_format_find(const char *name);
-/* "folded, speedscope, html": for messages. */
+/* "folded, speedscope, html, pprof": for messages. */
 extern const char fl_format_names[];
 
 /* One line per distinct path with a weight: "frame;frame;frame WEIGHT\n",

@@ -1,5 +1,6 @@
 /*
- * flame_save.c - the flame-graph formats (flame.h): their table, the
+ * flame_save.c - the flame-graph formats (flame.h) and pprof's (pprof.h),
+ * which draws the same call tree with both metrics: their table, the
  * options and metric they take, and writing one to a planned output
  * (outfile.h): atomically to a regular file, as the profile is.
  */
@@ -8,12 +9,15 @@
 #include <errno.h>
 #include <string.h>
 
+#include "pprof.h"
+
 static const fl_format formats[] = {
     {"folded", fl_write_folded},
     {"speedscope", fl_write_speedscope},
     {"html", fl_write_html},
+    {"pprof", pp_write},
 };
-const char fl_format_names[] = "folded, speedscope, html";
+const char fl_format_names[] = "folded, speedscope, html, pprof";
 
 const fl_format *fl_format_find(const char *name)
 {

@@ -14,8 +14,8 @@ Per workload: wall time of python and of opprof (ratio), the exit work
 python's own), peak RSS of both, profile size; each the median of
 SCALE_ROUNDS (default 3) interleaved rounds; then each reader on the
 profile (report, annotate, diff, merge, report --format json-v1/html/
-speedscope/folded; no folded and no json-v1 for the deep recursions, whose
-layouts repeat every path): wall time and peak RSS above `opprof
+speedscope/folded/pprof; no folded, pprof or json-v1 for the deep
+recursions, whose layouts repeat every path): wall time and peak RSS above `opprof
 --version`'s, the RSS goal taken per input (diff and merge read two).  Peak
 RSS is the child's own (wait4), never a sum.
 
@@ -99,8 +99,9 @@ def recursion(depth):
 
 
 def readers(profile, deep):
-    """(name, inputs read, command).  Folded stacks repeat every path, so
-    a deep recursion's are depth² by the format (GBs): left out there."""
+    """(name, inputs read, command).  Folded stacks and pprof's samples
+    repeat every path, so a deep recursion's are depth² by the format
+    (GBs): left out there."""
     out = os.path.join(TMP, "reader.out")
     yield "report", 1, [OPPROF, "report", profile, "-o", out]
     yield "annotate", 1, [OPPROF, "annotate", profile]
@@ -108,7 +109,7 @@ def readers(profile, deep):
     yield "merge", 2, [OPPROF, "merge", "-o", out, profile, profile]
     yield "report --format json-v1", 1, [OPPROF, "report", profile, "--format", "json-v1",
                                          "-o", out + ".v1.json"]
-    for fmt in ("html", "speedscope") + (() if deep else ("folded",)):
+    for fmt in ("html", "speedscope") + (() if deep else ("folded", "pprof")):
         yield f"report --format {fmt}", 1, [OPPROF, "report", profile, "--format", fmt, "-o",
                                             out + "." + fmt]
 

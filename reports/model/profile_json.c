@@ -29,8 +29,9 @@ static void write_native_frame(jw *w, const pf_native_frame *f)
     jw_end_object(w);
 }
 
-/* "signal", "crash", "native_sampling" and "native_stacks": present only
- * when the run ended by a signal / ran with --native. */
+/* "signal", "crash", "native_sampling", "native_stacks" and
+ * "native_modules": present only when the run ended by a signal / ran with
+ * --native (the modules when some frame's is known). */
 void pfj_signal_and_native(jw *w, const pf_profile *p)
 {
     if (p->signal) {
@@ -101,6 +102,17 @@ void pfj_signal_and_native(jw *w, const pf_profile *p)
         jw_key(w, "time_ns");
         jw_uint(w, s->time_ns);
         jw_end_object(w);
+    }
+    jw_end_array(w);
+    if (!p->nnative_modules)   /* as files from before they were recorded */
+        return;
+    jw_key(w, "native_modules");
+    jw_begin_array(w);
+    for (size_t i = 0; i < p->nnative_modules; i++) {
+        jw_begin_array(w);
+        jw_string(w, p->native_modules[i].label);
+        jw_string(w, p->native_modules[i].module);
+        jw_end_array(w);
     }
     jw_end_array(w);
 }
@@ -265,7 +277,8 @@ static ssize_t gz_cookie_write(void *cookie, const char *data, size_t n)
     return (ssize_t)n;
 }
 
-int pf_json_write_gz_to(void *profile, FILE *out, char *err, size_t errlen)
+int pf_gzip_to(FILE *out, int (*fn)(void *ctx, FILE *gz, char *err, size_t errlen), void *ctx,
+               char *err, size_t errlen)
 {
     gz_cookie *c = calloc(1, sizeof *c);
     /* windowBits 15 + 16: a gzip wrapper, whose header deflate writes
@@ -276,11 +289,13 @@ int pf_json_write_gz_to(void *profile, FILE *out, char *err, size_t errlen)
         return -1;
     }
     c->out = out;
+    err[0] = 0;
     FILE *f = fopencookie(c, "w", (cookie_io_functions_t){.write = gz_cookie_write});
-    int rc = -1;
+    int rc = -1, said = 0;
     if (f) {
         setvbuf(f, NULL, _IOFBF, 1 << 16);
-        rc = pf_json_write(profile, f);
+        rc = fn(ctx, f, err, errlen);
+        said = rc < 0 && err[0];   /* fn's own reason beats a failed write's */
         rc |= fclose(f) != 0 ? -1 : 0;
     }
     c->z.next_in = NULL;
@@ -291,7 +306,12 @@ int pf_json_write_gz_to(void *profile, FILE *out, char *err, size_t errlen)
         rc = -1;
     deflateEnd(&c->z);
     free(c);
-    return rc == 0 ? 0 : write_error(err, errlen);
+    return rc == 0 ? 0 : said ? -1 : write_error(err, errlen);
+}
+
+int pf_json_write_gz_to(void *profile, FILE *out, char *err, size_t errlen)
+{
+    return pf_gzip_to(out, pf_json_write_to, profile, err, errlen);
 }
 
 int pf_json_wants_gz(const char *path)

@@ -30,6 +30,13 @@ int pf_json_write_to(void *profile, FILE *out, char *err, size_t errlen);
 int pf_json_write_gz_to(void *profile, FILE *out, char *err, size_t errlen);
 int pf_json_write_v1_to(void *profile, FILE *out, char *err, size_t errlen);
 
+/* Runs fn(ctx, gz, ...) with gz a stream whose bytes reach `out`
+ * gzip-compressed (level 6, mtime 0, no name: equal bytes in, equal bytes
+ * out), and finishes the compressed stream: 0, or -1 with fn's reason or
+ * strerror() of the failed write in err. */
+int pf_gzip_to(FILE *out, int (*fn)(void *ctx, FILE *gz, char *err, size_t errlen), void *ctx,
+               char *err, size_t errlen);
+
 /* Whether a profile saved as `path` is compressed: its name ends in .gz. */
 int pf_json_wants_gz(const char *path);
 

@@ -292,9 +292,31 @@ static int read_crash(rd *r, json_t *c)
     return 0;
 }
 
-static int read_native(rd *r, json_t *stats, json_t *stacks)
+/* [[label, module], ...]: distinct labels, sorted (pf_native_module). */
+static int read_native_modules(rd *r, json_t *mods)
 {
-    if (!stats && !stacks)
+    pf_profile *p = r->p;
+    size_t n = json_array_size(mods);
+    if (mods && !(p->native_modules = calloc(n + 1, sizeof *p->native_modules)))
+        return fail(r, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_array_get(mods, i);
+        const char *label = json_string_value(json_array_get(m, 0));
+        const char *module = json_string_value(json_array_get(m, 1));
+        if (json_array_size(m) != 2 || !label || !module ||
+            (i && strcmp(p->native_modules[i - 1].label, label) >= 0))
+            return fail(r, "native_modules[%zu] is not a [label, module] pair of strings, "
+                        "by label, distinct", i);
+        pf_native_module *x = &p->native_modules[p->nnative_modules++];
+        if (pf_set_string(&x->label, label) < 0 || pf_set_string(&x->module, module) < 0)
+            return fail(r, "out of memory");
+    }
+    return mods && !json_is_array(mods) ? fail(r, "field \"native_modules\" is not an array") : 0;
+}
+
+static int read_native(rd *r, json_t *stats, json_t *stacks, json_t *mods)
+{
+    if (!stats && !stacks && !mods)
         return 0;
     pf_native_stats *n = &r->p->native_stats;
     r->p->native = 1;
@@ -331,7 +353,7 @@ static int read_native(rd *r, json_t *stats, json_t *stacks)
             get_uint(r, so, "time_ns", &s->time_ns, 0) < 0)
             return -1;
     }
-    return 0;
+    return read_native_modules(r, mods);
 }
 
 static int read_argv(rd *r, json_t *argv)
@@ -398,7 +420,8 @@ int pfr_header(pf_profile *p, json_t *root, char *err, size_t errlen)
         get_string(r, root, "signal", &p->signal, 0) < 0 ||
         read_crash(r, json_object_get(root, "crash")) < 0 ||
         read_native(r, json_object_get(root, "native_sampling"),
-                    json_object_get(root, "native_stacks")) < 0)
+                    json_object_get(root, "native_stacks"),
+                    json_object_get(root, "native_modules")) < 0)
         return -1;
     return 0;
 }

@@ -564,7 +564,10 @@ int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, const pf_read_hooks *hoo
         snprintf(err, errlen, "a v2 profile without strings, opnames or functions");
         goto done;
     }
-    rc = pfr_header(p, r.head, err, errlen) < 0 || pfr_from_head(&r, err, errlen) < 0 ? -1 : 0;
+    /* the threads first: --native's stacks name theirs, which must find
+     * them, not add them again before the file's (the nodes' indices) */
+    rc = pfr_read_threads(&r, err, errlen) < 0 || pfr_header(p, r.head, err, errlen) < 0 ||
+         pfr_from_head(&r, err, errlen) < 0 ? -1 : 0;
 
 done:
     if (rc < 0 && !err[0])

@@ -23,7 +23,7 @@ _opprof()
         "") COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur")); return 0 ;;
         run) opts="-o --output -q --quiet --no-stacks --lines --instruction-events --root --compare
                    --report --sort --no-time --time-only --rate --native --folded --speedscope
-                   --html --opcodes --no-legend -h --help $gate" ;;
+                   --html --pprof --opcodes --no-legend -h --help $gate" ;;
         report) opts="-h --help --top --sort --width --format -o --output --metric --opcodes
                       --no-legend" ;;
         annotate) opts="-h --help --top --sort --width --explain" ;;
@@ -36,13 +36,13 @@ _opprof()
         --metric) COMPREPLY=($(compgen -W "instructions time" -- "$cur")); return 0 ;;
         --format)
             if [ "$cmd" = report ]; then
-                COMPREPLY=($(compgen -W "text json json-v1 folded speedscope html" -- "$cur"))
+                COMPREPLY=($(compgen -W "text json json-v1 folded speedscope html pprof" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "text markdown json junit github" -- "$cur"))
             fi
             return 0 ;;
         --names) COMPREPLY=($(compgen -W "3.10 3.11 3.12 3.13 3.14" -- "$cur")); return 0 ;;
-        -o|--output|--report|--folded|--speedscope|--html|--root)
+        -o|--output|--report|--folded|--speedscope|--html|--pprof|--root)
             COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
         --compare) COMPREPLY=($(compgen -f -X '!*.json?(.gz)' -- "$cur")); return 0 ;;
     esac

@@ -54,7 +54,8 @@ def run_all(t):
         t.check("completion: options of run", {"--no-stacks", "--no-time", "--no-legend"} <= set(got),
                 got)
         got = complete(["opprof", "report", "--format", ""])
-        t.check("completion: report --format values", "speedscope" in got and "json" in got, got)
+        t.check("completion: report --format values", "speedscope" in got and "json" in got and
+                "pprof" in got, got)
         got = complete(["opprof", "explain", ""])
         t.check("completion: explain takes Python files", "loops.py" in got, got)
         got = complete(["opprof", "annotate", os.path.join(t.TMP, "inst")])

@@ -323,6 +323,8 @@ def main():
     e2e_flame.run_all(sys.modules[__name__])
     import e2e_native
     e2e_native.run_all(sys.modules[__name__])
+    import e2e_pprof
+    e2e_pprof.run_all(sys.modules[__name__])
     import e2e_output
     e2e_output.run_all(sys.modules[__name__])
     import e2e_schema

@@ -429,18 +429,28 @@ static void test_flame_outputs(void **state)
         assert_int_equal(o.metric_set, 1);
         assert_int_equal(o.gate.opts.metric, DF_TIME);
     }
+    {   /* pprof's output is one of them: --opcodes and --metric apply */
+        char *argv[] = {"run", "--pprof=p.pb.gz", "--opcodes", "--metric", "instructions",
+                        "s.py"};
+        parse_ok(ARGC(argv), argv, &o);
+        assert_string_equal(o.pprof, "p.pb.gz");
+        assert_null(o.folded);
+        assert_int_equal(o.opcodes, 1);
+    }
     char *bad[][6] = {
         {"run", "--folded", "-", "s.py"},
         {"run", "--html", "", "s.py"},
         {"run", "--opcodes", "s.py"},
+        {"run", "--pprof", "-", "s.py"},
         {"run", "--time-only", "--metric", "instructions", "--html", "x.html"},
         {"run", "--no-time", "--metric", "time", "--folded", "x"},
+        {"run", "--no-time", "--metric", "time", "--pprof", "x"},
     };
-    int n[] = {4, 4, 3, 6, 6};
+    int n[] = {4, 4, 3, 4, 6, 6, 6};
     for (size_t i = 0; i < sizeof n / sizeof *n; i++) {
         char *argv[8] = {0};
         memcpy(argv, bad[i], (size_t)n[i] * sizeof *argv);
-        if (i >= 3)
+        if (i >= 4)
             argv[n[i]++] = "s.py";
         parse_fail(n[i], argv, err, sizeof err);
     }

@@ -287,7 +287,8 @@ static void test_formats(void **state)
     assert_non_null(fl_format_find("html"));
     assert_null(fl_format_find("text"));
     assert_null(fl_format_find(NULL));
-    assert_string_equal(fl_format_names, "folded, speedscope, html");
+    assert_non_null(fl_format_find("pprof"));   /* test_pprof.c tests it */
+    assert_string_equal(fl_format_names, "folded, speedscope, html, pprof");
 }
 
 static void test_write_error(void **state)

@@ -419,6 +419,67 @@ static void expect_read_error(const char *name, const char *text, const char *ne
     free(path);
 }
 
+/* --native: the stacks and the modules of their frames, both versions;
+ * modules out of order or half pairs are refused. */
+static void test_round_trip_native(void **state)
+{
+    (void)state;
+    pf_profile *p = full_profile();
+    p->native = 1;
+    p->native_stats.samples = 2;
+    pf_native_stack *s = pf_add_native_stack(p);
+    assert_non_null(s);
+    s->frames = calloc(3, sizeof *s->frames);
+    assert_non_null(s->frames);
+    set(&s->frames[s->nframes++], "Worker.work (script.py:3)");
+    set(&s->frames[s->nframes++], "deflate [native]");
+    s->samples = 2;
+    s->time_ns = 2000;
+    p->native_modules = calloc(2, sizeof *p->native_modules);
+    assert_non_null(p->native_modules);
+    set(&p->native_modules[0].label, "deflate [native]");
+    set(&p->native_modules[0].module, "/lib/libz.so.1");
+    set(&p->native_modules[1].label, "memcpy [native]");
+    set(&p->native_modules[1].module, "/lib/libc.so.6");
+    p->nnative_modules = 2;
+    pf_profile *q = save_and_read(p, "native.json");
+    assert_int_equal(q->nnative_stacks, 1);
+    assert_int_equal(q->nnative_modules, 2);
+    assert_string_equal(q->native_modules[1].label, "memcpy [native]");
+    assert_string_equal(q->native_modules[1].module, "/lib/libc.so.6");
+    char *j1 = to_json(p), *j2 = to_json(q);
+    assert_string_equal(j1, j2);
+    assert_non_null(strstr(j1, "\"native_modules\":[[\"deflate [native]\",\"/lib/libz.so.1\"],"));
+    /* v1's layout carries them too */
+    char *path = path_in_tmp("native-v1.json"), err[256] = "";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(pf_json_write_v1(p, f), 0);
+    assert_int_equal(fclose(f), 0);
+    pf_profile *r = NULL;
+    if (pf_read_file(path, &r, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_int_equal(r->nnative_modules, 2);
+    pf_profile_release(r);
+    /* out of order, or not a pair of strings */
+    const char *bad[] = {"[[\"memcpy [native]\",\"/lib/libc.so.6\"],[\"deflate [native]\",\"/z\"]]",
+                         "[[\"deflate [native]\"]]", "[[\"deflate [native]\",3]]", "{}"};
+    for (size_t i = 0; i < N(bad); i++) {
+        char *doc = replaced(j1, "[[\"deflate [native]\",\"/lib/libz.so.1\"],[\"memcpy [native]\","
+                             "\"/lib/libc.so.6\"]]", bad[i]);
+        write_text(path, doc);
+        r = NULL;
+        assert_int_equal(pf_read_file(path, &r, err, sizeof err), -1);
+        assert_non_null(strstr(err, "native_modules"));
+        free(doc);
+    }
+    free(path);
+    free(j1);
+    free(j2);
+    pf_profile_release(q);
+    pf_profile_release(p);
+}
+
 static void test_read_minimal(void **state)
 {
     (void)state;
@@ -542,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_timed),
         cmocka_unit_test(test_round_trip_sites),
         cmocka_unit_test(test_round_trip_non_utf8_file),
+        cmocka_unit_test(test_round_trip_native),
         cmocka_unit_test(test_read_minimal),
         cmocka_unit_test(test_round_trip_code),
         cmocka_unit_test(test_read_errors),
