@@ -116,6 +116,24 @@ static int opcode_at(const st_record *r, long off)
  * FOR_ITER's end by the POP_ITER at the loop's end, each as a jump from
  * the branch to the instruction past itself: it ran, so control arrived
  * there.  (code, from, to) as JUMP's. */
+/* While INSTRUCTION events are on for the code (a script's opcode
+ * tracing: f_trace_opcodes), 3.14 reports such a branch from the reporter
+ * itself, to the instruction past it: the branch it stands for is the
+ * conditional jump just before a NOT_TAKEN, or the FOR_ITER whose loop
+ * ends at a POP_ITER (for_iter: that opcode).  The branch's byte offset,
+ * or `at` when there is none. */
+static long reported_branch(const st_record *r, long at, int for_iter)
+{
+    const bm_ops *ops = ci_ops();
+    if (for_iter < 0)
+        return at >= 2 ? 2L * bm_owner(ops, r->bytes, r->ncounters, (uint32_t)at / 2 - 1) : at;
+    for (uint32_t i = 0; i < r->ncounters; i += 1u + ops->caches[r->bytes[2 * i]])
+        if (r->bytes[2 * i] == for_iter &&
+            bm_jump_target(ops, r->bytes, r->ncounters, i) + 1 == (uint32_t)at / 2)
+            return 2L * i;
+    return at;
+}
+
 static void branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int from_op)
 {
     st_node *node;
@@ -123,6 +141,8 @@ static void branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int fr
         return;
     long from = offset_of(args[1]), to = offset_of(args[2]);
     const st_record *r = node->rec;
+    if (r && reporter >= 0 && to == from + 2 && opcode_at(r, from) == reporter)
+        from = reported_branch(r, from, from_op);
     /* an async for ends in its handler (END_ASYNC_FOR), which 3.14 also
      * reports as a branch from the loop's END_SEND: control arrived there
      * once, by the exception */
@@ -206,6 +226,11 @@ static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t n)
     off = owner_offset(r, raise_offset(args[0], args[2], off));
     PyErr_Clear();
     oc_err_restore(saved);
+    /* raised at the entry RESUME by a tool called before opprof's PY_START
+     * (a higher id's: a script's settrace function raising on 'call'):
+     * the frame never started for opprof, nor did it run */
+    if (off == r->entry && t->entered != args[0])
+        Py_RETURN_NONE;
     st_exit(node, off);
     Py_RETURN_NONE;
 }
@@ -237,8 +262,10 @@ static PyObject *enter(PyObject *const *args, Py_ssize_t n, int start, int resum
     }
     if (!node)
         Py_RETURN_NONE;
-    if (start)
+    if (start) {
         node->rec->calls++;
+        t->entered = args[0];
+    }
     if (resumes)
         st_count(node, offset_of(args[1]));
     else

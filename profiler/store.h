@@ -68,6 +68,7 @@ typedef struct st_thread {
     uint32_t capacity;
     const void *thrown_code; /* gen.throw() just re-entered this code: the
                                 RAISE that follows is not an exit */
+    const void *entered;     /* the code of the last frame started (3.12+) */
     void *pyts;              /* the thread's PyThreadState, for the sampler */
     void *timer;             /* the sampler's, per thread */
     volatile int busy;       /* the stack array is being moved: do not read */

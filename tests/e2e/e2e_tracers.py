@@ -2,10 +2,9 @@
 where opprof counts through the thread's one C trace function: sys.settrace,
 sys.gettrace, threading.settrace and frames' f_trace* behave as under python,
 pdb, doctest and coverage.py (both of its tracers) work, and counting goes on
-through every tracer window, exactly.  3.12+ (opprof's own sys.monitoring
-tool) has two known differences, in the README: a trace function that turns
-on opcode events upsets opprof's control-flow counts (the profile says so),
-and 3.13.0's pdb misses its first stop; there only doctest is checked."""
+through every tracer window, exactly.  The same scripts on 3.12+ (opprof's own
+sys.monitoring tool beside the script's settrace) behave and count the same,
+but for pdb on 3.13.0, whose settrace misses frames already running (README)."""
 import os
 import shutil
 
@@ -61,9 +60,11 @@ def windows(t):
 
 
 def debugger_and_doctest(t):
-    prof = same_as_python(t, "pdb stops at breakpoint() and steps",
-                          [os.path.join(TR, "pdb_session.py")],
-                          stdin="n\np x\nn\np y\nc\n")
+    prof = None
+    if t.PYVER != (3, 13):   # 3.13.0's settrace misses frames already running (README)
+        prof = same_as_python(t, "pdb stops at breakpoint() and steps",
+                              [os.path.join(TR, "pdb_session.py")],
+                              stdin="n\np x\nn\np y\nc\n")
     if prof:
         work = [f for f in prof["functions"] if f["name"] == "work"]
         t.check("tracers: pdb: the code it stepped through is counted",
@@ -119,10 +120,6 @@ def cpython_tests(t):
 
 
 def run_all(t):
-    if t.PYVER >= (3, 12):
-        same_as_python(t, "python -m doctest",
-                       ["-m", "doctest", "-v", os.path.join(TR, "doctested.py")])
-        return
     windows(t)
     debugger_and_doctest(t)
     coverage(t)
