@@ -68,7 +68,9 @@ static long offset_of(PyObject *o)
  * record's one node, and no stack is kept at all. */
 static st_node *node_for(PyObject *code)
 {
-    if (!cc_active)
+    /* C extensions fire events about objects of their own through the
+     * C API (3.13+: PyMonitoring_Fire*Event with any "code-like" object) */
+    if (!cc_active || !PyCode_Check(code))
         return NULL;
     if (!with_stacks) {
         st_record *r = cc_record(code);
@@ -224,7 +226,7 @@ static PyObject *on_reraise(PyObject *self, PyObject *const *args, Py_ssize_t n)
 static PyObject *enter(PyObject *const *args, Py_ssize_t n, int start, int resumes)
 {
     st_thread *t;
-    if (n < 2 || !cc_counting(args[0]) || !(t = cc_thread()))
+    if (n < 2 || !PyCode_Check(args[0]) || !cc_counting(args[0]) || !(t = cc_thread()))
         Py_RETURN_NONE;
     st_node *node = NULL;
     if (with_stacks) {
