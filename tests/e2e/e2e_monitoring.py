@@ -68,6 +68,10 @@ def all_ids(t):
 
 def cpython_tests(t):
     tests = ["test_monitoring", "test_sys_settrace"]
+    if t.VALGRIND:
+        print(f"e2e: SKIPPED CPython's {' and '.join(tests)} under opprof: not under valgrind "
+              "(minutes; make test runs them)")
+        return
     r = t.run([t.PYTHON, "-c", "import test.test_monitoring, test.test_sys_settrace"])
     if r.returncode != 0:
         print(f"e2e: SKIPPED CPython's {' and '.join(tests)} under opprof: this python has "
