@@ -85,7 +85,8 @@ ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/commands.c profiler/host.c profiler/store.c \
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c profiler/nodepass.c \
                 profiler/collector_common.c profiler/collector_trace.c profiler/trace_guest.c \
-                profiler/collector_monitor.c profiler/sampler.c profiler/sclock.c profiler/nstack.c \
+                profiler/collector_monitor.c profiler/monview.c profiler/sampler.c profiler/sclock.c \
+                profiler/nstack.c \
                 profiler/crash.c profiler/native.c profiler/nmerge.c profiler/runout.c profiler/listing.c \
                 profiler/explain_cmd.c
 MODEL_SRC    := reports/model/profile.c reports/model/measures.c reports/model/nodes.c reports/model/strtab.c \

@@ -21,33 +21,28 @@
 
 #include "codeinfo.h"
 #include "collector_common.h"
+#include "monview.h"
 #include "nstack.h"
 
+#include <stdio.h>
 #include <string.h>
 
-/* Not PROFILER_ID (2): cProfile uses it, and a script that profiles
- * itself must keep working. */
-static const int tool_candidates[] = {4, 3, 5, 1, 0};
-static int tool_id = -1;
 static int flow_mode = 1;
 static int calls_only;
 static int with_stacks = 1;
 static long jump_event;
-static PyObject *set_local_events;  /* sys.monitoring.set_local_events */
 
 /* JUMP events for one code object whose loops no other event interrupts
  * (blockmap.h); every other code object resolves its jumps statically. */
 static void jumps_on(PyObject *code, st_record *rec)
 {
-    if (!flow_mode || !rec->jumps_reported || !set_local_events)
+    if (!flow_mode || !rec->jumps_reported)
         return;
     oc_err_state saved = oc_err_save();
-    PyObject *r = PyObject_CallFunction(set_local_events, "iOl", tool_id, code, jump_event);
-    if (!r) {
+    if (mv_set_local_events(code, jump_event) < 0) {
         /* counts of this code may come out inconsistent; the snapshot says so */
         PyErr_Clear();
     }
-    Py_XDECREF(r);
     oc_err_restore(saved);
 }
 
@@ -68,7 +63,9 @@ static long offset_of(PyObject *o)
  * record's one node, and no stack is kept at all. */
 static st_node *node_for(PyObject *code)
 {
-    if (!cc_active)
+    /* C extensions fire events about objects of their own through the
+     * C API (3.13+: PyMonitoring_Fire*Event with any "code-like" object) */
+    if (!cc_active || !PyCode_Check(code))
         return NULL;
     if (!with_stacks) {
         st_record *r = cc_record(code);
@@ -249,7 +246,7 @@ static PyObject *on_reraise(PyObject *self, PyObject *const *args, Py_ssize_t n)
 static PyObject *enter(PyObject *const *args, Py_ssize_t n, int start, int resumes)
 {
     st_thread *t;
-    if (n < 2 || !cc_counting(args[0]) || !(t = cc_thread()))
+    if (n < 2 || !PyCode_Check(args[0]) || !cc_counting(args[0]) || !(t = cc_thread()))
         Py_RETURN_NONE;
     st_node *node = NULL;
     if (with_stacks) {
@@ -347,27 +344,6 @@ static PyObject *monitoring(void)
     return mon;
 }
 
-static int pick_tool(PyObject *mon)
-{
-    for (size_t i = 0; i < sizeof tool_candidates / sizeof *tool_candidates; i++) {
-        PyObject *owner = PyObject_CallMethod(mon, "get_tool", "i", tool_candidates[i]);
-        if (!owner)
-            return -1;
-        int free_ = owner == Py_None;
-        Py_DECREF(owner);
-        if (free_) {
-            PyObject *r = PyObject_CallMethod(mon, "use_tool_id", "is",
-                                              tool_candidates[i], "opprof");
-            if (!r)
-                return -1;
-            Py_DECREF(r);
-            return tool_candidates[i];
-        }
-    }
-    PyErr_SetString(PyExc_RuntimeError, "no free sys.monitoring tool id");
-    return -1;
-}
-
 int collector_start(st_store *s, const char *gate)
 {
     if (cc_begin(s, gate) < 0)
@@ -379,7 +355,7 @@ int collector_start(st_store *s, const char *gate)
     PyObject *events = mon ? PyObject_GetAttrString(mon, "events") : NULL;
     long mask = 0;
     int rc = -1;
-    if (!events || (tool_id = pick_tool(mon)) < 0)
+    if (!events || mv_start() < 0)
         goto done;
     /* BRANCH where the interpreter has no BRANCH_LEFT, else its sides */
     int sides = PyObject_HasAttrString(events, "BRANCH_LEFT");
@@ -394,30 +370,23 @@ int collector_start(st_store *s, const char *gate)
         ns_add_hook((const void *)def->ml_meth);  /* for the sampler's overhead */
         PyObject *ev = PyObject_GetAttrString(events, def->ml_name);
         PyObject *fn = ev ? PyCFunction_New(def, NULL) : NULL;
-        PyObject *r = fn ? PyObject_CallMethod(mon, "register_callback", "iOO",
-                                               tool_id, ev, fn) : NULL;
+        int bad = !fn || mv_register(ev, fn) < 0;
         if (ev && strcmp(def->ml_name, "JUMP") != 0)
             mask |= PyLong_AsLong(ev);
         if (ev && strcmp(def->ml_name, "JUMP") == 0)
             jump_event = PyLong_AsLong(ev);
-        Py_XDECREF(r);
         Py_XDECREF(fn);
         Py_XDECREF(ev);
-        if (!r)
+        if (bad)
             goto done;
     }
-    set_local_events = PyObject_GetAttrString(mon, "set_local_events");
-    if (!set_local_events)
-        goto done;
     cc_new_code = jumps_on;
     cc_waiting = waiting;
     cc_active = active;
-    PyObject *r = PyObject_CallMethod(mon, "set_events", "il", tool_id, mask);
-    if (!r) {
+    if (mv_set_events(mask) < 0) {
         cc_end();
         goto done;
     }
-    Py_DECREF(r);
     rc = 0;
 done:
     Py_XDECREF(events);
@@ -427,21 +396,17 @@ done:
 
 void collector_stop(void)
 {
-    if (!cc_end())
-        return;
-    oc_err_state saved = oc_err_save();
-    PyObject *mon = monitoring();
-    PyObject *r = mon ? PyObject_CallMethod(mon, "set_events", "ii", tool_id, 0) : NULL;
-    Py_XDECREF(r);
-    Py_XDECREF(mon);
-    PyErr_Clear();
-    oc_err_restore(saved);
+    static int said;
+    if (mv_lost_reason() && !said++)
+        fprintf(stderr, "opprof: warning: %s\n", mv_lost_reason());
+    if (cc_end())
+        mv_stop();
 }
-
 
 const char *collector_incomplete_reason(void)
 {
-    return cc_incomplete_reason();
+    const char *r = cc_incomplete_reason();
+    return r ? r : mv_lost_reason();
 }
 
 const char *collector_backend(void)

@@ -201,6 +201,11 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         bad |= pf_set_string(&p->executable, s ? s : "") < 0;
         bad |= pf_set_argv(p, (const char *const *)run.opts->py_argv,
                            (size_t)run.opts->py_argc) < 0;
+        /* before the snapshot's own reason: when counting stopped early,
+         * the counts that do not add up are its consequence */
+        const char *why = collector_incomplete_reason();
+        if (why)
+            bad |= pf_mark_incomplete(p, why) < 0;
         bad |= snap_build(run.store, p, run.cwd) < 0;
         note_imported_files();
         if (p->timed) {
@@ -216,9 +221,6 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         }
         if (nv_enabled())
             bad |= nv_build(p) < 0;
-        const char *why = collector_incomplete_reason();
-        if (why)
-            bad |= pf_mark_incomplete(p, why) < 0;
     }
     PyErr_Clear();
     if (!run.by_signal) {  /* the crash report still points into it */

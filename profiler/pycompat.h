@@ -67,6 +67,12 @@
 #else
 #include <internal/pycore_frame.h>
 #endif
+#if PY_VERSION_HEX >= 0x030C0000
+/* sys.monitoring's tables (monview.c): 3.12's objimpl.h defines a
+ * _PyGC_FINALIZED for code outside the core that pycore_gc.h redefines */
+#undef _PyGC_FINALIZED
+#include <internal/pycore_interp.h>
+#endif
 #undef Py_BUILD_CORE
 #else
 #include <frameobject.h>
@@ -422,6 +428,43 @@ static inline int32_t oc_caller_unit(PyFrameObject *f, const void *caller)
     int lasti = f->f_back->f_lasti;
 #endif
     return lasti < 0 ? -1 : (int32_t)lasti;
+}
+#endif
+
+#if OPPROF_PY_MONITORING
+/* sys.monitoring's tool ids a program may use (6 and 7 are sys.setprofile's
+ * and sys.settrace's), and its number of event slots per tool. */
+#define OC_MON_TOOLS 6
+#define OC_MON_EVENTS _PY_MONITORING_EVENTS
+
+/* The interpreter's own slots for a tool's name and its callback for one
+ * event, the ones use_tool_id() and register_callback() write: monview.c
+ * moves opprof's tool through them without the audit event
+ * register_callback() raises, which the script's audit hooks would see.
+ * The same fields in 3.12-3.14; `tool` < 8, `event` < OC_MON_EVENTS. */
+static inline PyObject **oc_mon_name_slot(int tool)
+{
+    return &PyInterpreterState_Get()->monitoring_tool_names[tool];
+}
+
+static inline PyObject **oc_mon_callback_slot(int tool, int event)
+{
+    return &PyInterpreterState_Get()->monitoring_callables[tool][event];
+}
+
+/* The object a weak reference points to (new reference), or NULL once it
+ * died; never fails otherwise. */
+static inline PyObject *oc_weakref_get(PyObject *ref)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *o = NULL;
+    if (PyWeakref_GetRef(ref, &o) < 0)
+        PyErr_Clear();
+    return o;
+#else
+    PyObject *o = PyWeakref_GetObject(ref);
+    return o && o != Py_None ? Py_NewRef(o) : NULL;
+#endif
 }
 #endif
 
