@@ -419,6 +419,21 @@ static st_node *child_of(st_store *s, st_node *parent, st_record *rec, int32_t c
     return n;
 }
 
+/* How far up a call is looked for as recursion (--lines). */
+#define RECURSION_WINDOW 8
+
+/* Whether rec runs in one of the frames just above: a recursive call.
+ * Told apart by call site, recursion's paths would be as many as its calls
+ * (fib(n) calls itself from two places: 2^n paths, bounded only by the
+ * calls made), so recursive calls stay one path whatever their place. */
+static int recursive(const st_thread *t, const st_record *rec)
+{
+    for (uint32_t d = t->depth; d > 0 && d + RECURSION_WINDOW > t->depth; d--)
+        if (t->stack[d].node->rec == rec)
+            return 1;
+    return 0;
+}
+
 int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
             const void *frame, int32_t callsite)
 {
@@ -438,7 +453,8 @@ int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
             goto oom;
     }
     st_node *node = s->with_stacks ? child_of(s, t->stack[t->depth].node, rec,
-                                              s->with_lines ? callsite : -1)
+                                              s->with_lines && !recursive(t, rec) ? callsite
+                                                                                   : -1)
                                    : rec->flat;
     if (!node)
         goto oom;

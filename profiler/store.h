@@ -115,7 +115,8 @@ int st_thread_set_name(st_thread *t, const char *name);
 
 /* Push a frame running `rec` on thread `t`, called from code unit
  * `callsite` of the frame on top (-1: not known): with lines, calls from
- * different places are different nodes.  Returns 0, -1 when out of memory
+ * different places are different nodes, but for a recursive call (rec
+ * runs in one of the 8 frames above), which stays one node.  Returns 0, -1 when out of memory
  * (the thread's stack is then left unchanged). */
 int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
             const void *frame, int32_t callsite);

@@ -920,6 +920,14 @@ static void test_push_callsites(void **state)
         else
             assert_ptr_equal(seen[0], seen[1]);
         assert_int_equal(st_node_count(s), lines ? 4 : 3);   /* root, a, b (x2) */
+        /* a calling itself from two places: one path, or recursion would
+         * make as many paths as calls */
+        assert_int_equal(st_push(s, t, a, &codes[0], NULL, 2), 0);
+        st_node *self1 = st_top(t)->node;
+        st_pop(t);
+        assert_int_equal(st_push(s, t, a, &codes[0], NULL, 6), 0);
+        assert_ptr_equal(st_top(t)->node, self1);
+        assert_int_equal(self1->callsite, -1);
         st_store_release(s);
     }
 }
