@@ -211,10 +211,14 @@ static int patch_frame_type(void)
 
 /* ---- sys.settrace and the trampoline --------------------------------- */
 
+static PyObject *real_settrace;
+
 static PyObject *guest_settrace(PyObject *self, PyObject *func)
 {
     (void)self;
     guest_c = NULL;
+    if (!host)   /* opprof has stopped (the end of the run): python's own */
+        return PyObject_CallOneArg(real_settrace, func);
     /* opprof's function stays, with the script's as its argument, which
      * sys.gettrace() returns; _PyEval_SetTrace audits as python does */
     if (_PyEval_SetTrace(PyThreadState_Get(), host, func == Py_None ? NULL : func) < 0)
@@ -316,7 +320,8 @@ int tg_install(Py_tracefunc fn)
         if (!whatstrings[i] && !(whatstrings[i] = PyUnicode_InternFromString(names[i])))
             return -1;
     PyObject *sys = PyImport_ImportModule("sys");
-    PyObject *mod = sys ? PyUnicode_FromString("sys") : NULL;
+    real_settrace = sys ? PyObject_GetAttrString(sys, "settrace") : NULL;
+    PyObject *mod = real_settrace ? PyUnicode_FromString("sys") : NULL;
     PyObject *set = mod ? PyCFunction_NewEx(&settrace_def, sys, mod) : NULL;
     int rc = set ? PyObject_SetAttrString(sys, "settrace", set) : -1;
     Py_XDECREF(set);
