@@ -92,7 +92,7 @@ PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/com
 MODEL_SRC    := reports/model/profile.c reports/model/measures.c reports/model/nodes.c reports/model/strtab.c \
                 reports/model/profile_json.c reports/model/profile_v1w.c reports/model/profile_v2w.c \
                 reports/model/profile_v2w_pieces.c reports/model/profile_v2w_sites.c \
-                reports/model/profile_read.c reports/model/profile_read_v2.c \
+                reports/model/profile_read.c reports/model/profile_read_native.c reports/model/profile_read_v2.c \
                 reports/model/profile_read_v2_tree.c reports/model/profile_read_v2_code.c \
                 reports/model/jsonpull.c reports/model/jsonpull_src.c \
                 reports/model/merge.c reports/model/merge_fn.c reports/model/disasm.c reports/model/opcodes_tables.c \

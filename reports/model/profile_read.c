@@ -14,14 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-typedef struct rd {
-    pf_profile *p;
-    char *err;
-    size_t errlen;
-} rd;
-
-static int fail(rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(rd *r, const char *fmt, ...)
+int pfr_fail(rd *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -30,34 +23,34 @@ static int fail(rd *r, const char *fmt, ...)
     return -1;
 }
 
-static int get_string(rd *r, json_t *obj, const char *key, char **dst, int required)
+int pfr_get_string(rd *r, json_t *obj, const char *key, char **dst, int required)
 {
     json_t *v = json_object_get(obj, key);
     if (!v && !required)
         return 0;
     if (!json_is_string(v))
-        return fail(r, "field \"%s\" is missing or not a string", key);
+        return pfr_fail(r, "field \"%s\" is missing or not a string", key);
     if (pf_set_string(dst, json_string_value(v)) < 0)
-        return fail(r, "out of memory");
+        return pfr_fail(r, "out of memory");
     return 0;
 }
 
-static int get_uint(rd *r, json_t *obj, const char *key, uint64_t *dst, int required)
+int pfr_get_uint(rd *r, json_t *obj, const char *key, uint64_t *dst, int required)
 {
     json_t *v = json_object_get(obj, key);
     if (!v && !required)
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return fail(r, "field \"%s\" is missing or not a count", key);
+        return pfr_fail(r, "field \"%s\" is missing or not a count", key);
     *dst = (uint64_t)json_integer_value(v);
     return 0;
 }
 
-static int get_int(rd *r, json_t *obj, const char *key, int *dst)
+int pfr_get_int(rd *r, json_t *obj, const char *key, int *dst)
 {
     json_t *v = json_object_get(obj, key);
     if (!json_is_integer(v))
-        return fail(r, "field \"%s\" is missing or not an integer", key);
+        return pfr_fail(r, "field \"%s\" is missing or not an integer", key);
     *dst = (int)json_integer_value(v);
     return 0;
 }
@@ -67,13 +60,13 @@ static int read_python(rd *r, json_t *py)
     pf_profile *p = r->p;
     uint64_t hex = 0;
     if (!json_is_object(py))
-        return fail(r, "field \"python\" is missing");
-    if (get_string(r, py, "version", &p->python_version, 1) < 0 ||
-        get_string(r, py, "implementation", &p->implementation, 1) < 0 ||
-        get_uint(r, py, "hexversion", &hex, 1) < 0 ||
-        get_string(r, py, "build", &p->python_build, 0) < 0 ||
-        get_string(r, py, "prefix", &p->python_prefix, 0) < 0 ||
-        get_string(r, py, "executable", &p->executable, 0) < 0)
+        return pfr_fail(r, "field \"python\" is missing");
+    if (pfr_get_string(r, py, "version", &p->python_version, 1) < 0 ||
+        pfr_get_string(r, py, "implementation", &p->implementation, 1) < 0 ||
+        pfr_get_uint(r, py, "hexversion", &hex, 1) < 0 ||
+        pfr_get_string(r, py, "build", &p->python_build, 0) < 0 ||
+        pfr_get_string(r, py, "prefix", &p->python_prefix, 0) < 0 ||
+        pfr_get_string(r, py, "executable", &p->executable, 0) < 0)
         return -1;
     p->hexversion = (unsigned long)hex;
     p->specialization = json_is_true(json_object_get(py, "specialization"));
@@ -83,31 +76,31 @@ static int read_python(rd *r, json_t *py)
 static int read_code(rd *r, pf_function *f, json_t *code)
 {
     if (!json_is_array(code))
-        return fail(r, "function %u: \"code\" is not an array", f->id);
+        return pfr_fail(r, "function %u: \"code\" is not an array", f->id);
     size_t n = json_array_size(code);
     f->code = calloc(n ? n : 1, sizeof *f->code);
     if (!f->code)
-        return fail(r, "out of memory");
+        return pfr_fail(r, "out of memory");
     for (size_t i = 0; i < n; i++) {
         json_t *in = json_array_get(code, i);
         json_t *name = json_object_get(in, "opname");
         json_t *line = json_object_get(in, "line");
         uint64_t off = 0, count = 0, t = 0, samples = 0;
         if (!json_is_object(in) || !json_is_string(name) ||
-            get_uint(r, in, "offset", &off, 1) < 0 || get_uint(r, in, "count", &count, 1) < 0 ||
-            get_uint(r, in, "time_ns", &t, 0) < 0 || get_uint(r, in, "samples", &samples, 0) < 0)
-            return r->err[0] ? -1 : fail(r, "function %u: bad instruction %zu", f->id, i);
+            pfr_get_uint(r, in, "offset", &off, 1) < 0 || pfr_get_uint(r, in, "count", &count, 1) < 0 ||
+            pfr_get_uint(r, in, "time_ns", &t, 0) < 0 || pfr_get_uint(r, in, "samples", &samples, 0) < 0)
+            return r->err[0] ? -1 : pfr_fail(r, "function %u: bad instruction %zu", f->id, i);
         int op = pf_opname_index(r->p, json_string_value(name));
         if (op < 0)
-            return fail(r, "out of memory");
+            return pfr_fail(r, "out of memory");
         if (samples > PF_MAX_SAMPLES)
-            return fail(r, "function %u: instruction %zu has more samples than 2^32-1", f->id, i);
+            return pfr_fail(r, "function %u: instruction %zu has more samples than 2^32-1", f->id, i);
         f->code[f->ncode++] = (pf_instr){
             .offset = (uint32_t)off, .op = (uint16_t)op,
             .line = json_is_integer(line) ? (int)json_integer_value(line) : -1,
             .count = count};
         if (pf_add_instr_time(f, f->ncode - 1, t, samples) < 0)
-            return fail(r, "out of memory");
+            return pfr_fail(r, "out of memory");
     }
     return 0;
 }
@@ -117,11 +110,11 @@ static int read_listing(rd *r, pf_function *f, json_t *listing)
     if (!listing)
         return 0;
     if (!json_is_array(listing))
-        return fail(r, "function %u: \"listing\" is not an array", f->id);
+        return pfr_fail(r, "function %u: \"listing\" is not an array", f->id);
     size_t n = json_array_size(listing);
     f->listing = calloc(n ? n : 1, sizeof *f->listing);
     if (!f->listing)
-        return fail(r, "out of memory");
+        return pfr_fail(r, "out of memory");
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(listing, i);
         json_t *off = json_array_get(e, 0), *name = json_array_get(e, 1);
@@ -129,7 +122,7 @@ static int read_listing(rd *r, pf_function *f, json_t *listing)
         json_t *line = json_array_get(e, 4);
         if (!json_is_array(e) || !json_is_integer(off) || !json_is_string(name) ||
             !json_is_string(repr))
-            return fail(r, "function %u: bad listing entry %zu", f->id, i);
+            return pfr_fail(r, "function %u: bad listing entry %zu", f->id, i);
         int op = pf_opname_index(r->p, json_string_value(name));
         pf_listing *l = &f->listing[f->nlisting++];
         l->offset = (uint32_t)json_integer_value(off);
@@ -137,7 +130,7 @@ static int read_listing(rd *r, pf_function *f, json_t *listing)
         l->arg = json_is_integer(arg) ? (int32_t)json_integer_value(arg) : -1;
         l->line = json_is_integer(line) ? (int)json_integer_value(line) : -1;
         if (op < 0 || pf_set_string(&l->argrepr, json_string_value(repr)) < 0)
-            return fail(r, "out of memory");
+            return pfr_fail(r, "out of memory");
     }
     return 0;
 }
@@ -145,33 +138,33 @@ static int read_listing(rd *r, pf_function *f, json_t *listing)
 static int read_functions(rd *r, json_t *fns)
 {
     if (!json_is_array(fns))
-        return fail(r, "field \"functions\" is missing or not an array");
+        return pfr_fail(r, "field \"functions\" is missing or not an array");
     for (size_t i = 0; i < json_array_size(fns); i++) {
         json_t *fo = json_array_get(fns, i);
         pf_function *f = pf_add_function(r->p);
         if (!f)
-            return fail(r, "out of memory");
+            return pfr_fail(r, "out of memory");
         uint64_t id = 0;
         char *scope = NULL;
         if (!json_is_object(fo))
-            return fail(r, "function %zu is not an object", i);
-        if (get_uint(r, fo, "id", &id, 1) < 0 || get_string(r, fo, "file", &f->file, 1) < 0 ||
-            get_string(r, fo, "name", &f->name, 1) < 0 ||
-            get_string(r, fo, "qualname", &f->qualname, 1) < 0 ||
-            get_int(r, fo, "firstlineno", &f->firstlineno) < 0 ||
-            get_uint(r, fo, "calls", &f->calls, 1) < 0 ||
-            get_uint(r, fo, "instructions", &f->instructions, 1) < 0 ||
-            get_uint(r, fo, "time_ns", &f->time_ns, 0) < 0 ||
-            get_uint(r, fo, "cumulative_ns", &f->cumulative_ns, 0) < 0 ||
-            get_string(r, fo, "scope", &scope, 1) < 0)
+            return pfr_fail(r, "function %zu is not an object", i);
+        if (pfr_get_uint(r, fo, "id", &id, 1) < 0 || pfr_get_string(r, fo, "file", &f->file, 1) < 0 ||
+            pfr_get_string(r, fo, "name", &f->name, 1) < 0 ||
+            pfr_get_string(r, fo, "qualname", &f->qualname, 1) < 0 ||
+            pfr_get_int(r, fo, "firstlineno", &f->firstlineno) < 0 ||
+            pfr_get_uint(r, fo, "calls", &f->calls, 1) < 0 ||
+            pfr_get_uint(r, fo, "instructions", &f->instructions, 1) < 0 ||
+            pfr_get_uint(r, fo, "time_ns", &f->time_ns, 0) < 0 ||
+            pfr_get_uint(r, fo, "cumulative_ns", &f->cumulative_ns, 0) < 0 ||
+            pfr_get_string(r, fo, "scope", &scope, 1) < 0)
             return -1;
         f->scope = pf_scope_from_name(scope);
         free(scope);
         if (id != i)
-            return fail(r, "function %zu has id %llu: ids must be array indices", i,
+            return pfr_fail(r, "function %zu has id %llu: ids must be array indices", i,
                         (unsigned long long)id);
         if (f->scope == PF_SCOPE_COUNT)
-            return fail(r, "function %zu: unknown scope", i);
+            return pfr_fail(r, "function %zu: unknown scope", i);
         if (read_code(r, f, json_object_get(fo, "code")) < 0 ||
             read_listing(r, f, json_object_get(fo, "listing")) < 0)
             return -1;
@@ -187,12 +180,12 @@ static int read_opcounts(rd *r, pf_node *s, json_t *ops)
         uint64_t count = 0, t = 0;
         int op = pf_opname_index(r->p, name);
         if (op < 0)
-            return fail(r, "out of memory");
-        if (get_uint(r, o, "count", &count, 1) < 0 || get_uint(r, o, "time_ns", &t, 0) < 0)
+            return pfr_fail(r, "out of memory");
+        if (pfr_get_uint(r, o, "count", &count, 1) < 0 || pfr_get_uint(r, o, "time_ns", &t, 0) < 0)
             return -1;
         /* two v1 stacks of one path add up */
         if (pf_node_add_op(s, (uint16_t)op, count, t) < 0)
-            return fail(r, "out of memory");
+            return pfr_fail(r, "out of memory");
     }
     return 0;
 }
@@ -204,12 +197,12 @@ static int read_stacks(rd *r, json_t *stacks)
     if (!stacks)
         return 0;
     if (!json_is_array(stacks))
-        return fail(r, "field \"stacks\" is not an array");
+        return pfr_fail(r, "field \"stacks\" is not an array");
     pf_node_index *x = pf_node_index_new(r->p);
     uint32_t *path = NULL;
     int rc = -1;
     if (!x) {
-        fail(r, "out of memory");
+        pfr_fail(r, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < json_array_size(stacks); i++) {
@@ -217,13 +210,13 @@ static int read_stacks(rd *r, json_t *stacks)
         json_t *frames = json_object_get(so, "frames");
         json_t *thread = json_object_get(so, "thread");
         if (!json_is_array(frames) || !json_is_string(thread) || !json_array_size(frames)) {
-            fail(r, "stack %zu has no frames or thread", i);
+            pfr_fail(r, "stack %zu has no frames or thread", i);
             goto done;
         }
         int t = pf_thread_index(r->p, json_string_value(thread));
         uint32_t *pv = realloc(path, (json_array_size(frames) + 1) * sizeof *pv);
         if (t < 0 || !pv) {
-            fail(r, "out of memory");
+            pfr_fail(r, "out of memory");
             goto done;
         }
         path = pv;
@@ -231,7 +224,7 @@ static int read_stacks(rd *r, json_t *stacks)
             json_t *id = json_array_get(frames, k);
             if (!json_is_integer(id) || json_integer_value(id) < 0 ||
                 (size_t)json_integer_value(id) >= r->p->nfunctions) {
-                fail(r, "stack %zu refers to a function that does not exist", i);
+                pfr_fail(r, "stack %zu refers to a function that does not exist", i);
                 goto done;
             }
             path[k] = (uint32_t)json_integer_value(id);
@@ -239,10 +232,10 @@ static int read_stacks(rd *r, json_t *stacks)
         int64_t node = pf_node_of_path(x, r->p, (uint32_t)t, path, json_array_size(frames));
         uint64_t n = 0, time = 0;
         if (node < 0) {
-            fail(r, "out of memory");
+            pfr_fail(r, "out of memory");
             goto done;
         }
-        if (get_uint(r, so, "instructions", &n, 1) < 0 || get_uint(r, so, "time_ns", &time, 0) < 0 ||
+        if (pfr_get_uint(r, so, "instructions", &n, 1) < 0 || pfr_get_uint(r, so, "time_ns", &time, 0) < 0 ||
             read_opcounts(r, &r->p->nodes[node], json_object_get(so, "opcodes")) < 0)
             goto done;
         pf_node *s = &r->p->nodes[node];
@@ -256,124 +249,24 @@ done:
     return rc;
 }
 
-static int read_crash(rd *r, json_t *c)
-{
-    if (!c)
-        return 0;
-    pf_crash *k = pf_crash_get(r->p);
-    json_t *nat = json_object_get(c, "native_backtrace");
-    json_t *py = json_object_get(c, "python_stack");
-    if (!k)
-        return fail(r, "out of memory");
-    if (!json_is_object(c) || !json_is_array(nat) || !json_is_array(py))
-        return fail(r, "field \"crash\" has no native_backtrace or python_stack");
-    if (get_string(r, c, "thread", &k->thread, 0) < 0 && !json_is_null(json_object_get(c, "thread")))
-        return -1;
-    k->native = calloc(json_array_size(nat) + 1, sizeof *k->native);
-    k->python = calloc(json_array_size(py) + 1, sizeof *k->python);
-    if (!k->native || !k->python || get_uint(r, c, "address", &k->address, 0) < 0)
-        return k->native && k->python ? -1 : fail(r, "out of memory");
-    for (size_t i = 0; i < json_array_size(nat); i++) {
-        pf_native_frame *f = &k->native[k->nnative++];
-        json_t *o = json_array_get(nat, i);
-        if (get_uint(r, o, "address", &f->address, 1) < 0 ||
-            get_uint(r, o, "offset", &f->offset, 0) < 0 ||
-            get_string(r, o, "function", &f->function, 0) < 0 ||
-            get_string(r, o, "module", &f->module, 0) < 0)
-            return -1;
-    }
-    for (size_t i = 0; i < json_array_size(py); i++) {
-        pf_crash_frame *f = &k->python[k->npython++];
-        json_t *o = json_array_get(py, i);
-        if (get_string(r, o, "function", &f->function, 1) < 0 ||
-            get_string(r, o, "file", &f->file, 1) < 0 || get_int(r, o, "line", &f->line) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* [[label, module], ...]: distinct labels, sorted (pf_native_module). */
-static int read_native_modules(rd *r, json_t *mods)
-{
-    pf_profile *p = r->p;
-    size_t n = json_array_size(mods);
-    if (mods && !(p->native_modules = calloc(n + 1, sizeof *p->native_modules)))
-        return fail(r, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        json_t *m = json_array_get(mods, i);
-        const char *label = json_string_value(json_array_get(m, 0));
-        const char *module = json_string_value(json_array_get(m, 1));
-        if (json_array_size(m) != 2 || !label || !module ||
-            (i && strcmp(p->native_modules[i - 1].label, label) >= 0))
-            return fail(r, "native_modules[%zu] is not a [label, module] pair of strings, "
-                        "by label, distinct", i);
-        pf_native_module *x = &p->native_modules[p->nnative_modules++];
-        if (pf_set_string(&x->label, label) < 0 || pf_set_string(&x->module, module) < 0)
-            return fail(r, "out of memory");
-    }
-    return mods && !json_is_array(mods) ? fail(r, "field \"native_modules\" is not an array") : 0;
-}
-
-static int read_native(rd *r, json_t *stats, json_t *stacks, json_t *mods)
-{
-    if (!stats && !stacks && !mods)
-        return 0;
-    pf_native_stats *n = &r->p->native_stats;
-    r->p->native = 1;
-    if (!json_is_object(stats) || !json_is_array(stacks))
-        return fail(r, "fields \"native_sampling\" and \"native_stacks\" go together");
-    if (get_uint(r, stats, "samples", &n->samples, 1) < 0 ||
-        get_uint(r, stats, "merged", &n->merged, 0) < 0 ||
-        get_uint(r, stats, "native_only", &n->native_only, 0) < 0 ||
-        get_uint(r, stats, "dropped", &n->dropped, 0) < 0 ||
-        get_uint(r, stats, "unresolved_frames", &n->unresolved, 0) < 0)
-        return -1;
-    for (size_t i = 0; i < json_array_size(stacks); i++) {
-        json_t *so = json_array_get(stacks, i);
-        json_t *frames = json_object_get(so, "frames");
-        json_t *thread = json_object_get(so, "thread");
-        pf_native_stack *s = pf_add_native_stack(r->p);
-        if (!s)
-            return fail(r, "out of memory");
-        if (!json_is_array(frames) || !json_is_string(thread))
-            return fail(r, "native stack %zu has no frames or thread", i);
-        int t = pf_thread_index(r->p, json_string_value(thread));
-        s->frames = calloc(json_array_size(frames) + 1, sizeof *s->frames);
-        if (t < 0 || !s->frames)
-            return fail(r, "out of memory");
-        s->thread = (uint32_t)t;
-        for (size_t k = 0; k < json_array_size(frames); k++) {
-            json_t *f = json_array_get(frames, k);
-            if (!json_is_string(f))
-                return fail(r, "native stack %zu has a frame that is not a string", i);
-            if (pf_set_string(&s->frames[s->nframes++], json_string_value(f)) < 0)
-                return fail(r, "out of memory");
-        }
-        if (get_uint(r, so, "samples", &s->samples, 1) < 0 ||
-            get_uint(r, so, "time_ns", &s->time_ns, 0) < 0)
-            return -1;
-    }
-    return read_native_modules(r, mods);
-}
-
 static int read_argv(rd *r, json_t *argv)
 {
     if (!json_is_array(argv))
-        return fail(r, "field \"argv\" is missing or not an array");
+        return pfr_fail(r, "field \"argv\" is missing or not an array");
     size_t n = json_array_size(argv);
     const char **v = calloc(n + 1, sizeof *v);
     if (!v)
-        return fail(r, "out of memory");
+        return pfr_fail(r, "out of memory");
     for (size_t i = 0; i < n; i++) {
         v[i] = json_string_value(json_array_get(argv, i));
         if (!v[i]) {
             free(v);
-            return fail(r, "field \"argv\" holds something that is not a string");
+            return pfr_fail(r, "field \"argv\" holds something that is not a string");
         }
     }
     int rc = pf_set_argv(r->p, v, n);
     free(v);
-    return rc < 0 ? fail(r, "out of memory") : 0;
+    return rc < 0 ? pfr_fail(r, "out of memory") : 0;
 }
 
 static int read_timing(rd *r, json_t *t)
@@ -383,14 +276,14 @@ static int read_timing(rd *r, json_t *t)
     if (!t)
         return 0;
     if (!json_is_object(t))
-        return fail(r, "field \"timing\" is not an object");
+        return pfr_fail(r, "field \"timing\" is not an object");
     p->timed = 1;
-    if (get_string(r, t, "method", &p->timing_method, 0) < 0 ||
-        get_string(r, t, "clock", &p->timing_clock, 0) < 0 ||
-        get_uint(r, t, "rate_hz", &rate, 0) < 0 || get_uint(r, t, "samples", &p->samples, 0) < 0 ||
-        get_uint(r, t, "sampled_ns", &p->sampled_ns, 0) < 0 ||
-        get_uint(r, t, "overhead_ns", &p->overhead_ns, 0) < 0 ||
-        get_uint(r, t, "unattributed_ns", &p->unattributed_ns, 0) < 0)
+    if (pfr_get_string(r, t, "method", &p->timing_method, 0) < 0 ||
+        pfr_get_string(r, t, "clock", &p->timing_clock, 0) < 0 ||
+        pfr_get_uint(r, t, "rate_hz", &rate, 0) < 0 || pfr_get_uint(r, t, "samples", &p->samples, 0) < 0 ||
+        pfr_get_uint(r, t, "sampled_ns", &p->sampled_ns, 0) < 0 ||
+        pfr_get_uint(r, t, "overhead_ns", &p->overhead_ns, 0) < 0 ||
+        pfr_get_uint(r, t, "unattributed_ns", &p->unattributed_ns, 0) < 0)
         return -1;
     p->rate_hz = (unsigned)rate;
     return 0;
@@ -402,24 +295,24 @@ int pfr_header(pf_profile *p, json_t *root, char *err, size_t errlen)
     json_t *totals = json_object_get(root, "totals");
     if (read_python(r, json_object_get(root, "python")) < 0 ||
         read_argv(r, json_object_get(root, "argv")) < 0 ||
-        get_int(r, root, "exit_status", &p->exit_status) < 0 ||
-        get_string(r, root, "incomplete_reason", &p->incomplete_reason, 0) < 0 ||
-        get_string(r, root, "collector", &p->collector, 0) < 0 ||
-        get_string(r, root, "root", &p->root, 0) < 0 ||
-        get_string(r, root, "hash_seed", &p->hash_seed, 0) < 0)
+        pfr_get_int(r, root, "exit_status", &p->exit_status) < 0 ||
+        pfr_get_string(r, root, "incomplete_reason", &p->incomplete_reason, 0) < 0 ||
+        pfr_get_string(r, root, "collector", &p->collector, 0) < 0 ||
+        pfr_get_string(r, root, "root", &p->root, 0) < 0 ||
+        pfr_get_string(r, root, "hash_seed", &p->hash_seed, 0) < 0)
         return -1;
     p->incomplete = json_is_true(json_object_get(root, "incomplete"));
     p->counted = !json_is_false(json_object_get(root, "counted"));
     p->stacks_enabled = json_is_true(json_object_get(root, "stacks_enabled"));
-    if (!json_is_object(totals) || get_uint(r, totals, "wall_ns", &p->wall_ns, 0) < 0)
-        return fail(r, "field \"totals\" is missing");
+    if (!json_is_object(totals) || pfr_get_uint(r, totals, "wall_ns", &p->wall_ns, 0) < 0)
+        return pfr_fail(r, "field \"totals\" is missing");
     if (read_timing(r, json_object_get(root, "timing")) < 0 ||
-        get_uint(r, totals, "time_ns", &p->time_ns, 0) < 0 ||
-        get_uint(r, totals, "exit_ns", &p->exit_ns, 0) < 0 ||
-        get_uint(r, totals, "instructions", &p->instructions, 1) < 0 ||
-        get_string(r, root, "signal", &p->signal, 0) < 0 ||
-        read_crash(r, json_object_get(root, "crash")) < 0 ||
-        read_native(r, json_object_get(root, "native_sampling"),
+        pfr_get_uint(r, totals, "time_ns", &p->time_ns, 0) < 0 ||
+        pfr_get_uint(r, totals, "exit_ns", &p->exit_ns, 0) < 0 ||
+        pfr_get_uint(r, totals, "instructions", &p->instructions, 1) < 0 ||
+        pfr_get_string(r, root, "signal", &p->signal, 0) < 0 ||
+        pfr_read_crash(r, json_object_get(root, "crash")) < 0 ||
+        pfr_read_native(r, json_object_get(root, "native_sampling"),
                     json_object_get(root, "native_stacks"),
                     json_object_get(root, "native_modules")) < 0)
         return -1;
@@ -432,18 +325,18 @@ static int read_v1(rd *r, json_t *root)
     json_t *version = json_object_get(root, "version");
     if (!json_is_object(root) || !json_is_string(schema) ||
         strcmp(json_string_value(schema), PF_SCHEMA) != 0)
-        return fail(r, "not an opprof profile (no \"schema\": \"%s\")", PF_SCHEMA);
+        return pfr_fail(r, "not an opprof profile (no \"schema\": \"%s\")", PF_SCHEMA);
     if (json_is_integer(version) && json_integer_value(version) == PF_VERSION)
-        return fail(r, "a version %d profile must start with \"schema\" and \"version\"",
+        return pfr_fail(r, "a version %d profile must start with \"schema\" and \"version\"",
                     PF_VERSION);
     if (!json_is_integer(version) || json_integer_value(version) != 1)
-        return fail(r, "unsupported profile version %lld (this opprof reads versions 1 and %d)",
+        return pfr_fail(r, "unsupported profile version %lld (this opprof reads versions 1 and %d)",
                     json_is_integer(version) ? (long long)json_integer_value(version) : -1LL,
                     PF_VERSION);
     if (pfr_header(r->p, root, r->err, r->errlen) < 0 ||
         read_functions(r, json_object_get(root, "functions")) < 0 ||
         read_stacks(r, json_object_get(root, "stacks")) < 0 || pf_ensure_process(r->p) < 0)
-        return r->err[0] ? -1 : fail(r, "out of memory");
+        return r->err[0] ? -1 : pfr_fail(r, "out of memory");
     return 0;
 }
 
@@ -477,7 +370,7 @@ static int read_stream(FILE *f, const char *name, unsigned keep, const pf_read_h
     err[0] = 0;
     *out = NULL;
     if (!jp) {
-        fail(&r, "out of memory");
+        pfr_fail(&r, "out of memory");
         goto done;
     }
     if (jp_next(jp) == JP_OBJECT) {
@@ -495,7 +388,7 @@ static int read_stream(FILE *f, const char *name, unsigned keep, const pf_read_h
         const char *why = jp_error(jp);
         if (strncmp(why, name, strlen(name)) == 0 && strncmp(why + strlen(name), ": ", 2) == 0)
             why += strlen(name) + 2;
-        fail(&r, "%s: not valid JSON (%s)", name, why);
+        pfr_fail(&r, "%s: not valid JSON (%s)", name, why);
         goto done;
     }
     if (schema && version == PF_VERSION) {
@@ -503,9 +396,9 @@ static int read_stream(FILE *f, const char *name, unsigned keep, const pf_read_h
         char why[512];
         if (pfr_v2(jp, r.p, keep, hooks, why, sizeof why) < 0) {
             if (strncmp(why, name, strlen(name)) == 0)   /* jp's name the file */
-                fail(&r, "%s", why);
+                pfr_fail(&r, "%s", why);
             else
-                fail(&r, "%s: %s", name, why);
+                pfr_fail(&r, "%s: %s", name, why);
             goto done;
         }
         rc = 0;
@@ -514,18 +407,18 @@ static int read_stream(FILE *f, const char *name, unsigned keep, const pf_read_h
         char *text = jp_slurp(jp, &len);
         json_error_t je;
         if (!text) {
-            fail(&r, "%s", jp_error(jp)[0] ? jp_error(jp) : "out of memory");
+            pfr_fail(&r, "%s", jp_error(jp)[0] ? jp_error(jp) : "out of memory");
             goto done;
         }
         if (!(root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)))
-            fail(&r, "%s: not valid JSON (line %d: %s)", name, je.line, je.text);
+            pfr_fail(&r, "%s: not valid JSON (line %d: %s)", name, je.line, je.text);
         free(text);
         if (!root)
             goto done;
         if ((rc = read_v1(&r, root)) < 0) {
             char why[256];
             snprintf(why, sizeof why, "%s", err);
-            fail(&r, "%s: %s", name, why);
+            pfr_fail(&r, "%s: %s", name, why);
         }
     }
     /* with hooks, each function was checked before its hook took it */
@@ -533,7 +426,7 @@ static int read_stream(FILE *f, const char *name, unsigned keep, const pf_read_h
                                     : pf_check_sums(r.p, err, errlen)) < 0) {
         char why[256];
         snprintf(why, sizeof why, "%s", err);
-        fail(&r, "%s: %s", name, why);
+        pfr_fail(&r, "%s: %s", name, why);
         rc = -1;
     }
 done:
@@ -542,7 +435,7 @@ done:
     one_line(err);
     if (rc < 0) {
         if (!err[0])
-            fail(&r, "%s: not a profile", name);
+            pfr_fail(&r, "%s: not a profile", name);
         pf_profile_release(r.p);
         return -1;
     }

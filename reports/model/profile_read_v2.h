@@ -12,6 +12,26 @@
 #include "profile.h"
 #include "profile_read.h"
 
+/* ---- the jansson readers (profile_read.c, profile_read_native.c) ------- */
+
+typedef struct rd {
+    pf_profile *p;
+    char *err;
+    size_t errlen;
+} rd;
+
+/* The reason into r->err; returns -1. */
+int pfr_fail(rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* obj[key] into *dst: 0, or -1 with the reason when it is not there
+ * (required) or not of the type. */
+int pfr_get_string(rd *r, json_t *obj, const char *key, char **dst, int required);
+int pfr_get_uint(rd *r, json_t *obj, const char *key, uint64_t *dst, int required);
+int pfr_get_int(rd *r, json_t *obj, const char *key, int *dst);
+/* "crash"; "native_sampling", "native_stacks" and "native_modules" (all
+ * may be NULL: not in the file).  0, or -1 with the reason. */
+int pfr_read_crash(rd *r, json_t *crash);
+int pfr_read_native(rd *r, json_t *stats, json_t *stacks, json_t *mods);
+
 /* ---- internal to profile_read_v2.c and profile_read_v2_tree.c ---------- */
 
 /* The reader's state. */
