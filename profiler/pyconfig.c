@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +20,6 @@
 #ifndef OPPROF_PYTHON_EXE
 #define OPPROF_PYTHON_EXE ""
 #endif
-
-static int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cmd_vsay(fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* The virtual environment's python when one is active and matches the
  * version opprof was built for, so its site-packages are used; else NULL. */
@@ -54,7 +43,7 @@ static const char *venv_python(char *buf, size_t n)
     }
     fclose(f);
     if (major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION) {
-        error("warning: virtual environment %s is Python %d.%d, opprof was built "
+        cmd_say("warning: virtual environment %s is Python %d.%d, opprof was built "
               "for %d.%d: its packages are not used", venv, major, minor,
               PY_MAJOR_VERSION, PY_MINOR_VERSION);
         return NULL;
@@ -157,7 +146,7 @@ int pc_configure(PyConfig *config, const cli_run *o, const char *cwd, pc_target 
         exe = OPPROF_PYTHON_EXE;
     char **argv = malloc(((size_t)o->py_argc + 1) * sizeof *argv);
     if (!argv)
-        return error("out of memory"), OPPROF_EXIT_SOFTWARE;
+        return cmd_say("out of memory"), OPPROF_EXIT_SOFTWARE;
     argv[0] = (char *)(exe ? exe : "python");
     memcpy(argv + 1, o->py_argv, (size_t)o->py_argc * sizeof *argv);
     /* -X dev, -X utf8, -E and -I belong to the pre-configuration, which
@@ -180,18 +169,18 @@ int pc_configure(PyConfig *config, const cli_run *o, const char *cwd, pc_target 
     if (PyStatus_IsExit(st)) {
         if (st.exitcode == 0)  /* python -h / --version printed to stdout */
             return 0;
-        error("python's command line was refused: %s", refusal[0] ? refusal : "?");
+        cmd_say("python's command line was refused: %s", refusal[0] ? refusal : "?");
         return OPPROF_EXIT_USAGE;
     }
     if (PyStatus_Exception(st)) {
-        error("cannot configure python: %s", st.err_msg ? st.err_msg : "?");
+        cmd_say("cannot configure python: %s", st.err_msg ? st.err_msg : "?");
         return OPPROF_EXIT_SOFTWARE;
     }
     /* `python -` reads the script from stdin: sys.argv[0] is "-" */
     int from_stdin = !config->run_filename && !config->run_module && !config->run_command &&
                      config->argv.length > 0 && wcscmp(config->argv.items[0], L"-") == 0;
     if (!config->run_filename && !config->run_module && !config->run_command && !from_stdin) {
-        error("run needs a script, -m module, -c code or - (see opprof run --help)");
+        cmd_say("run needs a script, -m module, -c code or - (see opprof run --help)");
         return OPPROF_EXIT_USAGE;
     }
     if (config->use_hash_seed)
@@ -211,7 +200,7 @@ int pc_configure(PyConfig *config, const cli_run *o, const char *cwd, pc_target 
             path[0] = 0;
         snprintf(run->script, sizeof run->script, "%s", path);
         if (access(path, R_OK) != 0 || stat(path, &sb) != 0) {
-            error("cannot open script '%s': %s", path, strerror(errno));
+            cmd_say("cannot open script '%s': %s", path, strerror(errno));
             return OPPROF_EXIT_NOINPUT;
         }
         /* a directory or zip runs its __main__.py: no single file to wait for */
