@@ -82,7 +82,7 @@ BUILDDIR ?= build$(BUILD_TAG)
 CPPFLAGS += -MMD -MP
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 
-PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/commands.c profiler/host.c profiler/pyconfig.c profiler/store.c \
+PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/commands.c profiler/host.c profiler/pyconfig.c profiler/forms.c profiler/store.c \
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c profiler/nodepass.c \
                 profiler/collector_common.c profiler/collector_trace.c profiler/trace_guest.c \
                 profiler/collector_monitor.c profiler/monview.c profiler/sampler.c profiler/sclock.c \
@@ -103,7 +103,7 @@ REPORTS_SRC  := $(MODEL_SRC) reports/jsonw.c reports/outfile.c reports/diff.c \
                 reports/report_text.c reports/report_bars.c \
                 reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
                 reports/html.c reports/glossary.c reports/explain.c reports/wrap.c reports/report_legend.c \
-                reports/findings.c reports/findings_view.c reports/findings_loops.c reports/report_findings.c \
+                reports/findings.c reports/findings_view.c reports/findings_loops.c reports/report_findings.c reports/report_specialize.c reports/specialize.c \
                 $(PPROF_SRC)
 
 # the HTML page's script and style, compiled in (reports/html.c): the page
@@ -194,13 +194,13 @@ unit_src_glossary := $(GLOSSARY_SRC)
 unit_src_annotate := reports/annotate.c reports/outfile.c reports/jsonw.c $(MODEL_SRC) $(GLOSSARY_SRC)
 unit_src_report_text := reports/report_text.c reports/report_bars.c reports/report_legend.c \
                   reports/findings.c reports/findings_view.c reports/findings_loops.c \
-                  reports/report_findings.c reports/model/profile.c \
+                  reports/report_findings.c reports/report_specialize.c reports/specialize.c reports/model/profile.c \
                   reports/model/measures.c reports/model/nodes.c reports/model/disasm.c \
                   reports/model/opcodes_tables.c reports/model/codepack.c $(GLOSSARY_SRC)
 unit_src_flame := reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
                   reports/html.c reports/report_text.c reports/report_bars.c reports/report_legend.c \
                   reports/findings.c reports/findings_view.c reports/findings_loops.c \
-                  reports/report_findings.c reports/jsonw.c reports/outfile.c $(MODEL_SRC) $(HTML_ASSETS) $(GLOSSARY_SRC) \
+                  reports/report_findings.c reports/report_specialize.c reports/specialize.c reports/jsonw.c reports/outfile.c $(MODEL_SRC) $(HTML_ASSETS) $(GLOSSARY_SRC) \
                   $(PPROF_SRC) $(PPROF_PB)
 unit_src_pprof := $(unit_src_flame)
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c

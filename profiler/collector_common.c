@@ -4,6 +4,7 @@
 #include "collector.h"
 #include "collector_common.h"
 #include "crash.h"
+#include "forms.h"
 #include "native.h"
 
 #include <stdio.h>
@@ -177,5 +178,6 @@ void collector_after_fork_child(void)
     if (cc_store)
         st_store_zero(cc_store);
     nv_after_fork();
+    fm_after_fork();
     sm_after_fork(cc_tls);
 }

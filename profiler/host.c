@@ -32,6 +32,7 @@
 #include "collector.h"
 #include "commands.h"
 #include "crash.h"
+#include "forms.h"
 #include "exitcode.h"
 #include "native.h"
 #include "pycompat.h"
@@ -175,10 +176,11 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
     run.sigint = last_exception_is_keyboard_interrupt();
     cr_disarm();  /* the store goes away below */
     sm_stop();  /* first: the snapshot itself is not the script's time */
+    int lost_forms = fm_capture(run.store) < 0;
     collector_stop();
     collector_name_threads(run.store);
     pf_profile *p = pf_profile_new();
-    int bad = !p;
+    int bad = !p || lost_forms;
     if (p) {
         run.end_ns = now_ns();
         p->wall_ns = run.end_ns - run.start_ns;
@@ -205,6 +207,7 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         if (why)
             bad |= pf_mark_incomplete(p, why) < 0;
         bad |= snap_build(run.store, p, run.cwd) < 0;
+        fm_release();
         note_imported_files();
         if (p->timed) {
             sm_stats st;

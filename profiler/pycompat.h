@@ -38,6 +38,12 @@
 /* The adaptive interpreter (specialization) exists from 3.11 on. */
 #define OPPROF_PY_SPECIALIZES (PY_VERSION_HEX >= 0x030B0000)
 
+/* The specialization view (forms.h): what the adaptive interpreter held
+ * can be seen under opprof from 3.12 on.  3.11 runs every instruction in
+ * its generic form while a trace function is set, which is how opprof
+ * counts there. */
+#define OPPROF_PY_FORMS (PY_VERSION_HEX >= 0x030C0000)
+
 /* Which collector backend is built: sys.monitoring exists from 3.12 on. */
 #if PY_VERSION_HEX >= 0x030C0000
 #define OPPROF_PY_MONITORING 1
@@ -316,6 +322,33 @@ static inline int oc_sample_position(oc_peek_fn peek, PyThreadState *ts, PyObjec
         return -1;
     *offset = (long)lasti * 2;
     return oc_peek_code(peek, *code, *offset) ? 0 : -1;
+#endif
+}
+
+/* The opcode the interpreter holds at byte `off` of `code` (checked by
+ * oc_sample_position): 0, or -1 where forms are not observed. */
+static inline int oc_peek_opcode(oc_peek_fn peek, PyObject *code, long off, unsigned char *op)
+{
+#if OPPROF_PY_FORMS
+    return peek(op, oc_code_units((PyCodeObject *)code) + off, 1);
+#else
+    (void)peek;
+    (void)code;
+    (void)off;
+    (void)op;
+    return -1;
+#endif
+}
+
+/* The opcodes the interpreter holds for `co` now, one byte per code unit
+ * (cache units hold cache data): NULL where forms are not observed. */
+static inline const unsigned char *oc_installed_units(PyCodeObject *co)
+{
+#if OPPROF_PY_FORMS
+    return (const unsigned char *)oc_code_units(co);
+#else
+    (void)co;
+    return NULL;
 #endif
 }
 

@@ -22,6 +22,7 @@
 
 #include "codeinfo.h"
 #include "collector_common.h"
+#include "forms.h"
 #include "native.h"
 #include "nstack.h"
 #include "sclock.h"
@@ -105,6 +106,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     uint64_t *times = node->times;   /* samples follow times: store.h */
     times[off / 2] += w;
     times[node->rec->ncounters + off / 2]++;
+    fm_sample(node->rec, code, off, w);
     st_add_cumulative(t, w, atomic_fetch_add(&mark, 1) + 1);
 done:
     sk_rearm(clock);
@@ -126,6 +128,8 @@ int sm_start(st_store *s, unsigned rate_hz)
     if (sigaction(SIGPROF, &sa, &previous) < 0)
         return -1;
     store = s;
+    if (fm_start() < 0)
+        return -1;
     ns_init();  /* without it only opprof's own code counts as overhead */
     rate = rate_hz ? rate_hz : 1000;
     /* OPPROF_CLOCK=timer: the POSIX timer even where perf works (to compare) */

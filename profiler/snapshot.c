@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "codeinfo.h"
+#include "forms.h"
 #include "listing.h"
 #include "nodepass.h"
 #include "pycompat.h"
+#include "../reports/model/opcodes.h"
 #include "scope.h"
 
 static int load_opnames(pf_profile *p)
@@ -40,7 +42,9 @@ static int load_opnames(pf_profile *p)
             PyObject *o = PyList_GET_ITEM(names, i);
             s = PyUnicode_Check(o) ? PyUnicode_AsUTF8(o) : NULL;
         }
-        if (!s || strncmp(s, "<", 1) == 0) {
+        if (!s || strncmp(s, "<", 1) == 0)  /* specialized forms (3.12: dis._all_opname) */
+            s = oc_name(oc_table_for(OPPROF_PY_MINOR), (unsigned)i);
+        if (!s) {
             snprintf(buf, sizeof buf, "<%d>", (int)i);
             s = buf;
         }
@@ -349,6 +353,7 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
     int gc_was_on = PyGC_Disable();
     np_pass *x = np_new(s, p->counted, p->stacks_enabled);
     if (!x || load_opnames(p) < 0 || build_functions(s, p, cwd, x) < 0 ||
+        fm_fill(s, p) < 0 ||
         build_threads(s, p) < 0 || (p->stacks_enabled && build_nodes(s, p, x) < 0) ||
         pf_ensure_process(p) < 0)
         goto done;

@@ -485,7 +485,7 @@ int rt_render(const pf_profile *p, const rt_options *o, FILE *out)
         goto hist;
     rt_put_histogram(&c, &all);
     rt_put_legend(&c);
-    if (rt_put_findings(&c) < 0)
+    if (rt_put_findings(&c) < 0 || rt_put_specialization(&c) < 0)
         goto hist;
     rc = fflush(out) != 0 || ferror(out) || legend.failed ? -1 : 0;
 hist:

@@ -116,6 +116,60 @@ static int add_code_union(pf_function *g, const pf_function *f, const uint16_t *
     return 0;
 }
 
+/* The forms of a function that has f's instructions: where the two runs
+ * ended with different forms, neither is the form "at the end" (-1). */
+static void merge_forms_in_place(pf_function *g, const pf_function *f, const uint16_t *opmap)
+{
+    for (size_t i = 0; g->forms && i < g->ncode; i++)
+        if (!f->forms || f->forms[i] == PF_NO_FORM || opmap[f->forms[i]] != g->forms[i])
+            g->forms[i] = PF_NO_FORM;
+}
+
+static int by_instr_op(const void *a, const void *b)
+{
+    const pf_form_time *x = a, *y = b;
+    if (x->instr != y->instr)
+        return x->instr < y->instr ? -1 : 1;
+    return x->op < y->op ? -1 : x->op > y->op;
+}
+
+/* g's form_times plus f's (same instructions); 0 or -1. */
+static int merge_form_times(pf_function *g, const pf_function *f, const uint16_t *opmap)
+{
+    if (!f->nform_times)
+        return 0;
+    pf_form_time *t = realloc(g->form_times, (g->nform_times + f->nform_times + 1) * sizeof *t);
+    if (!t)
+        return -1;
+    g->form_times = t;
+    for (size_t k = 0; k < f->nform_times; k++) {
+        t[g->nform_times + k] = f->form_times[k];
+        t[g->nform_times + k].op = opmap[f->form_times[k].op];
+    }
+    size_t n = g->nform_times + f->nform_times, m = 0;
+    qsort(t, n, sizeof *t, by_instr_op);
+    for (size_t k = 0; k < n; k++) {
+        if (m && t[m - 1].instr == t[k].instr && t[m - 1].op == t[k].op) {
+            t[m - 1].time_ns = pf_add_sat(t[m - 1].time_ns, t[k].time_ns);
+            t[m - 1].samples = pf_add_sat(t[m - 1].samples, t[k].samples);
+        } else {
+            t[m++] = t[k];
+        }
+    }
+    g->nform_times = m;
+    return 0;
+}
+
+/* What no longer fits g's instructions after a union (edited code). */
+static void drop_forms(pf_function *g)
+{
+    free(g->forms);
+    free(g->form_times);
+    g->forms = NULL;
+    g->form_times = NULL;
+    g->nform_times = 0;
+}
+
 static void add_totals(pf_function *g, const pf_function *f)
 {
     g->calls = pf_add_sat(g->calls, f->calls);
@@ -124,11 +178,26 @@ static void add_totals(pf_function *g, const pf_function *f)
     g->cumulative_ns = pf_add_sat(g->cumulative_ns, f->cumulative_ns);
 }
 
-/* Adds f's instructions, times and totals into g. */
+/* f's instructions, times and totals into g that has none yet (its forms
+ * are f's already). */
+static int add_code_first(pf_function *g, const pf_function *f, const uint16_t *opmap)
+{
+    if (add_code_union(g, f, opmap) < 0)
+        return -1;
+    add_totals(g, f);
+    return 0;
+}
+
+/* Adds f's instructions, times, forms and totals into g. */
 static int add_code(pf_function *g, const pf_function *f, const uint16_t *opmap)
 {
     int done = add_code_in_place(g, f);
     if (done < 0 || (!done && add_code_union(g, f, opmap) < 0))
+        return -1;
+    if (!done)
+        drop_forms(g);
+    merge_forms_in_place(g, f, opmap);
+    if (done && merge_form_times(g, f, opmap) < 0)
         return -1;
     add_totals(g, f);
     return 0;
@@ -233,6 +302,27 @@ int mf_add(mf_index *x, const pf_function *fns, uint32_t i)
     return 0;
 }
 
+/* A function new to the sum starts with f's forms (mapped to its opcodes). */
+static int copy_forms(pf_function *g, const pf_function *f, const uint16_t *opmap)
+{
+    if (f->forms) {
+        if (!(g->forms = malloc((f->ncode ? f->ncode : 1) * sizeof *g->forms)))
+            return -1;
+        for (size_t i = 0; i < f->ncode; i++)
+            g->forms[i] = f->forms[i] == PF_NO_FORM ? PF_NO_FORM : opmap[f->forms[i]];
+    }
+    if (f->nform_times) {
+        if (!(g->form_times = malloc(f->nform_times * sizeof *g->form_times)))
+            return -1;
+        for (size_t k = 0; k < f->nform_times; k++) {
+            g->form_times[k] = f->form_times[k];
+            g->form_times[k].op = opmap[f->form_times[k].op];
+        }
+        g->nform_times = f->nform_times;
+    }
+    return 0;
+}
+
 /* The function in `out` that f is: the k-th function with f's key in
  * p (k = rank) is the k-th with that key in out, so two lambdas on one
  * line stay two functions, and merging stays associative.  own: f itself
@@ -259,8 +349,10 @@ int mf_merge_function(pf_profile *out, mf_index *x, const pf_function *f, pf_fun
         mf_add(x, out->functions, g->id) < 0)
         return -1;
     g = &out->functions[*id];
+    if (copy_forms(g, f, opmap) < 0)
+        return -1;
     if (!own)
-        return add_code(g, f, opmap);
+        return add_code_first(g, f, opmap);
     for (size_t i = 0; i < own->ncode; i++)
         own->code[i].op = opmap[own->code[i].op];
     g->code = own->code;

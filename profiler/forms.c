@@ -1,0 +1,227 @@
+/*
+ * forms.c - the specialization view's collection (forms.h).
+ *
+ * The sampler's split is a fixed open-addressing table keyed by (record,
+ * code unit, opcode held), reserved with mmap before sampling starts and
+ * claimed slot by slot with compare-and-swap: handlers on several threads
+ * may add at once, and a handler can neither allocate nor lock.  Sites
+ * with time are few (a run of minutes touches thousands), so 64k slots
+ * are rarely full; when they are, the split is dropped, never the time.
+ */
+#include "forms.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "codeinfo.h"
+
+#define NSLOTS ((size_t)1 << 16)
+#define PROBES 64
+#define MAX_UNIT ((uint64_t)1 << 24)
+
+typedef struct slot {
+    _Atomic uint64_t key;    /* (record + 1) << 32 | unit << 8 | opcode; 0: free */
+    _Atomic uint64_t ns, samples;
+} slot;
+
+static slot *table;
+static _Atomic uint64_t dropped;
+static unsigned char **held;   /* per record: the opcode per code unit at the end */
+static size_t nheld;
+
+int fm_start(void)
+{
+    if (!OPPROF_PY_FORMS || table)
+        return 0;
+    void *m = mmap(NULL, NSLOTS * sizeof *table, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return -1;
+    table = m;
+    return 0;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+void fm_sample(const st_record *r, PyObject *code, long off, uint64_t w)
+{
+    unsigned char op;
+    if (!table || off < 0 || (uint64_t)off / 2 >= MAX_UNIT ||
+        oc_peek_opcode(oc_peek_self, code, off, &op) < 0)
+        return;
+    uint64_t key = ((uint64_t)r->index + 1) << 32 | (uint64_t)off / 2 << 8 | op;
+    uint64_t h = mix(key);
+    for (size_t p = 0; p < PROBES; p++) {
+        slot *s = &table[(h + p) & (NSLOTS - 1)];
+        uint64_t k = atomic_load_explicit(&s->key, memory_order_acquire);
+        if (!k) {
+            uint64_t none = 0;
+            k = atomic_compare_exchange_strong(&s->key, &none, key) ? key : none;
+        }
+        if (k == key) {
+            atomic_fetch_add_explicit(&s->ns, w, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->samples, 1, memory_order_relaxed);
+            return;
+        }
+    }
+    atomic_fetch_add(&dropped, 1);
+}
+
+void fm_after_fork(void)
+{
+    if (table)
+        memset(table, 0, NSLOTS * sizeof *table);
+    atomic_store(&dropped, 0);
+}
+
+int fm_capture(st_store *s)
+{
+    if (!OPPROF_PY_FORMS || held)
+        return 0;
+    size_t n = st_record_count(s);
+    if (!(held = calloc(n ? n : 1, sizeof *held)))
+        return -1;
+    nheld = n;
+    for (size_t i = 0; i < n; i++) {
+        st_record *r = st_record_at(s, i);
+        PyCodeObject *co = r->user;
+        const unsigned char *units = co ? oc_installed_units(co) : NULL;
+        if (!units || (size_t)Py_SIZE(co) < r->ncounters)
+            continue;
+        if (!(held[i] = malloc(r->ncounters ? r->ncounters : 1)))
+            return -1;
+        for (uint32_t u = 0; u < r->ncounters; u++)
+            held[i][u] = units[2 * u];
+    }
+    return 0;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    uint64_t x = ((const slot *)a)->key, y = ((const slot *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* The index in f->code of the instruction at byte `offset`, or -1. */
+static long code_index(const pf_function *f, uint32_t offset)
+{
+    size_t lo = 0, hi = f->ncode;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->code[mid].offset < offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < f->ncode && f->code[lo].offset == offset ? (long)lo : -1;
+}
+
+/* 1 where code unit u of r starts an instruction: a sample taken inside
+ * a call's cache read cache data, not an opcode. */
+static unsigned char *starts_of(const st_record *r)
+{
+    unsigned char *start = calloc(r->ncounters ? r->ncounters : 1, 1);
+    const uint8_t *caches = ci_ops()->caches;
+    for (uint32_t u = 0; start && u < r->ncounters; u += 1 + caches[r->bytes[2 * u]])
+        start[u] = 1;
+    return start;
+}
+
+static int fill_forms(pf_function *f, const unsigned char *units, uint32_t n)
+{
+    if (!(f->forms = malloc((f->ncode ? f->ncode : 1) * sizeof *f->forms)))
+        return -1;
+    for (size_t k = 0; k < f->ncode; k++) {
+        uint32_t u = f->code[k].offset / 2;
+        f->forms[k] = u < n ? units[u] : PF_NO_FORM;
+    }
+    return 0;
+}
+
+/* form_times of record `rec` from the sorted slots v[*at..] of it. */
+static int fill_times(pf_function *f, const st_record *r, const slot *v, size_t n, size_t *at)
+{
+    size_t end = *at;
+    while (end < n && (v[end].key >> 32) == (uint64_t)r->index + 1)
+        end++;
+    unsigned char *start = starts_of(r);
+    f->form_times = calloc(end - *at + 1, sizeof *f->form_times);
+    if (!start || !f->form_times) {
+        free(start);
+        return -1;
+    }
+    for (size_t j = *at; j < end; j++) {
+        uint32_t unit = (uint32_t)(v[j].key >> 8 & 0xffffff);
+        long k = unit < r->ncounters && start[unit] ? code_index(f, 2 * unit) : -1;
+        if (k < 0) {
+            atomic_fetch_add(&dropped, v[j].samples);
+            continue;
+        }
+        f->form_times[f->nform_times++] = (pf_form_time){(uint32_t)k, (uint16_t)(v[j].key & 0xff),
+                                                          v[j].ns, v[j].samples};
+    }
+    free(start);
+    *at = end;
+    return 0;
+}
+
+int fm_fill(st_store *s, pf_profile *p)
+{
+    if (!OPPROF_PY_FORMS)
+        return 0;
+    size_t nrec = st_record_count(s), n = 0;
+    slot *v = NULL;
+    if (table) {
+        for (size_t i = 0; i < NSLOTS; i++)
+            n += atomic_load(&table[i].key) != 0;
+        if (!(v = malloc((n ? n : 1) * sizeof *v)))
+            return -1;
+        n = 0;
+        for (size_t i = 0; i < NSLOTS; i++)
+            if (atomic_load(&table[i].key))
+                memcpy(&v[n++], &table[i], sizeof *v);
+        qsort(v, n, sizeof *v, by_key);
+    }
+    int rc = -1;
+    size_t at = 0;
+    for (size_t i = 0; i < nrec && i < p->nfunctions; i++) {
+        st_record *r = st_record_at(s, i);
+        pf_function *f = &p->functions[i];
+        if (i < nheld && held[i] && fill_forms(f, held[i], r->ncounters) < 0)
+            goto done;
+        while (at < n && (v[at].key >> 32) < (uint64_t)i + 1)
+            at++;
+        if (at < n && (v[at].key >> 32) == (uint64_t)i + 1 && fill_times(f, r, v, n, &at) < 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    free(v);
+    return rc;
+}
+
+uint64_t fm_dropped_samples(void)
+{
+    return atomic_load(&dropped);
+}
+
+void fm_release(void)
+{
+    for (size_t i = 0; i < nheld; i++)
+        free(held[i]);
+    free(held);
+    held = NULL;
+    nheld = 0;
+    if (table)
+        munmap(table, NSLOTS * sizeof *table);
+    table = NULL;
+}
