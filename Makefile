@@ -177,7 +177,7 @@ unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
 unit_src_outfile := reports/outfile.c
-unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/model/profile.c reports/model/measures.c \
+unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/specialize.c reports/model/opcodes_tables.c reports/model/profile.c reports/model/measures.c \
                   reports/model/nodes.c
 unit_src_blockmap := profiler/blockmap.c
 unit_src_nmerge := profiler/nmerge.c
@@ -185,7 +185,7 @@ unit_src_disasm := reports/model/disasm.c reports/model/opcodes_tables.c reports
 unit_src_jsonpull := reports/model/jsonpull.c reports/model/jsonpull_src.c
 unit_src_nstack := profiler/nstack.c
 unit_src_sclock := profiler/sclock.c
-unit_src_diff  := reports/diff.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
+unit_src_diff  := reports/specialize.c reports/diff.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
 unit_src_merge := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)
 unit_src_fuzz_read := $(unit_src_diff)

@@ -216,6 +216,18 @@ static row *rows_of(const pf_profile *p, const pf_function *f, dz_listing *dz, s
     return v;
 }
 
+/* The form the interpreter held at the end beside the base name (the
+ * specialization view, 3.12+): "generic" when it is the base itself. */
+static void put_form(FILE *out, const pf_profile *p, const pf_function *f, const pf_instr *in,
+                     const char *name)
+{
+    if (!f->forms)
+        return;
+    size_t k = in ? (size_t)(in - f->code) : 0;
+    const char *form = in && f->forms[k] != PF_NO_FORM ? pf_opname(p, f->forms[k]) : NULL;
+    fprintf(out, " %-30s", !in ? "" : !form ? "-" : strcmp(form, name) == 0 ? "generic" : form);
+}
+
 int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
 {
     /* shares by time where there is time, else by count */
@@ -229,8 +241,11 @@ int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
             f->calls, f->instructions);
     if (p->timed)
         fprintf(out, ", %.3f ms self", (double)f->time_ns / 1e6);
-    fprintf(out, "\n%6s %6s  %-24s %-28s %12s %10s %6s %7s\n", "line", "offset", "opname",
-            "argument", "count", p->timed ? "time us" : "", "%", p->timed ? "ns/i" : "");
+    fprintf(out, "\n%6s %6s  %-24s", "line", "offset", "opname");
+    if (f->forms)
+        fprintf(out, " %-30s", "final form");
+    fprintf(out, " %-28s %12s %10s %6s %7s\n", "argument", "count", p->timed ? "time us" : "", "%",
+            p->timed ? "ns/i" : "");
     dz_listing dz = {0};
     size_t nrows;
     row *rows = rows_of(p, f, &dz, &nrows);
@@ -245,9 +260,12 @@ int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
         const pf_instr *in = i < n ? executed(f, off) : NULL;
         int line = l ? l->line : in ? in->line : -1;
         if (i == n || (line != last_line && line >= 0)) {
-            if (last_line >= 0 && (line_count || line_time))
-                fprintf(out, "%6s %6s  %-24s %-28s %12" PRIu64 " %10.1f\n", "", "",
-                        "  line total", "", line_count, (double)line_time / 1e3);
+            if (last_line >= 0 && (line_count || line_time)) {
+                fprintf(out, "%6s %6s  %-24s", "", "", "  line total");
+                put_form(out, p, f, NULL, "");
+                fprintf(out, " %-28s %12" PRIu64 " %10.1f\n", "", line_count,
+                        (double)line_time / 1e3);
+            }
             if (i == n)
                 break;
             last_line = line;
@@ -262,7 +280,9 @@ int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
         if (line >= 0 && (i == 0 || line != (l && i ? rows[i - 1].line : -1)))
             snprintf(lineno, sizeof lineno, "%d", line);
         if (!in) {
-            fprintf(out, "%6s %6u  %-24s %-28.28s %12s", lineno, off, name, arg, ".");
+            fprintf(out, "%6s %6u  %-24s", lineno, off, name);
+            put_form(out, p, f, NULL, name);
+            fprintf(out, " %-28.28s %12s", arg, ".");
             if (explain)
                 fprintf(out, " %10s %6s %7s %20s", "", "", "", "");
             meaning(out, name, explain);
@@ -275,7 +295,9 @@ int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
         double share = total ? (double)w / (double)total : 0.0;
         line_count += in->count;
         line_time += in_time;
-        fprintf(out, "%6s %6u  %-24s %-28.28s %12" PRIu64, lineno, off, name, arg, in->count);
+        fprintf(out, "%6s %6u  %-24s", lineno, off, name);
+        put_form(out, p, f, in, name);
+        fprintf(out, " %-28.28s %12" PRIu64, arg, in->count);
         if (p->timed)
             fprintf(out, " %10.1f", (double)in_time / 1e3);
         else

@@ -2,6 +2,7 @@
  * diff.c - matching functions across two profiles and gating the change.
  */
 #include "diff.h"
+#include "specialize.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -186,6 +187,40 @@ static double pct_of(int64_t before, int64_t after)
     return 100.0 * (double)(after - before) / (double)before;
 }
 
+static int push_line(char ***v, size_t *n, char *line)
+{
+    char **m = line ? realloc(*v, (*n + 1) * sizeof *m) : NULL;
+    if (!m) {
+        free(line);
+        return -1;
+    }
+    *v = m;
+    m[(*n)++] = line;
+    return 0;
+}
+
+/* The sites of a function present in both runs that stopped specializing. */
+static int add_despecialized(df_result *r, const sv_view *vb, const sv_view *vn, const side *b,
+                             const side *n)
+{
+    const pf_function *fb = b->f, *fn = n->f;
+    for (size_t i = 0, j = 0; i < fb->ncode && j < fn->ncode;) {
+        if (fb->code[i].offset != fn->code[j].offset) {
+            fb->code[i].offset < fn->code[j].offset ? i++ : j++;
+            continue;
+        }
+        if (sv_kind_at(vb, fb, i) == SV_SPECIALIZED && sv_kind_at(vn, fn, j) == SV_GENERIC &&
+            push_line(&r->despecialized, &r->ndespecialized,
+                      dupf("%s:%d %s: %s held %s, now generic", n->file, fn->code[j].line,
+                           fn->qualname, pf_opname(n->p, fn->code[j].op),
+                           sv_form_name(vb, fb, i))) < 0)
+            return -1;
+        i++;
+        j++;
+    }
+    return 0;
+}
+
 static int add_function(df_result *r, const side *b, const side *n)
 {
     const side *s = n ? n : b;
@@ -297,8 +332,17 @@ int df_compare(const pf_profile *base, const pf_profile *new_, const char *base_
     r->new_name = dupf("%s", new_name);
     if (!r->base_name || !r->new_name)
         goto oom;
+    sv_view vb, vn;
+    int views = sv_view_init(&vb, base) == 0;
+    if (views && sv_view_init(&vn, new_) < 0) {
+        sv_view_release(&vb);
+        views = 0;
+    }
+    if (!views)
+        goto oom;
     /* both sides are sorted by key, then line: walk them together */
     size_t i = 0, j = 0;
+    int bad = 0;
     while (i < base->nfunctions || j < new_->nfunctions) {
         int c = i == base->nfunctions ? 1 : j == new_->nfunctions ? -1 : 0;
         if (!c) {
@@ -308,11 +352,18 @@ int df_compare(const pf_profile *base, const pf_profile *new_, const char *base_
             if (!c)
                 c = (bs[i].rank > ns[j].rank) - (bs[i].rank < ns[j].rank);
         }
-        if (add_function(r, c <= 0 ? &bs[i] : NULL, c >= 0 ? &ns[j] : NULL) < 0)
-            goto oom;
+        if (add_function(r, c <= 0 ? &bs[i] : NULL, c >= 0 ? &ns[j] : NULL) < 0 ||
+            (c == 0 && add_despecialized(r, &vb, &vn, &bs[i], &ns[j]) < 0)) {
+            bad = 1;
+            break;
+        }
         i += c <= 0;
         j += c >= 0;
     }
+    sv_view_release(&vb);
+    sv_view_release(&vn);
+    if (bad)
+        goto oom;
     if (r->nfunctions)
         qsort(r->functions, r->nfunctions, sizeof *r->functions, fn_by_abs_delta);
     gate(r);
@@ -361,6 +412,9 @@ void df_result_release(df_result *r)
     for (size_t i = 0; i < r->nwarnings; i++)
         free(r->warnings[i]);
     free(r->warnings);
+    for (size_t i = 0; i < r->ndespecialized; i++)
+        free(r->despecialized[i]);
+    free(r->despecialized);
     free(r->base_name);
     free(r->new_name);
     free(r);

@@ -73,6 +73,11 @@ typedef struct df_result {
     df_verdict verdict;
     char **warnings;             /* one line each */
     size_t nwarnings;
+    char **despecialized;        /* sites that held a specialized form at the end
+                                    of the base run and their generic form at the
+                                    end of the new one, one line each
+                                    (information: not part of the verdict) */
+    size_t ndespecialized;
 } df_result;
 
 /* Compares; 0 with *out set, or -1 with a one-line reason in err (profiles

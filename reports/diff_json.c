@@ -132,6 +132,11 @@ int df_render_json(const df_result *r, FILE *out)
     for (size_t i = 0; i < r->nwarnings; i++)
         jw_string(&w, r->warnings[i]);
     jw_end_array(&w);
+    jw_key(&w, "despecialized");
+    jw_begin_array(&w);
+    for (size_t i = 0; i < r->ndespecialized; i++)
+        jw_string(&w, r->despecialized[i]);
+    jw_end_array(&w);
     jw_key(&w, "functions");
     jw_begin_array(&w);
     for (size_t i = 0; i < r->nfunctions; i++)

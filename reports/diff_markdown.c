@@ -175,6 +175,15 @@ int df_render_markdown(const df_result *r, FILE *out)
     else
         fputs("No function changed.\n", out);
     write_ops(out, r);
+    if (r->ndespecialized) {
+        fprintf(out, "\n%zu site%s stopped specializing (information only):\n\n",
+                r->ndespecialized, r->ndespecialized == 1 ? "" : "s");
+        for (size_t i = 0; i < r->ndespecialized && i < 20; i++) {
+            fputs("- ", out);
+            put_md(out, r->despecialized[i]);
+            fputc('\n', out);
+        }
+    }
     if (rest) {
         fprintf(out, "\n<details><summary>%zu more function%s</summary>\n\n", rest,
                 rest == 1 ? "" : "s");

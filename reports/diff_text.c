@@ -275,6 +275,17 @@ int df_render_text(const df_result *r, FILE *out)
         fputc('\n', out);
     }
     write_table(out, r);
+    if (r->ndespecialized) {
+        fprintf(out, "\nspecialization (information only, not in the verdict): %zu site%s "
+                     "stopped specializing\n", r->ndespecialized, r->ndespecialized == 1 ? "" : "s");
+        for (size_t i = 0; i < r->ndespecialized && i < 20; i++) {
+            fputs("  ", out);
+            put_plain(out, r->despecialized[i]);
+            fputc('\n', out);
+        }
+        if (r->ndespecialized > 20)
+            fprintf(out, "  ... %zu more\n", r->ndespecialized - 20);
+    }
     fprintf(out, "\n%s\nverdict: %s\n", df_fmt_counts(c, sizeof c, r),
             df_verdict_label(r->verdict));
     return df_finish(out);
