@@ -18,6 +18,8 @@
  *              "pct": 3.1, "over_limit": true}, // gated functions only
  *    "counts": {"regressions": 1, "improvements": 0, "added": 0, "removed": 0},
  *    "warnings": ["one line each"],
+ *    "despecialized": ["a.py:14 f: LOAD_ATTR held LOAD_ATTR_INSTANCE_VALUE, now generic"],
+ *                                               // information, not in the verdict
  *    "functions": [                             // all, unchanged ones too; by
  *      {"key": "pkg/a.py:Outer.work",           // |delta|, largest first
  *       "file": "pkg/a.py", "qualname": "Outer.work", "line": 12,
