@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "glossary.h"
 #include "report_text.h"
 #include "specialize.h"
 #include "wrap.h"
@@ -66,6 +67,18 @@ static int put_top(const rt_ctx *c, const sv_view *v)
     return 0;
 }
 
+/* The specialized forms of `base` in 3.<minor>, as the glossary lists
+ * them (the family `opprof explain BASE` shows). */
+static size_t family_size(const char *base, int minor)
+{
+    size_t n = 0;
+    for (size_t i = 0; base && i < gl_nentries; i++) {
+        const char *b = gl_base_in(&gl_entries[i], minor);
+        n += b && strcmp(b, base) == 0 && !strstr(gl_entries[i].name, "__");
+    }
+    return n;
+}
+
 static void put_slow(const rt_ctx *c, const sv_view *v, const sv_slow *s)
 {
     const pf_function *f = &c->p->functions[s->function];
@@ -79,8 +92,9 @@ static void put_slow(const rt_ctx *c, const sv_view *v, const sv_slow *s)
     fprintf(c->out, ": %.1f ns/execution vs %.1f typical (%.1fx), %s executions, %llu samples\n",
             s->ns, s->typical, s->ns / s->typical, rt_fmt_uint(n, s->count),
             (unsigned long long)s->samples);
-    fprintf(c->out, "      held %s at the end; %s has %zu specialized forms in 3.%d\n",
-            form ? form : "(not recorded)", base ? base : "?", sv_family_size(v, base), v->minor);
+    fprintf(c->out, "      held %s at the end; its family: %zu specialized forms in 3.%d "
+                    "(opprof explain %s)\n", form ? form : "(not recorded)",
+            family_size(base, v->minor), v->minor, base ? base : "?");
 }
 
 int rt_put_specialization(const rt_ctx *c)

@@ -203,8 +203,10 @@ int sv_slow_sites(const sv_view *v, sv_slow **out, size_t *nout)
         for (size_t k = 0; k < f->ncode; k++) {
             uint64_t c = f->code[k].count;
             /* an instruction with no specialized form can be slow for
-             * other reasons (STORE_FAST freeing the value it replaces) */
-            if (c < SV_MIN_COUNT || f->code[k].op >= p->nopnames || !v->specializable[f->code[k].op])
+             * other reasons (STORE_FAST freeing the value it replaces);
+             * one that opprof's events hold cannot specialize at all */
+            if (c < SV_MIN_COUNT || f->code[k].op >= p->nopnames ||
+                !v->specializable[f->code[k].op] || sv_kind_at(v, f, k) == SV_INSTRUMENTED)
                 continue;
             uint64_t t = pf_instr_time(f, k);
             s[n++] = (site){f->code[k].op, (uint32_t)i, (uint32_t)k, c, t, pf_instr_samples(f, k),
@@ -227,17 +229,4 @@ int sv_slow_sites(const sv_view *v, sv_slow **out, size_t *nout)
     }
     qsort(*out, *nout, sizeof **out, by_loss);
     return 0;
-}
-
-size_t sv_family_size(const sv_view *v, const char *opname)
-{
-    const oc_table *t = oc_table_for(v->minor);
-    int op = op_of(t, opname);
-    if (op < 0)
-        return 0;
-    unsigned base = oc_base(t, (unsigned)op);
-    size_t n = 0;
-    for (unsigned o = 0; o < 256; o++)
-        n += o != base && oc_name(t, o) && oc_base(t, o) == base && !superinstruction(oc_name(t, o));
-    return n;
 }

@@ -58,7 +58,7 @@ void sv_share_add(const sv_view *v, const pf_function *f, sv_share *s);
 int sv_by_count(const sv_view *v);
 
 /* A slow site: an instruction that can specialize, executed at least
- * SV_MIN_COUNT times.  The floor (README "Specialization"): at least SV_MIN_SAMPLES
+ * SV_MIN_COUNT times, not held by opprof's own events (INSTRUMENTED_).  The floor (README "Specialization"): at least SV_MIN_SAMPLES
  * samples at the site and as many at the other sites of its instruction,
  * and the site's ns per execution, lowered by two standard errors of its
  * sample count (x (1 - 2/sqrt(samples))), at least SV_SLOW_RATIO times the
@@ -78,9 +78,5 @@ typedef struct sv_slow {
  * owned by the caller (free).  0, or -1 when out of memory.  None without
  * counts and times. */
 int sv_slow_sites(const sv_view *v, sv_slow **out, size_t *n);
-
-/* How many specialized forms the base of `opname` has in the view's
- * version (its family, from the opcode tables). */
-size_t sv_family_size(const sv_view *v, const char *opname);
 
 #endif
