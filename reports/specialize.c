@@ -204,9 +204,11 @@ int sv_slow_sites(const sv_view *v, sv_slow **out, size_t *nout)
             uint64_t c = f->code[k].count;
             /* an instruction with no specialized form can be slow for
              * other reasons (STORE_FAST freeing the value it replaces);
-             * one that opprof's events hold cannot specialize at all */
+             * one that opprof's events hold cannot specialize at all; a
+             * CALL's time includes the C function it calls */
             if (c < SV_MIN_COUNT || f->code[k].op >= p->nopnames ||
-                !v->specializable[f->code[k].op] || sv_kind_at(v, f, k) == SV_INSTRUMENTED)
+                !v->specializable[f->code[k].op] || sv_kind_at(v, f, k) == SV_INSTRUMENTED ||
+                strncmp(p->opnames[f->code[k].op], "CALL", 4) == 0)
                 continue;
             uint64_t t = pf_instr_time(f, k);
             s[n++] = (site){f->code[k].op, (uint32_t)i, (uint32_t)k, c, t, pf_instr_samples(f, k),

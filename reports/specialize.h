@@ -58,7 +58,8 @@ void sv_share_add(const sv_view *v, const pf_function *f, sv_share *s);
 int sv_by_count(const sv_view *v);
 
 /* A slow site: an instruction that can specialize, executed at least
- * SV_MIN_COUNT times, not held by opprof's own events (INSTRUMENTED_).  The floor (README "Specialization"): at least SV_MIN_SAMPLES
+ * SV_MIN_COUNT times, not held by opprof's own events (INSTRUMENTED_), and
+ * not a CALL (its time includes the C function called).  The floor (README "Specialization"): at least SV_MIN_SAMPLES
  * samples at the site and as many at the other sites of its instruction,
  * and the site's ns per execution, lowered by two standard errors of its
  * sample count (x (1 - 2/sqrt(samples))), at least SV_SLOW_RATIO times the
