@@ -64,8 +64,10 @@ def one_mode(t, mode, py_out):
     names = prof["opnames"]
     bad, compared = [], 0
     for q, want in seen.items():
+        if q == "families":
+            continue
         offs, counts, forms, _, _ = fns.get(q, ([], [], None, {}, {}))
-        held = dict(map(tuple, want))
+        held = {off: name for off, name, _ in want}
         for i, off in enumerate(offs):
             got = names[forms[i]] if forms and forms[i] >= 0 else None
             compared += 1
@@ -87,7 +89,23 @@ def one_mode(t, mode, py_out):
     total = sum(s for (_, _, _, _, tm) in fns.values() for _, s in tm.values())
     t.check(f"{tag}: sampled time split by installed form, within each instruction's own",
             not split and total and kept >= 0.9 * total, f"{split[:3]} {kept}/{total}")
-    return out, prof
+    return out, prof, seen
+
+
+def specialized_share(seen):
+    """Of the fixture's hot functions' instructions whose base can
+    specialize: how many ended specialized, how many instrumented."""
+    spec = inst = n = 0
+    for q, rows in seen.items():
+        if q == "families":
+            continue
+        for _, name, base in rows:
+            if base not in seen["families"]:
+                continue
+            n += 1
+            inst += name.startswith("INSTRUMENTED_")
+            spec += name != base and not name.startswith("INSTRUMENTED_")
+    return f"{spec}/{n} specialized, {inst} instrumented"
 
 
 def slow_sites(t, out):
@@ -150,8 +168,17 @@ def run_all(t):
                 r.returncode == 0 and len(sec) >= 2 and want in " ".join(sec[1:]) and
                 "forms" not in t.load_raw(out)["functions"][0], "\n".join(sec[:4]))
         return
+    plain = os.path.join(t.TMP, "spec_python.dis.json")
+    t.run([t.PYTHON, FIXTURE] + SIZE, env={"SPECIALIZE_DIS": plain})
     got = one_mode(t, [], py.stdout)
-    one_mode(t, ["--time-only"], py.stdout)
+    time_only = one_mode(t, ["--time-only"], py.stdout)
+    if got and time_only:
+        with open(plain) as f:
+            seen = json.load(f)
+        # how much counting changes specialization (the README's figures)
+        print(f"e2e: specialize fixture, python {t.PYVER[0]}.{t.PYVER[1]}: plain python "
+              f"{specialized_share(seen)}; opprof --time-only {specialized_share(time_only[2])}; "
+              f"opprof {specialized_share(got[2])}")
     if got:
         slow_sites(t, got[0])
-        merged_and_diffed(t, *got)
+        merged_and_diffed(t, got[0], got[1])
