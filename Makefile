@@ -172,7 +172,7 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary
+UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
@@ -187,6 +187,7 @@ unit_src_nstack := profiler/nstack.c
 unit_src_sclock := profiler/sclock.c
 unit_src_diff  := reports/specialize.c reports/diff.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
 unit_src_merge := $(unit_src_diff)
+unit_src_specialize := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)
 unit_src_fuzz_read := $(unit_src_diff)
 GLOSSARY_SRC := reports/glossary.c reports/explain.c reports/wrap.c $(GLOSSARY_DATA)

@@ -147,6 +147,24 @@ static int fill_forms(pf_function *f, const unsigned char *units, uint32_t n)
     return 0;
 }
 
+/* The instruction counters accept a lost update between two threads'
+ * handlers, this table does not: its split must still fit in them. */
+static void clamp(pf_function *f)
+{
+    uint64_t left_ns = 0, left_samples = 0;
+    for (size_t k = 0; k < f->nform_times; k++) {
+        pf_form_time *t = &f->form_times[k];
+        if (!k || t->instr != f->form_times[k - 1].instr) {
+            left_ns = pf_instr_time(f, t->instr);
+            left_samples = pf_instr_samples(f, t->instr);
+        }
+        t->time_ns = t->time_ns < left_ns ? t->time_ns : left_ns;
+        t->samples = t->samples < left_samples ? t->samples : left_samples;
+        left_ns -= t->time_ns;
+        left_samples -= t->samples;
+    }
+}
+
 /* form_times of record `rec` from the sorted slots v[*at..] of it. */
 static int fill_times(pf_function *f, const st_record *r, const slot *v, size_t n, size_t *at)
 {
@@ -171,6 +189,7 @@ static int fill_times(pf_function *f, const st_record *r, const slot *v, size_t 
     }
     free(start);
     *at = end;
+    clamp(f);
     return 0;
 }
 

@@ -270,6 +270,23 @@ int pf_check_function(const pf_profile *p, size_t i, char *err, size_t errlen)
             return -1;
         }
     }
+    /* an instruction's time split by form never exceeds its time */
+    uint64_t split = 0;
+    for (size_t k = 0; k < f->nform_times; k++) {
+        const pf_form_time *a = &f->form_times[k], *b = k ? &f->form_times[k - 1] : NULL;
+        if (a->instr >= f->ncode || (b && (a->instr < b->instr ||
+                                           (a->instr == b->instr && a->op <= b->op)))) {
+            snprintf(err, errlen, "function %zu: its form_times are not of its instructions, "
+                     "in order", i);
+            return -1;
+        }
+        split = b && b->instr == a->instr ? split + a->samples : a->samples;
+        if (split > pf_instr_samples(f, a->instr)) {
+            snprintf(err, errlen, "function %zu: instruction %u has more samples by form than "
+                     "samples", i, (unsigned)a->instr);
+            return -1;
+        }
+    }
     if (f->calls > PF_MAX_COUNT || f->time_ns > PF_MAX_COUNT || f->cumulative_ns > PF_MAX_COUNT ||
         f->instructions > PF_MAX_COUNT)
         return too_big(err, errlen, "function", i);
