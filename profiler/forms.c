@@ -10,7 +10,6 @@
  */
 #include "forms.h"
 
-#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,6 @@ typedef struct slot {
 } slot;
 
 static slot *table;
-static _Atomic uint64_t dropped;
 static unsigned char **held;   /* per record: the opcode per code unit at the end */
 static size_t nheld;
 
@@ -73,14 +71,12 @@ void fm_sample(const st_record *r, PyObject *code, long off, uint64_t w)
             return;
         }
     }
-    atomic_fetch_add(&dropped, 1);
 }
 
 void fm_after_fork(void)
 {
     if (table)
         memset(table, 0, NSLOTS * sizeof *table);
-    atomic_store(&dropped, 0);
 }
 
 int fm_capture(st_store *s)
@@ -180,10 +176,8 @@ static int fill_times(pf_function *f, const st_record *r, const slot *v, size_t 
     for (size_t j = *at; j < end; j++) {
         uint32_t unit = (uint32_t)(v[j].key >> 8 & 0xffffff);
         long k = unit < r->ncounters && start[unit] ? code_index(f, 2 * unit) : -1;
-        if (k < 0) {
-            atomic_fetch_add(&dropped, v[j].samples);
+        if (k < 0)
             continue;
-        }
         f->form_times[f->nform_times++] = (pf_form_time){(uint32_t)k, (uint16_t)(v[j].key & 0xff),
                                                           v[j].ns, v[j].samples};
     }
@@ -225,12 +219,15 @@ int fm_fill(st_store *s, pf_profile *p)
     rc = 0;
 done:
     free(v);
+    for (size_t i = 0; rc < 0 && i < p->nfunctions; i++) {
+        pf_function *f = &p->functions[i];
+        free(f->forms);
+        free(f->form_times);
+        f->forms = NULL;
+        f->form_times = NULL;
+        f->nform_times = 0;
+    }
     return rc;
-}
-
-uint64_t fm_dropped_samples(void)
-{
-    return atomic_load(&dropped);
 }
 
 void fm_release(void)

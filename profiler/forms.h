@@ -37,16 +37,14 @@ void fm_after_fork(void);
 /* Copies what each record's code object holds now.  Call while the
  * collector's events are still on (turning them off removes the
  * instrumented forms at once from the code that is running) and after the
- * script has ended.  Needs the GIL.  0, or -1 when out of memory. */
+ * script has ended.  Needs the GIL.  0, or -1 when out of memory (records
+ * whose copy failed get no forms). */
 int fm_capture(st_store *s);
 
 /* Gives p's functions (one per record, in record order) their `forms`
- * and `form_times`.  0, or -1 when out of memory. */
+ * and `form_times`.  0, or -1 when out of memory, and then none has any
+ * (the profile is whole without them). */
 int fm_fill(st_store *s, pf_profile *p);
-
-/* Samples whose form could not be kept (a full table, or the interpreter
- * stood inside an instruction's cache). */
-uint64_t fm_dropped_samples(void);
 
 void fm_release(void);
 

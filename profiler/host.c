@@ -32,8 +32,8 @@
 #include "collector.h"
 #include "commands.h"
 #include "crash.h"
-#include "forms.h"
 #include "exitcode.h"
+#include "forms.h"
 #include "native.h"
 #include "pycompat.h"
 #include "pyconfig.h"
@@ -176,11 +176,12 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
     run.sigint = last_exception_is_keyboard_interrupt();
     cr_disarm();  /* the store goes away below */
     sm_stop();  /* first: the snapshot itself is not the script's time */
-    int lost_forms = fm_capture(run.store) < 0;
+    if (fm_capture(run.store) < 0)
+        fm_release();  /* forms are optional: the profile goes without */
     collector_stop();
     collector_name_threads(run.store);
     pf_profile *p = pf_profile_new();
-    int bad = !p || lost_forms;
+    int bad = !p;
     if (p) {
         run.end_ns = now_ns();
         p->wall_ns = run.end_ns - run.start_ns;

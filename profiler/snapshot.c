@@ -353,11 +353,11 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
     int gc_was_on = PyGC_Disable();
     np_pass *x = np_new(s, p->counted, p->stacks_enabled);
     if (!x || load_opnames(p) < 0 || build_functions(s, p, cwd, x) < 0 ||
-        fm_fill(s, p) < 0 ||
         build_threads(s, p) < 0 || (p->stacks_enabled && build_nodes(s, p, x) < 0) ||
         pf_ensure_process(p) < 0)
         goto done;
     p->processes[0].pid = getpid();
+    (void)fm_fill(s, p);  /* optional: on failure no function has forms */
     rc = 0;
     if (np_inconsistent(x)) {
         char why[128];
