@@ -104,6 +104,7 @@ static int name_from_threading(st_thread *t)
 }
 
 void (*cc_new_code)(PyObject *code, st_record *rec);
+void (*cc_after_fork)(st_thread *t);
 
 st_record *cc_record(PyObject *code)
 {
@@ -177,6 +178,8 @@ void collector_after_fork_child(void)
      * from the child, and their frames never report again. */
     if (cc_store)
         st_store_zero(cc_store);
+    if (cc_store && cc_active && cc_after_fork)
+        cc_after_fork(cc_tls);
     nv_after_fork();
     fm_after_fork();
     sm_after_fork(cc_tls);

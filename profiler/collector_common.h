@@ -26,6 +26,10 @@ static inline st_thread *cc_thread(void)
 /* Called with each code object the first time it runs, if set. */
 extern void (*cc_new_code)(PyObject *code, st_record *rec);
 
+/* Called in a forked child after the store was zeroed, if set: the
+ * backend makes the counts of the frames still running whole again. */
+extern void (*cc_after_fork)(st_thread *t);
+
 /* The record of `code`, calling cc_new_code the first time; NULL on OOM. */
 st_record *cc_record(PyObject *code);
 

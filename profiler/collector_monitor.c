@@ -46,6 +46,52 @@ static void jumps_on(PyObject *code, st_record *rec)
     oc_err_restore(saved);
 }
 
+/* The node the events of a running frame of `code` count in: the
+ * nearest entry at or below stack[*d] with that code (moving *d below it),
+ * or the record's one node without stacks. */
+static st_node *running_node(st_thread *t, PyObject *code, uint32_t *d)
+{
+    if (!with_stacks) {
+        st_record *r = cc_record(code);
+        return r ? r->flat : NULL;
+    }
+    for (uint32_t k = *d; t && k > 0; k--)
+        if (t->stack[k].code == code) {
+            *d = k - 1;
+            return t->stack[k].node;
+        }
+    return NULL;
+}
+
+/* In a forked child: the blocks the forking thread's frames stand in
+ * were entered in the parent, whose counts the child dropped.  Each frame
+ * goes on after the instruction it stands on (the call that forked, or
+ * the call of the frame above), so control arrives there: counts are
+ * whole from the instruction after fork(), and add up. */
+static void resume_after_fork(st_thread *t)
+{
+    if (!flow_mode || calls_only)
+        return;
+    const bm_ops *ops = ci_ops();
+    uint32_t d = t ? t->depth : 0;
+    PyFrameObject *f = PyEval_GetFrame();
+    Py_XINCREF(f);
+    while (f) {
+        PyCodeObject *code = PyFrame_GetCode(f);
+        int lasti = PyFrame_GetLasti(f);
+        st_node *n = running_node(t, (PyObject *)code, &d);
+        if (n && n->rec && lasti >= 0 && (uint32_t)lasti / 2 < n->rec->ncounters) {
+            const st_record *r = n->rec;
+            uint32_t u = bm_owner(ops, r->bytes, r->ncounters, (uint32_t)lasti / 2);
+            st_count(n, 2L * (u + 1 + ops->caches[r->bytes[2 * u]]));
+        }
+        Py_DECREF(code);
+        PyFrameObject *back = PyFrame_GetBack(f);
+        Py_DECREF(f);
+        f = back;
+    }
+}
+
 static long offset_of(PyObject *o)
 {
     if (PyLong_CheckExact(o) && PyUnstable_Long_IsCompact((PyLongObject *)o))
@@ -381,6 +427,7 @@ int collector_start(st_store *s, const char *gate)
             goto done;
     }
     cc_new_code = jumps_on;
+    cc_after_fork = resume_after_fork;
     cc_waiting = waiting;
     cc_active = active;
     if (mv_set_events(mask) < 0) {

@@ -171,6 +171,11 @@ int sm_thread_start(st_thread *t)
 
 void sm_after_fork(st_thread *t)
 {
+    /* the child's totals start at the fork, as its clock and counts do */
+    atomic_store(&n_samples, 0);
+    atomic_store(&n_sampled, 0);
+    atomic_store(&n_overhead, 0);
+    atomic_store(&n_unattributed, 0);
     /* clocks are not inherited; the parent's mean nothing here */
     for (size_t i = 0; store && i < st_thread_count(store); i++) {
         sk_forget(st_thread_at(store, i)->timer);

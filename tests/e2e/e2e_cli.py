@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 
 
 def run_all(t):
@@ -347,6 +348,42 @@ def run_os_exit(t):
     fi = [i["count"] for f in work for i in f["code"] if i["opname"] == "FOR_ITER"]
     t.check("os._exit: the profile is written, with what ran before it",
             prof.get("exit_status") == 7 and fi == [1001], f"{prof.get('exit_status')} {fi}")
+
+
+def run_fork_child(t):
+    """A forked child's profile: counts whole from the instruction after
+    fork() (3.12+ used to lose them up to the next branch and call the
+    profile incomplete), its own clock and sample totals (they used to
+    carry the parent's)."""
+    d = tempfile.mkdtemp(dir=t.TMP)
+    out = os.path.join(d, "fc.json")
+    r = t.opprof(["run", "-q", "-o", out, "fork_child.py"])
+    cpath = os.path.join(d, f"fc.{r.stdout.strip()}.json")
+    ok = r.returncode == 0 and os.path.exists(cpath)
+    t.check("fork child: writes its profile", ok, r.stderr[-300:] + str(os.listdir(d)))
+    if not ok:
+        return
+    raw, parent = t.load_raw(cpath), t.load_raw(out)
+    t.check("fork child: complete", not raw.get("incomplete"), str(raw.get("incomplete_reason")))
+    tm = raw.get("timing", {})
+    t.check("fork child: its own sample totals add up",
+            tm.get("sampled_ns") == raw["totals"]["time_ns"] + tm.get("overhead_ns", 0) +
+            tm.get("unattributed_ns", 0) and tm.get("sampled_ns", 0) <
+            parent.get("timing", {}).get("sampled_ns", 0), f"{tm} {raw['totals']}")
+    p = t.load(cpath)
+    mod = [f for f in t.fn(p, "<module>")]
+    lines = {}
+    for f in mod:
+        for i in f["code"]:
+            lines.setdefault(i["line"], []).append((i["opname"], i["count"]))
+    # line 16 is `pid = os.fork()`: only its store runs in the child
+    after, body = lines.get(16, []), lines.get(18, []) + lines.get(19, [])
+    t.check("fork child: counted from the instruction after fork(), once each",
+            ("STORE_NAME", 1) in after and all(c == 0 for op, c in after if op != "STORE_NAME")
+            and body and all(c == 1 for _, c in body),
+            str({k: lines.get(k) for k in (16, 17, 18, 19)}))
+    fi = [i["count"] for f in t.fn(p, "work") for i in f["code"] if i["opname"] == "FOR_ITER"]
+    t.check("fork child: the child's own call counted exactly", fi == [2001], str(fi))
 
 
 def run_fork_pool(t):

@@ -317,6 +317,7 @@ def main():
     e2e_cli.run_descriptors(sys.modules[__name__])
     e2e_cli.run_os_exit(sys.modules[__name__])
     e2e_cli.run_fork_pool(sys.modules[__name__])
+    e2e_cli.run_fork_child(sys.modules[__name__])
     import e2e_diff
     e2e_diff.run_all(sys.modules[__name__])
     import e2e_flame
