@@ -244,8 +244,14 @@ demo: $(OPPROF)
 bench:
 	sh scripts/bench_all.sh
 
-bench-one: $(OPPROF)
-	@OPPROF=$(OPPROF) $(PYTHON_EXE) scripts/bench.py
+# the events' own cost, beside opprof (scripts/bench/floor.c; not the product)
+FLOOR := $(BUILDDIR)/bench/opfloor.so
+$(FLOOR): scripts/bench/floor.c profiler/pycompat.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared $(PY_INCLUDES) -o $@ $<
+
+bench-one: $(OPPROF) $(FLOOR)
+	@OPPROF=$(OPPROF) OPFLOOR_DIR=$(dir $(FLOOR)) $(PYTHON_EXE) scripts/bench.py
 
 # the profile-size goals: exit work, profile size, readers (scripts/bench_scale.py)
 bench-scale: $(OPPROF)

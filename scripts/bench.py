@@ -13,7 +13,11 @@ ratio is <module> self time / function_loop self time from the profile.
 Fidelity = opprof's ratio / the untraced ratio of the same round (1.00 is
 perfect; the goal on 3.12+ is within 0.85-1.15 in the default mode).
 
-Environment: OPPROF (binary), PYTHON_EXE (its python), BENCH_ROUNDS (5),
+The floor rows (scripts/bench/floor.c, OPFLOOR_DIR) run the events opprof
+needs with nothing else: the hot-path goals compare "opprof counts only"
+(--no-time --no-stacks) with them.
+
+Environment: OPPROF (binary), PYTHON_EXE (its python), BENCH_ROUNDS (9),
 BENCH_WORKLOADS (scripts to run, comma-separated: "scope_interleaved.py";
 default all).
 `make bench` runs it once per interpreter present (scripts/bench_all.sh);
@@ -32,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EX = os.path.join(HERE, "examples")
 OPPROF = os.path.abspath(os.environ.get("OPPROF", "build/opprof"))
 PYTHON = os.environ.get("PYTHON_EXE") or sys.executable
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
 TMP = tempfile.mkdtemp(prefix="opprof-bench-")
 OUT = os.path.join(TMP, "p.json")
 
@@ -51,8 +55,14 @@ MODES = [
     ("opprof --no-stacks", [OPPROF, "run", "-q", "--no-stacks", "-o", OUT]),
     ("opprof --no-time", [OPPROF, "run", "-q", "--no-time", "-o", OUT]),
     ("opprof --time-only", [OPPROF, "run", "-q", "--time-only", "-o", OUT]),
+    ("opprof counts only", [OPPROF, "run", "-q", "--no-time", "--no-stacks", "-o", OUT]),
     ("cProfile", [PYTHON, "-m", "cProfile", "-o", os.path.join(TMP, "c.prof")]),
 ]
+# the floor: the events opprof needs and nothing else (scripts/bench/floor.c)
+FLOOR_DIR = os.environ.get("OPFLOOR_DIR")
+if FLOOR_DIR and os.path.exists(os.path.join(FLOOR_DIR, "opfloor.so")):
+    MODES.append(("floor (events only)", [PYTHON, os.path.join(HERE, "bench", "floor_run.py"),
+                                          os.path.abspath(FLOOR_DIR)]))
 TIMED = {"opprof (count+time)", "opprof --no-stacks", "opprof --time-only"}
 
 
@@ -115,6 +125,8 @@ def main():
                       f"time ratio equals the untraced one)")
         if fidelity["opprof (count+time)"]:
             checks.append(check_line(ver, fidelity, times, base))
+        if "floor (events only)" in times:
+            checks.append(hot_path_line(ver, name, times, base))
     for line in checks:
         print(line)
     return 0
@@ -131,6 +143,30 @@ def check_line(ver, fidelity, times, base):
             f" --time-only {only:.2f}; overhead on the scope loop: default "
             f"{ratio['opprof (count+time)']:.2f}x (goal 1.5x), --time-only "
             f"{ratio['opprof --time-only']:.2f}x (goal 1.1x)")
+
+
+# 3.12+ loops before the hot-path work (issue 19's table, 3.12.1): counts only
+LOOPS_BEFORE = {"loop/float (nbody)": 1.26, "module vs function loop": 1.35}
+
+
+def hot_path_line(ver, name, times, base):
+    """The hot-path goals for one workload: opprof's counting against the
+    floor of its own events."""
+    r = {m: statistics.median(times[m]) / base for m in times}
+    ops, floor, full = r["opprof counts only"], r["floor (events only)"], r["opprof (count+time)"]
+    new = tuple(int(x) for x in ver.split(".")[:2]) >= (3, 12)
+    goals = []
+    if not new:
+        goals.append(("counts only within 15% of the floor", ops <= 1.15 * floor))
+    elif name == "call-heavy":
+        goals.append(("counts only within 5% of the floor", ops <= 1.05 * floor))
+        goals.append(("default mode <= 2.0x", full <= 2.0))
+    elif name in LOOPS_BEFORE:
+        goals.append((f"counts only <= {LOOPS_BEFORE[name] + 0.05:.2f}x",
+                      ops <= LOOPS_BEFORE[name] + 0.05))
+    said = "; ".join(f"{g}: {'met' if ok else 'NOT met'}" for g, ok in goals)
+    return (f"check Python {ver}: hot path, {name}: counts only {ops:.2f}x, floor {floor:.2f}x "
+            f"({ops / floor:.2f} of it), default {full:.2f}x; {said}")
 
 
 if __name__ == "__main__":
