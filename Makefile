@@ -250,7 +250,12 @@ $(FLOOR): scripts/bench/floor.c profiler/pycompat.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared $(PY_INCLUDES) -o $@ $<
 
-bench-one: $(OPPROF) $(FLOOR)
+PYSHARED := $(BUILDDIR)/bench/pyshared
+$(PYSHARED): scripts/bench/pymain.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PY_INCLUDES) -o $@ $< $(PY_LDFLAGS) $(PY_RPATH)
+
+bench-one: $(OPPROF) $(FLOOR) $(PYSHARED)
 	@OPPROF=$(OPPROF) OPFLOOR_DIR=$(dir $(FLOOR)) $(PYTHON_EXE) scripts/bench.py
 
 # the profile-size goals: exit work, profile size, readers (scripts/bench_scale.py)

@@ -526,6 +526,17 @@ static inline int oc_frame_offset(PyFrameObject *f)
 #endif
 }
 
+/* The same as a code unit index, unsigned: a fresh 3.10 frame's -1 is
+ * past every counter. */
+static inline unsigned long oc_frame_unit(PyFrameObject *f)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return (unsigned long)(long)_PyInterpreterFrame_LASTI(f->f_frame);
+#else
+    return (unsigned long)(long)f->f_lasti;
+#endif
+}
+
 static inline PyCodeObject *oc_frame_code_borrowed(PyFrameObject *f)
 {
 #if PY_VERSION_HEX >= 0x030B0000

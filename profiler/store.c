@@ -458,7 +458,9 @@ int st_push(st_store *s, st_thread *t, st_record *rec, const void *code,
                                    : rec->flat;
     if (!node)
         goto oom;
-    t->stack[t->depth + 1] = (st_frame){node, code, frame};
+    int flat = node->rec && node->rec->width == 1;
+    t->stack[t->depth + 1] = (st_frame){node, code, frame, flat ? node->counts : NULL,
+                                        flat ? node->rec->ncounters : 0};
     atomic_signal_fence(memory_order_seq_cst);  /* the frame is whole before it shows */
     t->depth++;
     return 0;

@@ -55,6 +55,10 @@ typedef struct st_frame {
     st_node *node;
     const void *code;        /* identity of the running code object */
     const void *frame;       /* identity of the frame, when the backend has one */
+    uint64_t *unit_counts;   /* node->counts when it has one counter per code
+                                unit (width 1), for the per-instruction path
+                                to find without a lookup; else NULL... */
+    unsigned long nunits;    /* ...and 0 */
 } st_frame;
 
 typedef struct st_thread {

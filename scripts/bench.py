@@ -59,9 +59,14 @@ MODES = [
     ("cProfile", [PYTHON, "-m", "cProfile", "-o", os.path.join(TMP, "c.prof")]),
 ]
 # the floor: the events opprof needs and nothing else (scripts/bench/floor.c)
+# run by python's main linked to the libpython opprof embeds (pymain.c):
+# Debian's /usr/bin/python3 has its interpreter linked in statically and
+# runs the same code faster than libpython3.X.so does
 FLOOR_DIR = os.environ.get("OPFLOOR_DIR")
 if FLOOR_DIR and os.path.exists(os.path.join(FLOOR_DIR, "opfloor.so")):
-    MODES.append(("floor (events only)", [PYTHON, os.path.join(HERE, "bench", "floor_run.py"),
+    shared = os.path.join(os.path.abspath(FLOOR_DIR), "pyshared")
+    MODES.append(("python on libpython", [shared]))
+    MODES.append(("floor (events only)", [shared, os.path.join(HERE, "bench", "floor_run.py"),
                                           os.path.abspath(FLOOR_DIR)]))
 TIMED = {"opprof (count+time)", "opprof --no-stacks", "opprof --time-only"}
 
