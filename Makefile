@@ -92,8 +92,10 @@ PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/com
 MODEL_SRC    := reports/model/profile.c reports/model/measures.c reports/model/nodes.c reports/model/strtab.c \
                 reports/model/profile_json.c reports/model/profile_v1w.c reports/model/profile_v2w.c \
                 reports/model/profile_v2w_pieces.c reports/model/profile_v2w_sites.c \
+                reports/model/profile_v2w_src.c reports/model/sourcetext.c \
                 reports/model/profile_read.c reports/model/profile_read_native.c reports/model/profile_read_v2.c \
                 reports/model/profile_read_v2_tree.c reports/model/profile_read_v2_code.c \
+                reports/model/profile_read_v2_src.c \
                 reports/model/jsonpull.c reports/model/jsonpull_src.c \
                 reports/model/merge.c reports/model/merge_fn.c reports/model/disasm.c reports/model/opcodes_tables.c \
                 reports/model/codepack.c
@@ -172,7 +174,7 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize
+UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge sourcetext profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
@@ -188,6 +190,7 @@ unit_src_sclock := profiler/sclock.c
 unit_src_diff  := reports/specialize.c reports/diff.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
 unit_src_merge := $(unit_src_diff)
 unit_src_specialize := $(unit_src_diff)
+unit_src_sourcetext := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)
 unit_src_fuzz_read := $(unit_src_diff)
 GLOSSARY_SRC := reports/glossary.c reports/explain.c reports/wrap.c $(GLOSSARY_DATA)

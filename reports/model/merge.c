@@ -4,6 +4,7 @@
 #include "merge.h"
 #include "merge_fn.h"
 #include "profile_read.h"
+#include "sourcetext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +235,8 @@ static int end_input(pf_merger *m, const pf_profile *p, char *err, size_t errlen
     for (size_t i = 0; i < p->nnodes; i++)   /* those no hook took */
         if (place_node(m, p, i, &p->nodes[i]) < 0)
             return -1;
+    if (stx_merge(out, p) < 0)   /* the first input's text of a line wins */
+        return -1;
     out->instructions = pf_add_sat(out->instructions, p->instructions);
     out->wall_ns = pf_add_sat(out->wall_ns, p->wall_ns);
     out->exit_ns = pf_add_sat(out->exit_ns, p->exit_ns);

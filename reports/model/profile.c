@@ -191,6 +191,13 @@ void pf_profile_release(pf_profile *p)
         free(p->native_modules[i].module);
     }
     free(p->native_modules);
+    for (size_t i = 0; i < p->nsources; i++) {
+        free(p->sources[i].file);
+        free(p->sources[i].lines);
+        free(p->sources[i].at);
+        free(p->sources[i].text);
+    }
+    free(p->sources);
     free(p);
 }
 

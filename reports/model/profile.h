@@ -256,6 +256,20 @@ typedef struct pf_native_stats {
     uint64_t unresolved;     /* distinct frames shown by address */
 } pf_native_stats;
 
+/* The text of some source lines of one file, as the run read it at its
+ * end (profile-v2.md, "sources"; sourcetext.h builds and reads it): the
+ * lines of the functions that ran, so that a profile shows them after
+ * the file changed or on another machine.  Line k (lines[k], rising) is
+ * text[at[k], at[k + 1] - 1), followed by a '\n'; a line holds no '\n',
+ * '\r' or NUL and is valid UTF-8. */
+typedef struct pf_source {
+    char *file;              /* as the functions name it */
+    uint32_t *lines;
+    uint32_t *at;            /* nlines + 1 offsets into text */
+    char *text;              /* at[nlines] bytes, then a NUL */
+    size_t nlines, cap, textcap;
+} pf_source;
+
 typedef struct pf_profile {
     char *python_version;    /* "3.12.1" */
     char *implementation;
@@ -307,6 +321,9 @@ typedef struct pf_profile {
     size_t nnative_stacks;
     pf_native_module *native_modules;   /* by label, distinct */
     size_t nnative_modules;
+    pf_source *sources;      /* by file (strcmp), each file once */
+    size_t nsources, capsources;
+    uint64_t sources_omitted;/* functions whose text the size cap left out */
 } pf_profile;
 
 /* Returns NULL when out of memory. */

@@ -18,15 +18,16 @@
 int pf_read_file(const char *path, pf_profile **out, char *err, size_t errlen);
 
 /* What a reader may leave out of the model, to read in less memory: the
- * functions' code (annotate's disassembly), the call tree (flame graphs)
- * and the nodes' counts by opcode (flame graphs with --opcodes, which
- * implies the tree).  They are still read and checked. */
+ * functions' code (annotate's disassembly), the call tree (flame graphs),
+ * the nodes' counts by opcode (flame graphs with --opcodes, which implies
+ * the tree) and the source text.  They are still read and checked. */
 enum {
     PF_KEEP_CODE = 1,
     PF_KEEP_NODE_OPS = 2,
     PF_KEEP_NODES = 4,
     PF_KEEP_NODE_SITES = 8,   /* the nodes' sites (pprof, merge): implies the tree */
-    PF_KEEP_ALL = 15
+    PF_KEEP_SOURCES = 16,     /* the source text (annotate, the HTML page, merge) */
+    PF_KEEP_ALL = 31
 };
 int pf_read_file_keep(const char *path, unsigned keep, pf_profile **out, char *err,
                       size_t errlen);

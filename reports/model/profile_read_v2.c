@@ -548,6 +548,8 @@ int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, const pf_read_hooks *hoo
             bad = read_functions(&r) < 0;
         else if (strcmp(key, "nodes") == 0)
             bad = pfr_read_nodes(&r) < 0;
+        else if (strcmp(key, "sources") == 0)
+            bad = pfr_read_sources(&r) < 0;
         else {
             json_t *v = to_json(&r, jp_next(jp));
             bad = !v || json_object_set_new(r.head, key, v) < 0;

@@ -76,6 +76,9 @@ int pfr_read_ints_to(rv *r, const char *what, int64_t lo, int64_t hi, int slot);
 int pfr_read_code(rv *r, pf_function *f);
 /* "nodes" (after its key), into r->p->nodes. */
 int pfr_read_nodes(rv *r);
+/* "sources" (after its key), into r->p->sources; without PF_KEEP_SOURCES
+ * read, checked and dropped (profile_read_v2_src.c). */
+int pfr_read_sources(rv *r);
 /* Threads from r->head (once: r->threads_read), 0 or -1 with err. */
 int pfr_read_threads(rv *r, char *err, size_t errlen);
 /* Threads and processes from r->head, and the checks that need them. */

@@ -114,6 +114,8 @@ static void intern_all(v2 *x)
         for (size_t k = 0; c && k < c->ncells; k++)
             S(x, c->cells[k]);
     }
+    for (size_t i = 0; i < p->nsources; i++)
+        S(x, p->sources[i].file);
     x->recording = 0;
 }
 
@@ -555,6 +557,7 @@ int pf_json_write_split(const pf_profile *p, FILE *out, size_t mid)
     if (mid == PF_WRITE_AUTO)
         mid = p->nfunctions >= V2W_SPLIT_MIN_FUNCTIONS ? v2w_split_at(p) : PF_WRITE_ONE_THREAD;
     v2w_put_rest(&x, mid);
+    v2w_put_sources(&x);
     jw_end_object(&w);
     stt_release(&x.strings);
     free(x.opsets);

@@ -36,6 +36,10 @@ void v2w_put_nodes(v2 *x);
  * has sites. */
 void v2w_put_node_sites(v2 *x);
 
+/* profile_v2w_src.c: "sources", when the profile has any or left some
+ * out. */
+void v2w_put_sources(v2 *x);
+
 /* A column with runs: values put one by one, then flushed. */
 typedef struct v2w_runs {
     jw *w;

@@ -6,12 +6,14 @@ and the profiles opprof writes (default, --no-stacks, --no-time), which
 must pass and also keep what the schema cannot say (SHAPE below).
 Skipped with a printed reason where ajv is missing (scripts/install-deps.sh
 installs it)."""
+import base64
 import glob
 import json
 import os
 import re
 import shutil
 import subprocess
+import zlib
 
 from e2e_flame import skip
 
@@ -34,6 +36,7 @@ INVALID = {
     "invalid-time-untimed.json": ("/totals/time_ns", "false schema"),  # no "timing"
     "invalid-missing-op-times.json": ("/nodes", "required"),   # timed
     "invalid-reason-complete.json": ("/incomplete_reason", "false schema"),
+    "invalid-sources-text.json": ("/sources/files/0/text", "pattern"),   # not base64
 }
 
 # script, extra options: the profiles opprof writes
@@ -179,7 +182,23 @@ def shape_problems(prof, text):
                 bad.append("nodes.site_times: not triples adding up to the nodes' time_ns")
         elif "callsite" in nodes:
             bad.append("nodes: callsite (--lines) without sites")
-    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        keys = list(prof)
+        if "sources" in keys and keys.index("sources") < keys.index("nodes"):
+            bad.append("sources before nodes")
+        seen = set()
+        for e in prof.get("sources", {}).get("files", []):
+            name = prof["strings"][e["file"]]
+            lines = runs(e["lines"])
+            text = zlib.decompress(base64.b64decode(e["text"])).decode("utf-8")
+            if name in seen or not name:
+                bad.append(f"sources: {name!r} twice, or no name")
+            seen.add(name)
+            if lines[0] <= 0 or any(d <= 0 for d in lines[1:]):
+                bad.append(f"sources: {name}: lines do not rise")
+            if not text.endswith("\n") or text.count("\n") != len(lines) or \
+                    set("\r\0") & set(text):
+                bad.append(f"sources: {name}: not one line of text per line number")
+    except (KeyError, TypeError, AttributeError, ValueError, zlib.error) as e:
         bad.append(f"not the v2 shape: {type(e).__name__} {e}")
     return bad[:6]
 

@@ -10,6 +10,8 @@
 #include "profile_fixtures.h"
 #include "textbuf.h"
 
+#include "../../reports/model/sourcetext.h"
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
 #define DEFAULT_CASES 1000
 #elif defined(__has_feature)
@@ -220,6 +222,13 @@ static pf_profile *seed_profile(void)
                         {4, "LOAD_FAST", 2, 1000}, {6, "STORE_FAST", 2, 1000},
                         {8, "LOAD_FAST", 3, 999},  {10, "STORE_FAST", 3, 999}};
     add_fn(p, "/home/u/proj/script.py", "loop", 20, loop, N(loop));
+    /* and the source text of some of its lines */
+    pf_source *s = stx_file(p, "/home/u/proj/script.py", NULL);
+    assert_non_null(s);
+    const char *text[] = {"def loop():", "    for i in range(1000):", "        x = i"};
+    for (uint32_t i = 0; i < 3; i++)
+        assert_int_equal(stx_add_line(s, 20 + i, text[i], strlen(text[i])), 0);
+    p->sources_omitted = 1;
     return p;
 }
 
