@@ -84,6 +84,7 @@ ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 
 PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/commands.c profiler/host.c profiler/pyconfig.c profiler/forms.c profiler/store.c \
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c profiler/nodepass.c \
+                profiler/sources.c \
                 profiler/collector_common.c profiler/collector_trace.c profiler/trace_guest.c \
                 profiler/collector_monitor.c profiler/monview.c profiler/sampler.c profiler/sclock.c \
                 profiler/nstack.c \

@@ -20,6 +20,7 @@
 #include "pycompat.h"
 #include "../reports/model/opcodes.h"
 #include "scope.h"
+#include "sources.h"
 
 static int load_opnames(pf_profile *p)
 {
@@ -354,6 +355,7 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
     np_pass *x = np_new(s, p->counted, p->stacks_enabled);
     if (!x || load_opnames(p) < 0 || build_functions(s, p, cwd, x) < 0 ||
         build_threads(s, p) < 0 || (p->stacks_enabled && build_nodes(s, p, x) < 0) ||
+        src_capture(p) < 0 ||
         pf_ensure_process(p) < 0)
         goto done;
     p->processes[0].pid = getpid();
