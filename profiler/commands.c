@@ -190,7 +190,7 @@ int cmd_annotate(int argc, char **argv)
     }
     pf_profile *p = NULL;
     size_t top = o.top ? (size_t)o.top : 3;
-    if (an_read(o.profile, o.function, top, 0, &p, err, sizeof err) < 0)
+    if (an_read(o.profile, o.function, top, PF_KEEP_SOURCES, &p, err, sizeof err) < 0)
         return usage_error(err);
     int rc = OPPROF_EXIT_OK;
     size_t *idx = calloc(p->nfunctions + 1, sizeof *idx);

@@ -10,6 +10,7 @@
 #include "explain.h"
 
 #include "model/profile_read.h"
+#include "model/sourcetext.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -175,6 +176,26 @@ static void meaning(FILE *out, const char *opname, int explain)
         fprintf(out, "  %s", m);
 }
 
+/* The profile's text of `line` above its instructions, as explain shows
+ * source; nothing where the profile has none.  Control characters but
+ * tabs are escaped: the text is the program's, the terminal is ours. */
+static void source_line(FILE *out, const pf_source *src, int line)
+{
+    size_t len;
+    const char *t = src && line > 0 ? stx_line(src, (uint32_t)line, &len) : NULL;
+    if (!t)
+        return;
+    fprintf(out, "%6d | ", line);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('\n', out);
+}
+
 /* One line of the listing, whichever way the profile holds it. */
 typedef struct row {
     uint32_t offset;
@@ -252,6 +273,7 @@ int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
     if (!rows)
         fprintf(out, "(no disassembly in this profile: executed instructions only)\n");
     size_t n = rows ? nrows : f->ncode;
+    const pf_source *src = stx_find(p, f->file);
     int last_line = -2;
     uint64_t line_count = 0, line_time = 0;
     for (size_t i = 0; i <= n; i++) {
@@ -270,6 +292,7 @@ int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
                 break;
             last_line = line;
             line_count = line_time = 0;
+            source_line(out, src, line);
         }
         const char *name = l ? l->opname : pf_opname(p, in->op);
         char arg[64] = "";
