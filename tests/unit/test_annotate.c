@@ -18,6 +18,7 @@
 
 #include "../../reports/annotate.h"
 #include "../../reports/model/profile_read.h"
+#include "../../reports/model/sourcetext.h"
 
 #define DIR "tests/golden/annotate/"
 
@@ -52,6 +53,28 @@ static void test_golden(void **state)
     assert_non_null(strstr(text, "RAISE_VARARGS"));   /* never ran: listed, marked */
     assert_non_null(strstr(text, "line total"));
     free(text);
+    pf_profile_release(p);
+}
+
+/* The profile's source text above the instructions of each line, where
+ * it has the line; control characters but tabs escaped. */
+static void test_source_lines(void **state)
+{
+    (void)state;
+    pf_profile *p = load();
+    pf_source *s = stx_file(p, p->functions[0].file, NULL);
+    assert_non_null(s);
+    const char *text[] = {"    total = 0", "    for i in range(SCALE):", "\tx = '\x1b[2J'"};
+    for (uint32_t i = 0; i < 3; i++)
+        assert_int_equal(stx_add_line(s, 4 + i, text[i], strlen(text[i])), 0);
+    char *out = render(p, 0);
+    const char *want = "     4 |     total = 0\n     4      2  LOAD_CONST";
+    if (!strstr(out, want))
+        fail_msg("no source line above line 4's row:\n%s", out);
+    assert_non_null(strstr(out, "     5 |     for i in range(SCALE):\n     5      4  FOR_ITER"));
+    assert_non_null(strstr(out, "     6 | \tx = '\\x1b[2J'\n"));
+    assert_null(strstr(out, "     3 | "));   /* no text of line 3: no source line */
+    free(out);
     pf_profile_release(p);
 }
 
@@ -119,6 +142,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_source_lines),
         cmocka_unit_test(test_find),
         cmocka_unit_test_setup_teardown(test_read_keeps_what_it_can_show, setup_tmpdir,
                                         teardown_tmpdir),
