@@ -42,7 +42,8 @@ int pf_read_stream_keep(FILE *f, const char *name, unsigned keep, pf_profile **o
  * that folds them into something else (merge) never holds the whole input:
  * - function(ctx, p, i): p->functions[i] is read and checked
  *   (pf_check_function); the hook may take its code, times, listing and
- *   codeinfo, leaving them empty: the reader checks them no more.
+ *   codeinfo, leaving them empty: the reader checks them no more.  Of the
+ *   header only p->hexversion is set then (pf_minor: to disassemble).
  * - node(ctx, p, i, n): node i is read (n: its parent, function, callsite,
  *   thread and totals, checked, p->threads read; its counts by opcode),
  *   and node_time(ctx, p, i, op, time_ns) then each of its times by

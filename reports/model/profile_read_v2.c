@@ -553,6 +553,10 @@ int pfr_v2(jp_reader *jp, pf_profile *p, unsigned keep, const pf_read_hooks *hoo
         else {
             json_t *v = to_json(&r, jp_next(jp));
             bad = !v || json_object_set_new(r.head, key, v) < 0;
+            json_t *hex = !bad && strcmp(key, "python") == 0 ? json_object_get(v, "hexversion")
+                                                             : NULL;
+            if (json_is_integer(hex) && json_integer_value(hex) >= 0)
+                p->hexversion = (unsigned long)json_integer_value(hex);   /* for the hooks */
         }
         if (bad) {
             if (!jp_error(jp)[0])
