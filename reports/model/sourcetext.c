@@ -332,6 +332,8 @@ static int inflate_all(const unsigned char *z, size_t n, char **out, size_t *len
         free(buf);
         return -1;
     }
+    char *fit = realloc(buf, used + 1);   /* it is kept: not its doublings' slack */
+    buf = fit ? fit : buf;
     buf[used] = 0;
     *out = buf;
     *len = used;
