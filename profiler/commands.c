@@ -12,10 +12,12 @@
 #include "../reports/findings.h"
 #include "../reports/diff.h"
 #include "../reports/diff_render.h"
+#include "../reports/explorer.h"
 #include "../reports/model/merge.h"
 #include "../reports/outfile.h"
 #include "../reports/model/profile_json.h"
 #include "../reports/model/profile_read.h"
+#include "../reports/model/sourcetext.h"
 #include "../reports/report_text.h"
 #include "exitcode.h"
 
@@ -319,15 +321,33 @@ int cmd_report(int argc, char **argv)
     unsigned keep = json || strcmp(o.format, "pprof") == 0 ? PF_KEEP_ALL
                     : text ? 0 : o.opcodes ? PF_KEEP_NODE_OPS : PF_KEEP_NODES;
     /* the text report's findings (in the HTML page too) look at the code
-     * of the heaviest functions */
-    int findings = text || strcmp(o.format, "html") == 0;
-    if (findings ? an_read(o.profile, NULL, FD_TOP, keep | AN_KEEP_COUNTS, &p, err, sizeof err) < 0
-                 : pf_read_file_keep(o.profile, keep, &p, err, sizeof err) < 0) {
+     * of the heaviest functions; the page's explorer at every function's,
+     * which it takes as they are read, and at the source text */
+    int html = strcmp(o.format, "html") == 0;
+    fl_options fo;
+    fl_options_init(&fo);
+    if (html && !(fo.explorer = hx_new())) {
+        of_release(t);
+        return usage_error("out of memory");
+    }
+    pf_read_hooks explore = {.function = hx_read_hook, .ctx = fo.explorer};
+    if (html)
+        keep |= PF_KEEP_SOURCES;
+    if (text || html ? an_read_hooked(o.profile, NULL, FD_TOP, keep | AN_KEEP_COUNTS,
+                                      html ? &explore : NULL, &p, err, sizeof err) < 0
+                     : pf_read_file_keep(o.profile, keep, &p, err, sizeof err) < 0) {
+        hx_release(fo.explorer);
         of_release(t);
         return usage_error(err);
     }
-    fl_options fo;
-    fl_options_init(&fo);
+    if (html && hx_finish(fo.explorer, p) < 0) {
+        hx_release(fo.explorer);
+        pf_profile_release(p);
+        of_release(t);
+        return usage_error("the HTML explorer: out of memory, or its temporary file failed");
+    }
+    if (html)
+        stx_drop(p);   /* in the explorer's chunks now */
     fo.opcodes = o.opcodes;
     fl_metric m;
     int rc = OPPROF_EXIT_OK;
@@ -354,6 +374,7 @@ int cmd_report(int argc, char **argv)
     else if (cmd_write_flame(p, o.format, t, NULL, &fo, 0) < 0)
         rc = OPPROF_EXIT_BAD_INPUT;
     of_release(t);
+    hx_release(fo.explorer);
     pf_profile_release(p);
     return rc;
 }

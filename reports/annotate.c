@@ -58,6 +58,7 @@ typedef struct pick {
     size_t *best[2];
     size_t nbest[2];
     void (*drop)(pf_function *f);   /* what a function not chosen loses */
+    const pf_read_hooks *before;
 } pick;
 
 static int in_best(const pick *k, int timed, size_t i)
@@ -93,6 +94,8 @@ static int offer(pick *k, pf_profile *p, int timed, size_t i)
 static int pick_function(void *ctx, pf_profile *p, size_t i)
 {
     pick *k = ctx;
+    if (k->before && k->before->function && k->before->function(k->before->ctx, p, i) < 0)
+        return -1;
     int keep = k->spec ? matches(&p->functions[i], k->spec) : 0;
     if (!k->spec) {
         keep = offer(k, p, 0, i);
@@ -106,8 +109,15 @@ static int pick_function(void *ctx, pf_profile *p, size_t i)
 int an_read(const char *path, const char *spec, size_t top, unsigned keep, pf_profile **out,
             char *err, size_t errlen)
 {
+    return an_read_hooked(path, spec, top, keep, NULL, out, err, errlen);
+}
+
+int an_read_hooked(const char *path, const char *spec, size_t top, unsigned keep,
+                   const pf_read_hooks *before, pf_profile **out, char *err, size_t errlen)
+{
     pick k = {spec, top, {NULL, NULL}, {0, 0},
-              keep & AN_KEEP_COUNTS ? pf_function_drop_disassembly : pf_function_drop_code};
+              keep & AN_KEEP_COUNTS ? pf_function_drop_disassembly : pf_function_drop_code,
+              before};
     keep &= ~(unsigned)AN_KEEP_COUNTS;
     if (!spec && (!(k.best[0] = malloc((top + 1) * sizeof *k.best[0])) ||
                   !(k.best[1] = malloc((top + 1) * sizeof *k.best[1])))) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "model/profile.h"
+#include "model/profile_read.h"
 
 /* Functions matching `spec`: a qualname ("Outer.work"), a name, or
  * FILE:LINE (the file's last components, e.g. "app.py:12" or
@@ -25,6 +26,10 @@ size_t an_find(const pf_profile *p, const char *spec, size_t top, size_t *idx);
  * with *out, or -1 with one line in err. */
 int an_read(const char *path, const char *spec, size_t top, unsigned keep, pf_profile **out,
             char *err, size_t errlen);
+/* an_read, with before->function (when not NULL) first shown each
+ * function as it is read, its code still there. */
+int an_read_hooked(const char *path, const char *spec, size_t top, unsigned keep,
+                   const pf_read_hooks *before, pf_profile **out, char *err, size_t errlen);
 /* In an_read's keep: the functions it does not choose keep their counts
  * and times, and lose only their disassembly (the report's findings). */
 #define AN_KEEP_COUNTS 0x100

@@ -38,9 +38,13 @@ typedef enum fl_metric {
     FL_METRIC_TIME,
 } fl_metric;
 
+struct hx_page;
+
 typedef struct fl_options {
     fl_metric metric;
     int opcodes;              /* the executed opcode as a leaf frame: "[LOAD_FAST]" */
+    struct hx_page *explorer; /* html: the explorer's data a reader built as it read the
+                                 profile (explorer.h), or NULL: built from the profile */
 } fl_options;
 
 /* AUTO, no opcode frames. */

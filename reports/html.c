@@ -9,15 +9,19 @@
  */
 #include "flame.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "explorer.h"
 #include "jsonw.h"
 #include "report_text.h"
 
 /* Generated from reports/html/ at build time (Makefile: html_assets.c). */
 extern const unsigned char fl_html_js[];
 extern const unsigned char fl_html_css[];
+extern const unsigned char fl_html_explorer_js[];
+extern const unsigned char fl_html_explorer_css[];
 
 #define TOP_OPS 15
 #define TOP_FUNCTIONS 30
@@ -82,6 +86,8 @@ static void put_graph(jw *w, const fl_graph *g)
         else
             jw_null(w);
         jw_int(w, g->frames[i].line);
+        /* the explorer's function (its id), -1 for an opcode */
+        jw_int(w, g->frames[i].function == FL_NO_FUNCTION ? -1 : (int64_t)g->frames[i].function);
         jw_end_array(w);
     }
     jw_end_array(w);
@@ -213,6 +219,8 @@ static int put_functions(jw *w, const pf_profile *p)
             continue;   /* what never ran is no row */
         n++;
         jw_begin_object(w);
+        jw_key(w, "id");
+        jw_uint(w, r[i]);
         jw_key(w, "qualname");
         jw_string(w, f->qualname ? f->qualname : "?");
         jw_key(w, "file");
@@ -264,7 +272,7 @@ static int put_report(jw *w, const pf_profile *p)
 
 /* The data as JSON, in memory: it goes into a <script> element. */
 static char *page_data(const pf_profile *p, const fl_options *o, const fl_graph *g,
-                       size_t *len)
+                       const hx_page *x, size_t *len)
 {
     char *buf = NULL;
     FILE *m = open_memstream(&buf, len);
@@ -277,6 +285,8 @@ static char *page_data(const pf_profile *p, const fl_options *o, const fl_graph 
     put_graph(&w, g);
     put_scopes(&w, p);
     int bad = put_comparison(&w, p) < 0 || put_functions(&w, p) < 0 || put_report(&w, p) < 0;
+    jw_key(&w, "explorer");
+    hx_put_index(&w, x, p);
     jw_end_object(&w);
     bad |= jw_finish(&w) < 0;
     bad |= fclose(m) != 0;
@@ -308,9 +318,12 @@ int fl_write_html(const pf_profile *p, const fl_options *o, FILE *out, char *err
     size_t len = 0;
     if (fl_build(p, o, FL_BOTH_METRICS, &g, err, errlen) < 0)
         return -1;
-    char *data = page_data(p, o, &g, &len);
+    /* a reader may have built it as it read the functions */
+    hx_page *own = o->explorer ? NULL : hx_build(p), *x = o->explorer ? o->explorer : own;
+    char *data = x ? page_data(p, o, &g, x, &len) : NULL;
     fl_release(&g);
     if (!data) {
+        hx_release(own);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -322,9 +335,10 @@ int fl_write_html(const pf_profile *p, const fl_options *o, FILE *out, char *err
             fputc(' ', out);
         put_html_text(out, p->argv[i]);
     }
-    fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n"
+    fprintf(out, "</title>\n<style>\n%s%s</style>\n</head>\n<body>\n"
             "<noscript>This page draws its flame graph with JavaScript.</noscript>\n"
-            "<script type=\"application/json\" id=\"opprof-data\">", (const char *)fl_html_css);
+            "<script type=\"application/json\" id=\"opprof-data\">", (const char *)fl_html_css,
+            (const char *)fl_html_explorer_css);
     /* '<' only occurs inside JSON strings, where \u003c means the same and
      * no "</script>" can end the element early */
     for (size_t i = 0; i < len; i++) {
@@ -334,6 +348,14 @@ int fl_write_html(const pf_profile *p, const fl_options *o, FILE *out, char *err
             fputc(data[i], out);
     }
     free(data);
-    fprintf(out, "</script>\n<script>\n%s</script>\n</body>\n</html>\n", (const char *)fl_html_js);
+    fputs("</script>\n", out);
+    int bad = hx_put_chunks(out, x) < 0;
+    hx_release(own);
+    fprintf(out, "<script>\n%s</script>\n<script>\n%s</script>\n</body>\n</html>\n",
+            (const char *)fl_html_explorer_js, (const char *)fl_html_js);
+    if (bad && !ferror(out)) {
+        snprintf(err, errlen, "the explorer's temporary file: %s", strerror(errno ? errno : EIO));
+        return -1;
+    }
     return fflush(out) != 0 || ferror(out) ? fl_write_error(err, errlen) : 0;
 }

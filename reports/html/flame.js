@@ -125,7 +125,13 @@
       t.textContent = name.length <= chars ? name : name.slice(0, chars - 2) + '..';
       g.appendChild(t);
     }
-    g.addEventListener('click', (e) => { e.stopPropagation(); zoomed = n; draw(); });
+    g.addEventListener('click', (e) => {
+      e.stopPropagation();
+      zoomed = n;
+      draw();
+      const id = n.f >= 0 ? data.frames[n.f][3] : -1;   // an opcode frame has none
+      if (id >= 0) explorer.open(id, false);
+    });
     g.addEventListener('mousemove', (e) => {
       tip.textContent = describe(n);
       tip.style.display = 'block';
@@ -173,13 +179,19 @@
         amount(metricOf(root, metric), metric);
   }
   reset.addEventListener('click', () => { zoomed = root; draw(); });
+  add(body, 'p', {class: 'muted'}, 'A click on a bar also opens its function in the bytecode ' +
+      'explorer below.');
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape') { zoomed = root; draw(); } });
   window.addEventListener('resize', draw);
+
+  // ---- the bytecode explorer (explorer.js) -----------------------------
+  const explorer = window.opprofExplorer.mount(body, data, tip);
 
   // ---- scope comparison ------------------------------------------------
   add(body, 'h2', {}, 'Scope comparison');
   function table(parent, heads, rows, id) {
-    const t = add(parent, 'table', {class: 'num'});
+    // scrolls by itself on a narrow screen, not the page
+    const t = add(add(parent, 'div', {class: 'scroll'}), 'table', {class: 'num'});
     if (id) t.id = id;
     const hr = add(add(t, 'thead', {}), 'tr', {});
     heads.forEach((h) => add(hr, 'th', h.startsWith('<') ? {class: 'l'} : {}, h.replace(/^</, '')));
@@ -239,10 +251,15 @@
   // ---- top functions ---------------------------------------------------
   add(body, 'h2', {}, data.timed ? 'Top functions by self time'
                                  : data.counted ? 'Top functions by instructions' : 'Top functions by calls');
+  function opener(f) {   // the function's name opens it in the explorer
+    const b = el('button', {type: 'button', class: 'xopen', 'data-id': String(f.id)},
+                 f.qualname + ' (' + f.file + ':' + f.line + ')');
+    b.addEventListener('click', () => explorer.open(f.id, true));
+    return b;
+  }
   const fnRows = data.functions.map((f) => [grouped(f.calls), cnt(f.instructions),
     tms(f.time_ns, f.samples), f.cumulative_ns === null ? '-' : ms(f.cumulative_ns),
-    data.timed ? nsPer(f.time_ns, f.instructions) : '-', f.scope,
-    f.qualname + ' (' + f.file + ':' + f.line + ')']);
+    data.timed ? nsPer(f.time_ns, f.instructions) : '-', f.scope, opener(f)]);
   if (fnRows.length)
     table(body, ['calls', 'instructions', 'self ms', 'cumul ms', 'ns/instr', '<scope', '<function'],
           fnRows, 'functions');

@@ -263,11 +263,18 @@ static void test_html(void **state)
     assert_int_equal(strncmp(s, "<!DOCTYPE html>\n", 16), 0);
     assert_non_null(strstr(s, "<title>opprof: app.py 10</title>"));
     assert_non_null(strstr(s, "id=\"opprof-data\""));
-    /* the data's own "<" are escaped: only the page's two scripts end */
-    size_t ends = 0;
+    /* the data's own "<" are escaped: only the page's scripts end, the
+     * data, the explorer's chunks (base64) and the two scripts */
+    size_t ends = 0, chunks = 0;
     for (const char *c = s; (c = strstr(c, "</script>")); c++)
         ends++;
-    assert_int_equal(ends, 2);
+    for (const char *c = s; (c = strstr(c, "<script type=\"application/octet-stream\" id=\"opprof-z"));
+         c++)
+        chunks++;
+    assert_true(chunks >= 1);
+    assert_int_equal(ends, 3 + chunks);
+    assert_non_null(strstr(s, "\"explorer\":{\"files\":[["));
+    assert_non_null(strstr(s, "\"means\":[["));
     assert_non_null(strstr(s, "\\u003cmodule> (app.py:1)"));
     /* self-contained: nothing to fetch */
     assert_null(strstr(s, "src="));
