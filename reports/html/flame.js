@@ -109,6 +109,7 @@
   function bar(n, x, w, y, cls) {
     const g = document.createElementNS(SVG, 'g');
     g.setAttribute('class', cls);
+    g.setAttribute('data-frame', String(n.f));
     const r = document.createElementNS(SVG, 'rect');
     r.setAttribute('x', x.toFixed(2));
     r.setAttribute('y', y);

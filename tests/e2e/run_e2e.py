@@ -334,6 +334,8 @@ def main():
     e2e_profile.run_all(sys.modules[__name__])
     import e2e_sources
     e2e_sources.run_all(sys.modules[__name__])
+    import e2e_explorer
+    e2e_explorer.run_all(sys.modules[__name__])
     import e2e_explain
     e2e_explain.run_all(sys.modules[__name__])
     import e2e_tracers
