@@ -146,11 +146,13 @@ window.opprofExplorer = (function () {
       const tb = add(t, 'tbody', {});
       let few = false;
       for (const i of idx) {
-        const tr = add(tb, 'tr', {class: d.c[i] || (d.t && d.t[i]) ? 'xi' : 'xi cold'});
+        // without counts (--time-only) what got no sample may still have run
+        const cold = data.counted && !d.c[i] && !d.t[i];
+        const tr = add(tb, 'tr', {class: cold ? 'xi cold' : 'xi'});
         add(tr, 'td', {}, String(d.o[i]));
         opCell(add(tr, 'td', {class: 'l'}), d.op[i], 'xop');
         add(tr, 'td', {class: 'l xarg'}, d.a[i]);
-        add(tr, 'td', {class: 'xcount'}, d.c[i] ? grouped(d.c[i]) : '.');
+        add(tr, 'td', {class: 'xcount'}, !data.counted ? '-' : d.c[i] ? grouped(d.c[i]) : '.');
         if (data.timed) {
           add(tr, 'td', {}, d.t[i] ? us(d.t[i]) : '');
           add(tr, 'td', {}, d.c[i] && d.s[i] ? (d.t[i] / d.c[i]).toFixed(1) +
@@ -222,16 +224,18 @@ window.opprofExplorer = (function () {
         const [c, tm] = sums.get(l);
         const ran = c > 0 || tm > 0;
         const has = byLine.has(l);   // some instruction is on the line
-        const cls = !has ? 'xline none' : ran ? 'xline' : 'xline cold';
+        const cls = !has ? 'xline none' : ran || !data.counted ? 'xline' : 'xline cold';
         const tr = add(tb, 'tr', {class: cls, 'data-line': String(l), 'data-count': String(c),
                                   'data-time': String(tm)});
         const heat = total ? (byTime ? tm : c) / total : 0;
         if (ran) tr.style.setProperty('--heat', Math.min(1, Math.sqrt(heat)).toFixed(3));
         const no = add(tr, 'td', {class: 'xno'}, l > 0 ? String(l) : '\u2014');
         const cc = add(tr, 'td', {class: 'xnum'});
-        if (has) {
+        if (has && data.counted) {
           bar(cc, c, most[0], 'count');
           add(cc, 'span', {}, ran ? grouped(c) : 'never ran');
+        } else if (has) {
+          add(cc, 'span', {}, '-');   // --time-only: not counted
         }
         if (data.timed) {
           const tc = add(tr, 'td', {class: 'xnum'});
@@ -244,7 +248,8 @@ window.opprofExplorer = (function () {
         tr.setAttribute('role', 'button');
         tr.setAttribute('aria-expanded', 'false');
         tr.setAttribute('aria-label', 'line ' + no.textContent + ': ' + idx.length +
-                        ' instructions, ' + (ran ? grouped(c) + ' executed' : 'never ran'));
+                        ' instructions, ' + (!data.counted ? 'not counted' : ran ? grouped(c) +
+                        ' executed' : 'never ran'));
         let detail = null;
         const toggle = () => {
           const openNow = tr.getAttribute('aria-expanded') !== 'true';
