@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model/sourcetext.h"
 
@@ -90,7 +91,7 @@ static uint64_t op_index(hx_page *x, const char *name)
 /* Every instruction: "o" offsets and "l" lines (0: none) as steps from
  * the value before, "op" opnames, "a" arguments as dis prints them, "c"
  * counts, then "t" and "s" (time, samples) when it has any and "f" (the
- * final form, -1 for the generic one) when the profile has forms. */
+ * final form; -2 the generic one, -1 not known) when the profile has forms. */
 static void put_instructions(hx_page *x, jw *w, const pf_profile *p, const pf_function *f)
 {
     dz_listing dz = {0};
@@ -149,7 +150,9 @@ static void put_instructions(hx_page *x, jw *w, const pf_profile *p, const pf_fu
         jw_begin_array(w);
         for (size_t i = 0; v && i < n; i++) {
             uint16_t form = v[i].ran ? f->forms[v[i].ran - f->code] : PF_NO_FORM;
-            jw_int(w, form == PF_NO_FORM ? -1 : (int64_t)op_index(x, pf_opname(p, form)));
+            const char *name = form == PF_NO_FORM ? NULL : pf_opname(p, form);
+            jw_int(w, !name ? -1 : strcmp(name, v[i].opname) == 0 ? -2
+                                 : (int64_t)op_index(x, name));
         }
         jw_end_array(w);
     }

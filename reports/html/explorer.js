@@ -140,7 +140,8 @@ window.opprofExplorer = (function () {
       const t = add(wrap, 'table', {class: 'num xins'});
       const heads = ['offset', '<opname', '<argument', 'count'];
       if (data.timed) heads.push('time us', 'ns/instr');
-      if (X.forms) heads.push('<final form');
+      const forms = X.forms && d.f;   // the specialization view's, when the profile has it
+      if (forms) heads.push('<final form');
       const hr = add(add(t, 'thead', {}), 'tr', {});
       heads.forEach((h) => add(hr, 'th', h.startsWith('<') ? {class: 'l'} : {}, h.replace(/^</, '')));
       const tb = add(t, 'tbody', {});
@@ -159,9 +160,10 @@ window.opprofExplorer = (function () {
               (d.s[i] < 10 ? '~' : '') : '-');
           few = few || (d.c[i] > 0 && d.s[i] > 0 && d.s[i] < 10);
         }
-        if (X.forms) {
+        if (forms) {
           const td = add(tr, 'td', {class: 'l'});
           if (d.f[i] >= 0) opCell(td, d.f[i], 'xop xform');
+          else if (d.f[i] === -2) td.textContent = 'generic';   // the base instruction itself
         }
       }
       if (few) add(holder, 'p', {class: 'muted'}, '~ marks fewer than 10 samples');

@@ -128,10 +128,11 @@ async function explorer(page, url, shot, out, phone) {
     await row.focus();
     await page.keyboard.press('Enter');
     await page.waitForSelector('#xview tr.xdetail', {timeout: 5000});
+    out.heads = await page.$$eval('#xview tr.xdetail th', (ths) => ths.map((th) => th.textContent));
     out.instructions = await page.$$eval('#xview tr.xdetail tr.xi', (trs) => trs.map((tr) => {
-      const td = tr.querySelectorAll('td');
-      return {offset: Number(td[0].textContent), opname: td[1].textContent,
-              argument: td[2].textContent, count: td[3].textContent, cls: tr.className};
+      const td = Array.from(tr.querySelectorAll('td')).map((c) => c.textContent);
+      return {offset: Number(td[0]), opname: td[1], argument: td[2], count: td[3], cells: td,
+              cls: tr.className};
     }));
     const op = await page.$('#xview tr.xdetail .xop');
     await op.hover();

@@ -9,6 +9,7 @@ and from the top-functions table; the page 390 px wide scrolls nowhere
 sideways.  Screenshots go to $(BUILDDIR)/screenshots/.  Skipped with a
 printed reason where chromium, node or playwright-core are missing (a
 failure with OPPROF_REQUIRE_BROWSER, as CI sets it)."""
+import itertools
 import json
 import os
 import shutil
@@ -121,6 +122,26 @@ def run_all(t):
         t.check(f"explorer ({what}): hovering an instruction shows its meaning",
                 bool(ex) and tip == ex[0] and tip.startswith(out.get("hovered", "?") + ": "),
                 f"{tip!r} vs explain {ex[:1]}")
+    # the final form of each instruction, where the profile has the
+    # specialization view's (3.12+); no such column otherwise
+    fr = [x for x in raw["functions"] if raw["strings"][x["qualname"]] == "work"][0]
+    heads = desk.get("heads", [])
+    if "forms" in fr:
+        steps = []
+        for d in fr["offset_deltas"]:   # runs: -k is k more of the step before
+            steps += [steps[-1]] * -d if d < 0 else [d]
+        offs = list(itertools.accumulate(steps))
+        names = {o: raw["opnames"][k] if k >= 0 else None for o, k in zip(offs, fr["forms"])}
+        rows = desk.get("instructions", [])
+        want = ["" if names.get(r["offset"]) is None else "generic"
+                if names[r["offset"]] == r["opname"] else names[r["offset"]] for r in rows]
+        got = [r["cells"][heads.index("final form")] if "final form" in heads else None
+               for r in rows]
+        t.check("explorer: the final form column shows the profile's forms", got == want,
+                f"{got} want {want}")
+    else:
+        t.check("explorer: no final form column without forms in the profile",
+                "final form" not in heads, str(heads))
     sw, iw = phone.get("overflow", [1, 0])
     t.check("explorer (390 px): the page does not scroll sideways", sw <= iw, f"{sw} > {iw}")
     ft = desk.get("fromTable", {})
