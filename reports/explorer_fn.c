@@ -176,8 +176,12 @@ static int by_line(const void *a, const void *b)
  * instructions that ran there and "bt" their time. */
 static void put_line_totals(hx_page *x, jw *w, const pf_function *f, size_t units)
 {
-    size_t nt = f->codeinfo ? f->codeinfo->nlines : 0, n = 0;
-    line_sum *v = malloc((f->ncode + nt + 1) * sizeof *v);
+    /* a line's instructions mostly follow one another: summed run by run
+     * first, the sort has a few entries per line, not one per instruction */
+    size_t nt = f->codeinfo ? f->codeinfo->nlines : 0, n = 0, runs = 0;
+    for (size_t i = 0; i < f->ncode; i++)
+        runs += !i || f->code[i].line != f->code[i - 1].line;
+    line_sum *v = malloc((runs + nt + 1) * sizeof *v);
     if (!v) {
         x->oom = 1;
         return;
@@ -185,9 +189,18 @@ static void put_line_totals(hx_page *x, jw *w, const pf_function *f, size_t unit
     for (size_t i = 0; i < nt; i++)
         if (f->codeinfo->lines[i].line > 0)
             v[n++] = (line_sum){(uint32_t)f->codeinfo->lines[i].line, 0, 0};
-    for (size_t i = 0; i < f->ncode; i++)
-        if (f->code[i].line > 0)
+    size_t ran_from = n;
+    for (size_t i = 0; i < f->ncode; i++) {
+        if (f->code[i].line <= 0)
+            continue;
+        line_sum *last = n > ran_from ? &v[n - 1] : NULL;
+        if (last && last->line == (uint32_t)f->code[i].line) {
+            last->count = pf_add_sat(last->count, f->code[i].count);
+            last->time_ns = pf_add_sat(last->time_ns, pf_instr_time(f, i));
+        } else {
             v[n++] = (line_sum){(uint32_t)f->code[i].line, f->code[i].count, pf_instr_time(f, i)};
+        }
+    }
     qsort(v, n, sizeof *v, by_line);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
