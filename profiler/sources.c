@@ -105,7 +105,8 @@ static int cookie(const char *s, const char *e, char *enc, size_t cap)
         while (v < e && (*v == ' ' || *v == '\t'))
             v++;
         size_t k = 0;
-        while (v < e && k + 1 < cap && (isalnum((unsigned char)*v) || strchr("-_.", *v)))
+        while (v < e && k + 1 < cap &&
+               (isalnum((unsigned char)*v) || *v == '-' || *v == '_' || *v == '.'))
             enc[k++] = *v++;
         enc[k] = 0;
         return k > 0;

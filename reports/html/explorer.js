@@ -91,7 +91,8 @@ window.opprofExplorer = (function () {
         b.addEventListener('click', () => open(id, true));
       }
       if (!found) add(results, 'li', {class: 'muted'}, 'no function matches');
-      else if (found > shown) add(results, 'li', {class: 'muted'}, '... ' + (found - shown) + ' more');
+      else if (found > shown)
+        add(results, 'li', {class: 'muted'}, '... ' + (found - shown) + ' more');
     }
     input.addEventListener('input', search);
     input.addEventListener('keydown', (e) => {
@@ -143,7 +144,8 @@ window.opprofExplorer = (function () {
       const forms = X.forms && d.f;   // the specialization view's, when the profile has it
       if (forms) heads.push('<final form');
       const hr = add(add(t, 'thead', {}), 'tr', {});
-      heads.forEach((h) => add(hr, 'th', h.startsWith('<') ? {class: 'l'} : {}, h.replace(/^</, '')));
+      heads.forEach((h) => add(hr, 'th', h.startsWith('<') ? {class: 'l'} : {},
+                               h.replace(/^</, '')));
       const tb = add(t, 'tbody', {});
       let few = false;
       for (const i of idx) {
@@ -265,7 +267,9 @@ window.opprofExplorer = (function () {
         };
         tr.addEventListener('click', toggle);
         tr.addEventListener('keydown', (e) => {
-          if (e.target === tr && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); toggle(); }
+          if (e.target !== tr || (e.key !== 'Enter' && e.key !== ' ')) return;
+          e.preventDefault();
+          toggle();
         });
       }
     }
@@ -281,7 +285,8 @@ window.opprofExplorer = (function () {
       if (scroll) section.scrollIntoView({block: 'start'});
       try {
         const srcChunk = X.files[f[1]][1];
-        const [c, s] = await Promise.all([chunk(f[8]), srcChunk >= 0 ? chunk(srcChunk) : {src: []}]);
+        const [c, s] = await Promise.all([chunk(f[8]),
+                                          srcChunk >= 0 ? chunk(srcChunk) : {src: []}]);
         if (ticket !== current) return;
         render(id, c.fns[String(id)], new Map(s.src));
         view.dataset.ready = '1';
