@@ -7,6 +7,7 @@ file (no hang), the size bound (hottest first, `omitted`), and merge
 carrying the text of both inputs."""
 import base64
 import gzip
+import itertools
 import json
 import os
 import zlib
@@ -19,7 +20,7 @@ def sources(prof):
         steps = []
         for d in e["lines"]:   # runs: -k is k more of the step before
             steps += [steps[-1]] * -d if d < 0 else [d]
-        lines = [sum(steps[:k + 1]) for k in range(len(steps))]
+        lines = list(itertools.accumulate(steps))
         text = zlib.decompress(base64.b64decode(e["text"])).decode("utf-8").split("\n")[:-1]
         out[prof["strings"][e["file"]]] = dict(zip(lines, text))
     return out
