@@ -19,6 +19,7 @@
 #include "nodepass.h"
 #include "pycompat.h"
 #include "../reports/model/opcodes.h"
+#include "../reports/model/sourcetext.h"
 #include "scope.h"
 #include "sources.h"
 
@@ -355,10 +356,11 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
     np_pass *x = np_new(s, p->counted, p->stacks_enabled);
     if (!x || load_opnames(p) < 0 || build_functions(s, p, cwd, x) < 0 ||
         build_threads(s, p) < 0 || (p->stacks_enabled && build_nodes(s, p, x) < 0) ||
-        src_capture(p) < 0 ||
         pf_ensure_process(p) < 0)
         goto done;
     p->processes[0].pid = getpid();
+    if (src_capture(p) < 0)
+        stx_drop(p);   /* the source text is optional: the profile goes without */
     (void)fm_fill(s, p);  /* optional: on failure no function has forms */
     rc = 0;
     if (np_inconsistent(x)) {
