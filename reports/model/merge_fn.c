@@ -160,7 +160,8 @@ static int merge_form_times(pf_function *g, const pf_function *f, const uint16_t
     return 0;
 }
 
-/* What no longer fits g's instructions after a union (edited code). */
+/* What no longer fits g's instructions after a union (edited code), or
+ * what one of the runs merged did not record. */
 static void drop_forms(pf_function *g)
 {
     free(g->forms);
@@ -194,7 +195,7 @@ static int add_code(pf_function *g, const pf_function *f, const uint16_t *opmap)
     int done = add_code_in_place(g, f);
     if (done < 0 || (!done && add_code_union(g, f, opmap) < 0))
         return -1;
-    if (!done)
+    if (!done || !f->forms)   /* forms of one run only are no one's "end" */
         drop_forms(g);
     merge_forms_in_place(g, f, opmap);
     if (done && merge_form_times(g, f, opmap) < 0)

@@ -134,6 +134,16 @@ static void test_merge_forms(void **state)
     assert_int_equal(pf_merge(in2, 2, &out2, err, sizeof err), 0);
     assert_int_equal(out2->functions[0].forms[1], PF_NO_FORM);
     assert_string_equal(pf_opname(out2, out2->functions[0].forms[0]), "LOAD_FAST");
+    /* a run without forms (3.11, an older profile): none are anyone's */
+    pf_profile *d = profile_new("/p", NULL), *out3 = NULL;
+    const ins code[] = {{2, "LOAD_FAST", 2, 5}, {4, "LOAD_ATTR", 2, 5}};
+    add_fn_scope(d, "/p/m.py", "f", 1, PF_SCOPE_FUNCTION, 1, code, N(code));
+    pf_profile *in3[] = {out, d};
+    assert_int_equal(pf_merge(in3, 2, &out3, err, sizeof err), 0);
+    assert_null(out3->functions[0].forms);
+    assert_int_equal(out3->functions[0].nform_times, 0);
+    pf_profile_release(out3);
+    pf_profile_release(d);
     pf_profile_release(out2);
     pf_profile_release(out);
     pf_profile_release(a);
