@@ -120,8 +120,8 @@ static int add_code_union(pf_function *g, const pf_function *f, const uint16_t *
  * ended with different forms, neither is the form "at the end" (-1). */
 static void merge_forms_in_place(pf_function *g, const pf_function *f, const uint16_t *opmap)
 {
-    for (size_t i = 0; g->forms && i < g->ncode; i++)
-        if (!f->forms || f->forms[i] == PF_NO_FORM || opmap[f->forms[i]] != g->forms[i])
+    for (size_t i = 0; i < g->ncode; i++)
+        if (f->forms[i] == PF_NO_FORM || opmap[f->forms[i]] != g->forms[i])
             g->forms[i] = PF_NO_FORM;
 }
 
@@ -195,11 +195,13 @@ static int add_code(pf_function *g, const pf_function *f, const uint16_t *opmap)
     int done = add_code_in_place(g, f);
     if (done < 0 || (!done && add_code_union(g, f, opmap) < 0))
         return -1;
-    if (!done || !f->forms)   /* forms of one run only are no one's "end" */
+    if (!done || !f->forms || !g->forms) {   /* one run's forms are no sum's */
         drop_forms(g);
-    merge_forms_in_place(g, f, opmap);
-    if (done && merge_form_times(g, f, opmap) < 0)
-        return -1;
+    } else {
+        merge_forms_in_place(g, f, opmap);
+        if (merge_form_times(g, f, opmap) < 0)
+            return -1;
+    }
     add_totals(g, f);
     return 0;
 }
