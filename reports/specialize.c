@@ -229,6 +229,7 @@ int sv_slow_sites(const sv_view *v, sv_slow **out, size_t *nout)
         *nout = 0;
         return -1;
     }
-    qsort(*out, *nout, sizeof **out, by_loss);
+    if (*nout)
+        qsort(*out, *nout, sizeof **out, by_loss);
     return 0;
 }
