@@ -107,19 +107,6 @@ static int by_key(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The index in f->code of the instruction at byte `offset`, or -1. */
-static long code_index(const pf_function *f, uint32_t offset)
-{
-    size_t lo = 0, hi = f->ncode;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->code[mid].offset < offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < f->ncode && f->code[lo].offset == offset ? (long)lo : -1;
-}
 
 /* 1 where code unit u of r starts an instruction: a sample taken inside
  * a call's cache read cache data, not an opcode. */
@@ -175,11 +162,12 @@ static int fill_times(pf_function *f, const st_record *r, const slot *v, size_t 
     }
     for (size_t j = *at; j < end; j++) {
         uint32_t unit = (uint32_t)(v[j].key >> 8 & 0xffffff);
-        long k = unit < r->ncounters && start[unit] ? code_index(f, 2 * unit) : -1;
-        if (k < 0)
+        const pf_instr *in = unit < r->ncounters && start[unit] ? pf_instr_at(f, 2 * unit) : NULL;
+        if (!in)
             continue;
-        f->form_times[f->nform_times++] = (pf_form_time){(uint32_t)k, (uint16_t)(v[j].key & 0xff),
-                                                          v[j].ns, v[j].samples};
+        f->form_times[f->nform_times++] = (pf_form_time){(uint32_t)(in - f->code),
+                                                          (uint16_t)(v[j].key & 0xff), v[j].ns,
+                                                          v[j].samples};
     }
     free(start);
     *at = end;

@@ -132,22 +132,6 @@ int an_read_hooked(const char *path, const char *spec, size_t top, unsigned keep
     return rc;
 }
 
-/* f->code is by offset (pf_check_sums refuses it otherwise): a search,
- * not a scan per listed instruction, which made a 150,000-instruction
- * module take minutes. */
-static const pf_instr *executed(const pf_function *f, uint32_t offset)
-{
-    size_t lo = 0, hi = f->ncode;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->code[mid].offset < offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < f->ncode && f->code[lo].offset == offset ? &f->code[lo] : NULL;
-}
-
 /* s with control characters escaped as the profile's JSON has them
  * ("\n", "\u001b"): a file name may hold any byte but '/' and NUL, and
  * the header must stay one line. */
@@ -289,7 +273,7 @@ int an_render(const pf_profile *p, const pf_function *f, int explain, FILE *out)
     for (size_t i = 0; i <= n; i++) {
         const row *l = rows && i < n ? &rows[i] : NULL;
         uint32_t off = l ? l->offset : i < n ? f->code[i].offset : 0;
-        const pf_instr *in = i < n ? executed(f, off) : NULL;
+        const pf_instr *in = i < n ? pf_instr_at(f, off) : NULL;
         int line = l ? l->line : in ? in->line : -1;
         if (i == n || (line != last_line && line >= 0)) {
             if (last_line >= 0 && (line_count || line_time)) {

@@ -26,19 +26,6 @@ typedef struct row {
     const pf_instr *ran;      /* NULL: never ran */
 } row;
 
-static const pf_instr *executed(const pf_function *f, uint32_t offset)
-{
-    size_t lo = 0, hi = f->ncode;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->code[mid].offset < offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < f->ncode && f->code[lo].offset == offset ? &f->code[lo] : NULL;
-}
-
 /* f's whole listing: its code disassembled (dz keeps the texts), v1's
  * stored listing, else what ran.  NULL when out of memory. */
 static row *rows_of(const pf_profile *p, const pf_function *f, dz_listing *dz, size_t *n)
@@ -54,7 +41,7 @@ static row *rows_of(const pf_profile *p, const pf_function *f, dz_listing *dz, s
             for (size_t i = 0; i < dz->n; i++) {
                 const dz_instr *d = &dz->v[i];
                 v[i] = (row){(uint32_t)d->offset, d->opname, d->arg, d->argrepr, d->line,
-                             executed(f, (uint32_t)d->offset)};
+                             pf_instr_at(f, (uint32_t)d->offset)};
             }
             *n = dz->n;
             return v;
@@ -66,7 +53,7 @@ static row *rows_of(const pf_profile *p, const pf_function *f, dz_listing *dz, s
         for (size_t i = 0; i < f->nlisting; i++) {
             const pf_listing *l = &f->listing[i];
             v[i] = (row){l->offset, pf_opname(p, l->op), l->arg, l->argrepr ? l->argrepr : "",
-                         l->line, executed(f, l->offset)};
+                         l->line, pf_instr_at(f, l->offset)};
         }
         *n = f->nlisting;
         return v;

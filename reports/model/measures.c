@@ -184,6 +184,19 @@ void pf_node_drop_sites(pf_node *n)
     n->nsites = n->nsite_times = 0;
 }
 
+const pf_instr *pf_instr_at(const pf_function *f, uint32_t offset)
+{
+    size_t lo = 0, hi = f->ncode;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->code[mid].offset < offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < f->ncode && f->code[lo].offset == offset ? &f->code[lo] : NULL;
+}
+
 const pf_itime *pf_instr_times(const pf_function *f, size_t i)
 {
     size_t lo = 0, hi = f->ntimes;

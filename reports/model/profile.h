@@ -425,6 +425,9 @@ int pf_node_set_time(pf_node *n, uint16_t op, uint64_t time_ns);
 
 /* code[i]'s time entry, or NULL when it has none. */
 const pf_itime *pf_instr_times(const pf_function *f, size_t i);
+/* The executed instruction at byte `offset` of f, NULL if none ran there
+ * (f->code is by offset: pf_check_sums refuses it otherwise). */
+const pf_instr *pf_instr_at(const pf_function *f, uint32_t offset);
 static inline uint64_t pf_instr_time(const pf_function *f, size_t i)
 {
     const pf_itime *t = f->ntimes ? pf_instr_times(f, i) : NULL;
