@@ -173,23 +173,6 @@ static void test_check_form_times(void **state)
     pf_profile_release(p);
 }
 
-static pf_profile *round_trip(const pf_profile *p)
-{
-    char path[] = "/tmp/opprof-test-spec-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    assert_non_null(f);
-    assert_int_equal(pf_json_write(p, f), 0);
-    assert_int_equal(fclose(f), 0);
-    pf_profile *q = NULL;
-    char err[512];
-    if (pf_read_file(path, &q, err, sizeof err) < 0)
-        fail_msg("reading back: %s", err);
-    unlink(path);
-    return q;
-}
-
 /* forms and form_times survive the v2 writer and reader. */
 static void test_round_trip(void **state)
 {
@@ -202,7 +185,7 @@ static void test_round_trip(void **state)
     f->form_times[0] = (pf_form_time){1, f->forms[1], 60, 1};
     f->nform_times = 1;
     p->time_ns = 100;
-    pf_profile *q = round_trip(p);
+    pf_profile *q = save_and_read(p, "forms.json");
     const pf_function *g = &q->functions[0];
     assert_non_null(g->forms);
     assert_string_equal(pf_opname(q, g->forms[1]), "LOAD_ATTR_INSTANCE_VALUE");
@@ -223,5 +206,5 @@ int main(void)
         cmocka_unit_test(test_check_form_times),
         cmocka_unit_test(test_round_trip),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);
 }
