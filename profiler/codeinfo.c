@@ -5,6 +5,8 @@
 
 #include "scope.h"
 
+#include <stdlib.h>
+
 _Static_assert(SC_CO_OPTIMIZED == CO_OPTIMIZED && SC_CO_NEWLOCALS == CO_NEWLOCALS &&
                    SC_CO_GENERATOR == CO_GENERATOR && SC_CO_COROUTINE == CO_COROUTINE &&
                    SC_CO_ASYNC_GENERATOR == CO_ASYNC_GENERATOR,
@@ -115,6 +117,18 @@ int ci_is_resume(const st_record *rec, long offset)
 {
     return offset >= 0 && (unsigned long)offset < 2ul * rec->ncounters &&
            rec->bytes[offset] == ops.resume;
+}
+
+uint32_t *ci_instruction_starts(const st_record *rec)
+{
+    uint32_t *start = malloc((rec->ncounters ? rec->ncounters : 1) * sizeof *start);
+    for (uint32_t i = 0; start && i < rec->ncounters;) {
+        uint32_t next = i + 1 + ops.caches[rec->bytes[2 * i]];
+        for (uint32_t k = i; k < next && k < rec->ncounters; k++)
+            start[k] = i;
+        i = next;
+    }
+    return start;
 }
 
 static st_record *create(st_store *s, PyObject *code)

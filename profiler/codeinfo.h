@@ -32,6 +32,11 @@ const bm_ops *ci_ops(void);
 /* Whether the instruction at byte `offset` of `rec` is a RESUME. */
 int ci_is_resume(const st_record *rec, long offset);
 
+/* The code unit of the instruction that holds each code unit of rec (a
+ * unit inside an instruction's inline cache belongs to that instruction):
+ * an array of rec->ncounters the caller frees, NULL when out of memory. */
+uint32_t *ci_instruction_starts(const st_record *rec);
+
 /* Drops the store's references to code objects. Needs the GIL. */
 void ci_release(st_store *s);
 

@@ -108,17 +108,6 @@ static int by_key(const void *a, const void *b)
 }
 
 
-/* 1 where code unit u of r starts an instruction: a sample taken inside
- * a call's cache read cache data, not an opcode. */
-static unsigned char *starts_of(const st_record *r)
-{
-    unsigned char *start = calloc(r->ncounters ? r->ncounters : 1, 1);
-    const uint8_t *caches = ci_ops()->caches;
-    for (uint32_t u = 0; start && u < r->ncounters; u += 1 + caches[r->bytes[2 * u]])
-        start[u] = 1;
-    return start;
-}
-
 static int fill_forms(pf_function *f, const unsigned char *units, uint32_t n)
 {
     if (!(f->forms = malloc((f->ncode ? f->ncode : 1) * sizeof *f->forms)))
@@ -154,7 +143,8 @@ static int fill_times(pf_function *f, const st_record *r, const slot *v, size_t 
     size_t end = *at;
     while (end < n && (v[end].key >> 32) == (uint64_t)r->index + 1)
         end++;
-    unsigned char *start = starts_of(r);
+    /* a sample taken inside a call's cache read cache data, not an opcode */
+    uint32_t *start = ci_instruction_starts(r);
     f->form_times = calloc(end - *at + 1, sizeof *f->form_times);
     if (!start || !f->form_times) {
         free(start);
@@ -162,7 +152,8 @@ static int fill_times(pf_function *f, const st_record *r, const slot *v, size_t 
     }
     for (size_t j = *at; j < end; j++) {
         uint32_t unit = (uint32_t)(v[j].key >> 8 & 0xffffff);
-        const pf_instr *in = unit < r->ncounters && start[unit] ? pf_instr_at(f, 2 * unit) : NULL;
+        const pf_instr *in =
+            unit < r->ncounters && start[unit] == unit ? pf_instr_at(f, 2 * unit) : NULL;
         if (!in)
             continue;
         f->form_times[f->nform_times++] = (pf_form_time){(uint32_t)(in - f->code),

@@ -263,17 +263,8 @@ static int32_t instruction_at(const st_record *r, int32_t unit, uint32_t **start
 {
     if (unit < 0 || (uint32_t)unit >= r->ncounters)
         return -1;
-    if (!*starts) {
-        if (!(*starts = malloc(r->ncounters * sizeof **starts)))
-            return -1;
-        const uint8_t *caches = ci_ops()->caches;
-        for (uint32_t i = 0; i < r->ncounters;) {
-            uint32_t next = i + 1 + caches[r->bytes[2 * i]];
-            for (uint32_t k = i; k < next && k < r->ncounters; k++)
-                (*starts)[k] = i;
-            i = next;
-        }
-    }
+    if (!*starts && !(*starts = ci_instruction_starts(r)))
+        return -1;
     return (int32_t)(2 * (*starts)[unit]);
 }
 
