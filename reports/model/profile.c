@@ -129,6 +129,9 @@ void pf_function_drop_code(pf_function *f)
     free(f->times);
     free(f->forms);
     free(f->form_times);
+    free(f->per_process);
+    f->per_process = NULL;
+    f->nper_process = 0;
     f->code = NULL;
     f->times = NULL;
     f->forms = NULL;
@@ -155,8 +158,11 @@ void pf_profile_release(pf_profile *p)
     free_strings(p->opnames, p->nopnames);
     free_strings(p->threads, p->nthreads);
     free(p->thread_process);
-    for (size_t i = 0; i < p->nprocesses; i++)
+    for (size_t i = 0; i < p->nprocesses; i++) {
         free_strings(p->processes[i].argv, p->processes[i].argc);
+        free(p->processes[i].ended);
+    }
+    free(p->run_id);
     free(p->processes);
     for (size_t i = 0; i < p->nfunctions; i++) {
         pf_function *f = &p->functions[i];

@@ -102,9 +102,19 @@ typedef struct pf_form_time {
     uint64_t samples;
 } pf_form_time;
 
+/* What one process of a multi-process run ran of a function
+ * (pf_function.per_process). */
+typedef struct pf_proc_count {
+    uint32_t process;        /* index into pf_profile.processes */
+    uint64_t calls;
+    uint64_t instructions;
+    uint64_t time_ns;
+} pf_proc_count;
+
 typedef struct pf_function {
     uint32_t id;
-    uint32_t process;        /* index into pf_profile.processes */
+    uint32_t process;        /* index into pf_profile.processes: the first
+                                process it ran in */
     char *file;
     char *name;
     char *qualname;
@@ -126,6 +136,10 @@ typedef struct pf_function {
                                 known); NULL when not recorded */
     pf_form_time *form_times;
     size_t nform_times;
+    pf_proc_count *per_process;  /* by process, rising: what each ran of the
+                                    sums above; only when the profile has
+                                    more than one process, else NULL */
+    size_t nper_process;
 } pf_function;
 
 /* What ran of one opcode (scratch and summaries; nodes keep pf_opval). */
@@ -206,6 +220,12 @@ typedef struct pf_process {
     size_t argc;
     int exit_status;
     int incomplete;
+    char *ended;             /* "exit", "os._exit", a signal's name ("SIGTERM");
+                                NULL: not known */
+    int pending;             /* still running when the profile was written:
+                                its counts are not here (its own file has them) */
+    uint64_t start_ns;       /* CLOCK_REALTIME since the epoch; 0: not known */
+    uint64_t end_ns;
 } pf_process;
 
 /* A native frame: an address, named when the symbol tables can. */
@@ -281,6 +301,8 @@ typedef struct pf_profile {
     char *root;              /* the script's folder (cwd for -m/-c), or --root */
     char *hash_seed;         /* PYTHONHASHSEED in force, or "random" */
     char *collector;         /* how the counts were obtained */
+    char *run_id;            /* --subprocesses: shared by every process of the
+                                run (merge folds a child in by it); else NULL */
     char **argv;
     size_t argc;
     int exit_status;
