@@ -82,7 +82,7 @@ BUILDDIR ?= build$(BUILD_TAG)
 CPPFLAGS += -MMD -MP
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 
-PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/commands.c profiler/host.c profiler/pyconfig.c profiler/forms.c profiler/store.c \
+PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/commands.c profiler/host.c profiler/children.c profiler/pyconfig.c profiler/forms.c profiler/store.c \
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c profiler/nodepass.c \
                 profiler/sources.c \
                 profiler/collector_common.c profiler/collector_trace.c profiler/trace_guest.c \
@@ -98,7 +98,7 @@ MODEL_SRC    := reports/model/profile.c reports/model/measures.c reports/model/n
                 reports/model/profile_read_v2_tree.c reports/model/profile_read_v2_code.c \
                 reports/model/profile_read_v2_src.c \
                 reports/model/jsonpull.c reports/model/jsonpull_src.c \
-                reports/model/merge.c reports/model/merge_fn.c reports/model/disasm.c reports/model/opcodes_tables.c \
+                reports/model/merge.c reports/model/merge_fn.c reports/model/merge_proc.c reports/model/disasm.c reports/model/opcodes_tables.c \
                 reports/model/codepack.c
 PPROF_SRC    := reports/pprof.c reports/pprof_native.c reports/pprof_tables.c
 REPORTS_SRC  := $(MODEL_SRC) reports/jsonw.c reports/outfile.c reports/diff.c \
@@ -177,7 +177,7 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge sourcetext profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize
+UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge runmerge sourcetext profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
@@ -192,6 +192,7 @@ unit_src_nstack := profiler/nstack.c
 unit_src_sclock := profiler/sclock.c
 unit_src_diff  := reports/specialize.c reports/diff.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
 unit_src_merge := $(unit_src_diff)
+unit_src_runmerge := $(unit_src_diff)
 unit_src_specialize := $(unit_src_diff)
 unit_src_sourcetext := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)

@@ -12,7 +12,7 @@ enum opt_id {
     OPT_HELP, OPT_NO_TIME, OPT_TIME_ONLY, OPT_RATE, OPT_METRIC, OPT_THRESHOLD, OPT_FUNCTION_THRESHOLD, OPT_SOFT,
     OPT_MIN_INSTRUCTIONS, OPT_INCLUDE_IMPORTS, OPT_ALLOW_MISMATCH, OPT_FORMAT, OPT_TOP,
     OPT_SORT, OPT_WIDTH, OPT_REPORT, OPT_FOLDED, OPT_SPEEDSCOPE, OPT_HTML, OPT_PPROF, OPT_OPCODES,
-    OPT_NATIVE, OPT_NO_LEGEND, OPT_EXPLAIN,
+    OPT_NATIVE, OPT_NO_LEGEND, OPT_EXPLAIN, OPT_SUBPROCESSES, OPT_SUBPROCESS_WAIT,
 };
 
 typedef struct option {
@@ -46,6 +46,8 @@ static const option run_options[] = {
     {NULL, "--time-only", OPT_TIME_ONLY, 0},
     {NULL, "--rate", OPT_RATE, 1},
     {NULL, "--native", OPT_NATIVE, 0},
+    {NULL, "--subprocesses", OPT_SUBPROCESSES, 0},
+    {NULL, "--subprocess-wait", OPT_SUBPROCESS_WAIT, 1},
     {NULL, "--folded", OPT_FOLDED, 1},
     {NULL, "--speedscope", OPT_SPEEDSCOPE, 1},
     {NULL, "--html", OPT_HTML, 1},
@@ -247,6 +249,18 @@ static int apply_run(void *p, const option *opt, const char *arg, const char *va
     case OPT_NO_TIME: o->time = 0; return 0;
     case OPT_TIME_ONLY: o->count = 0; return 0;
     case OPT_NATIVE: o->native = 1; return 0;
+    case OPT_SUBPROCESSES: o->subprocesses = 1; return 0;
+    case OPT_SUBPROCESS_WAIT: {
+        char *end;
+        double v = strtod(value, &end);
+        if (end == value || *end || !(v >= 0 && v <= 3600)) {
+            snprintf(err, errlen, "bad value for %s: '%s' (0 to 3600 seconds)", arg, value);
+            return -1;
+        }
+        o->subprocess_wait_s = v;
+        o->subprocess_wait_set = 1;
+        return 0;
+    }
     case OPT_RATE: {
         char *end;
         unsigned long v = strtoul(value, &end, 10);
@@ -287,6 +301,7 @@ int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen)
     o->time = 1;
     o->count = 1;
     o->rate_hz = 1000;
+    o->subprocess_wait_s = 10;
     gate_init(&o->gate);
     int n;
     int i = parse(argc, argv, run_options, 1, apply_run, o, NULL, &n, err, errlen);
@@ -300,6 +315,10 @@ int cli_parse_run(int argc, char **argv, cli_run *o, char *err, size_t errlen)
     }
     if (!o->count && !o->time) {
         snprintf(err, errlen, "--time-only and --no-time together leave nothing to measure");
+        return -1;
+    }
+    if (o->subprocess_wait_set && !o->subprocesses) {
+        snprintf(err, errlen, "--subprocess-wait goes with --subprocesses");
         return -1;
     }
     if (o->native && !o->time) {

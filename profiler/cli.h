@@ -29,6 +29,9 @@ typedef struct cli_run {
     int count;               /* count instructions (not --time-only) */
     unsigned rate_hz;        /* --rate */
     int native;              /* --native: mixed native + Python stacks */
+    int subprocesses;        /* --subprocesses: children are profiled and merged */
+    double subprocess_wait_s;/* --subprocess-wait: how long the parent waits for them */
+    int subprocess_wait_set;
     const char *compare;     /* --compare BASELINE: diff after the run */
     const char *report;      /* --report FILE: the report there, not on stderr */
     int sort_by_count;       /* --sort count */

@@ -46,6 +46,7 @@ static cr_info info;
 static char maps[1 << 18];
 static size_t maps_len;
 static unsigned timeout_s = 20;
+static int quiet_term;   /* cr_quiet_termination: a pool's worker */
 
 /* ---- output without stdio ------------------------------------------------ */
 
@@ -317,8 +318,9 @@ static void write_profile(outbuf *o)
         return;
     }
     int status;
-    struct timespec tick = {0, 10 * 1000 * 1000};
-    for (unsigned waited = 0; waited < timeout_s * 100; waited++) {
+    /* 1 ms: a pool's teardown waits for each terminated worker's part */
+    struct timespec tick = {0, 1000 * 1000};
+    for (unsigned waited = 0; waited < timeout_s * 1000; waited++) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR)) {
             if (r == pid && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
@@ -360,7 +362,7 @@ static void report_and_write(int sig, siginfo_t *si, void *uc)
         puts_(&o, "\n");
         report_native(&o);
         report_python(&o);
-    } else if (!disarmed) {
+    } else if (!disarmed && !quiet_term) {
         puts_(&o, "opprof: ");
         puts_(&o, cr_signal_name(sig));
         puts_(&o, ": writing the profile collected so far\n");
@@ -406,10 +408,59 @@ static void report_and_write_on_work_stack(int sig, siginfo_t *si, void *uc)
     report_and_write(sig, si, uc);
 }
 
+/* A child's termination signal that came while its thread ran with the
+ * GIL, put off to the interpreter's next safe point (cr_quiet_termination):
+ * the profile is written in the process itself, which then dies of the
+ * signal as it would have. */
+static volatile sig_atomic_t term_deferred;
+static cr_term_writer term_writer;
+
+static int run_deferred_term(void *unused)
+{
+    (void)unused;
+    int sig = term_deferred;
+    if (!disarmed && term_writer)
+        term_writer(sig);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, NULL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+    raise(sig);
+    return 0;
+}
+
+/* With the GIL held the thread may be inside malloc: a child forked now
+ * to write would find the heap half-changed (glibc aborts there).  A
+ * thread blocked without it (a pool's idle worker) is at a safe point for
+ * the fork, and could not run a pending call anyway. */
+static int defer_termination(int sig)
+{
+    if (!quiet_term || !term_writer || disarmed || (sig != SIGTERM && sig != SIGHUP))
+        return 0;
+    if (term_deferred)
+        return 1;   /* already on its way */
+    if (!PyGILState_Check())
+        return 0;
+    term_deferred = sig;
+    if (Py_AddPendingCall(run_deferred_term, NULL) != 0) {
+        term_deferred = 0;
+        return 0;
+    }
+    return 1;
+}
+
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
     int k = slot_of(sig);
+    if (defer_termination(sig)) {
+        errno = saved_errno;
+        return;
+    }
     pid_t self = gettid();
     if (atomic_fetch_add(&entered, 1) != 0 && atomic_load(&entered_by) != self) {
         /* another thread is writing the profile: let it finish first */
@@ -517,6 +568,16 @@ int cr_install(st_store *s, cr_writer w)
 void cr_disarm(void)
 {
     disarmed = 1;
+}
+
+void cr_quiet_termination(void)
+{
+    quiet_term = 1;
+}
+
+void cr_set_term_writer(cr_term_writer w)
+{
+    term_writer = w;
 }
 
 void cr_after_fork_child(void)

@@ -68,6 +68,20 @@ void cr_disarm(void);
  * Fatal signals are still reported. */
 void cr_after_fork_child(void);
 
+/* Writes the profile in the process itself after a termination signal
+ * (the process then dies of it). */
+typedef void (*cr_term_writer)(int sig);
+
+/* A child whose profile the run keeps (--subprocesses): SIGTERM and
+ * SIGHUP still write it, without a line on stderr (multiprocessing ends
+ * its pool's workers with SIGTERM: that is no news to the user).  One
+ * that comes while the thread holds the GIL is put off to the next safe
+ * point (Py_AddPendingCall), where cr_set_term_writer's function
+ * writes; else the profile is written from a fork, as for the parent.
+ * Async-signal-safe (fork() calls it in the child). */
+void cr_quiet_termination(void);
+void cr_set_term_writer(cr_term_writer w);
+
 /* "SIGSEGV" for a signal number; "SIG?" for others. */
 const char *cr_signal_name(int sig);
 

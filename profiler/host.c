@@ -28,6 +28,7 @@
 
 #include "../reports/outfile.h"
 #include "../reports/model/profile_read.h"
+#include "children.h"
 #include "codeinfo.h"
 #include "collector.h"
 #include "commands.h"
@@ -57,6 +58,7 @@ static struct {
     int written;
     int sigint;              /* the script died of KeyboardInterrupt */
     int by_signal;           /* in the child writing after a signal (crash.h) */
+    const char *ended;       /* how the process ends: "os._exit", a signal; NULL: exit */
     uint64_t start_ns;
     uint64_t end_ns;         /* when the script ended: the exit work starts */
 } run;
@@ -114,6 +116,10 @@ static int finish(int status)
         return status;
     run.written = 1;
     run.profile->exit_status = status;
+    if (ch_role_now() == CH_CHILD) {   /* its part of the run: nothing else */
+        ch_write_part(run.profile);
+        return status;
+    }
     ro_result res = ro_write(run.out, run.profile, run.opts, run.end_ns);
     if (res == RO_NO_PROFILE)
         return status;
@@ -174,7 +180,11 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
     /* before the snapshot: code it runs (dis builds namedtuples with eval)
      * resets CPython's own record of the KeyboardInterrupt */
     run.sigint = last_exception_is_keyboard_interrupt();
-    cr_disarm();  /* the store goes away below */
+    /* a child's part is written whole: a pool that sends SIGTERM to a
+     * worker already on its way out (python's would be gone) waits */
+    if (ch_role_now() == CH_CHILD)
+        ch_hold_termination();
+    cr_disarm();
     sm_stop();  /* first: the snapshot itself is not the script's time */
     if (fm_capture(run.store) < 0)
         fm_release();  /* forms are optional: the profile goes without */
@@ -207,7 +217,7 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         const char *why = collector_incomplete_reason();
         if (why)
             bad |= pf_mark_incomplete(p, why) < 0;
-        bad |= snap_build(run.store, p, run.cwd) < 0;
+        bad |= snap_build(run.store, p, run.cwd, ch_role_now() == CH_CHILD) < 0;
         fm_release();
         note_imported_files();
         if (p->timed) {
@@ -223,8 +233,18 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         }
         if (nv_enabled())
             bad |= nv_build(p) < 0;
+        /* a child's part: what it inherited and never ran is its parent's */
+        if (ch_role_now() == CH_CHILD)
+            bad |= pf_drop_idle_functions(p) < 0;
     }
     PyErr_Clear();
+    if (!bad && ch_mark_process(p, run.ended ? run.ended : "exit") < 0)
+        bad = 1;
+    if (!bad && !run.by_signal && ch_role_now() != CH_NONE)
+        ch_stop_helpers();
+    /* a signal's writer waits for no one: the children write their own */
+    if (!bad && ch_collect(&p, run.by_signal ? 0 : run.opts->subprocess_wait_s) < 0)
+        error("the profile holds this process only");
     if (!run.by_signal) {  /* the crash report still points into it */
         ci_release(run.store);
         /* Its C memory is not freed: the process is about to end, and
@@ -248,11 +268,13 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
  * profile so far, marked.  Best-effort (the parent bounds it). */
 static void write_after_signal(const cr_info *ci)
 {
-    if (run.written || !run.store)
+    /* a child killed before its own start holds its parent's counts */
+    if (run.written || !run.store || ch_counts_inherited())
         _exit(0);
     if (!PyGILState_Check())
         PyGILState_Ensure();  /* free unless another thread held it: then the parent's timeout */
     run.by_signal = 1;
+    run.ended = cr_signal_name(ci->sig);
     /* the signal may have stopped an object half-built (a fault inside a C
      * call): the cyclic GC must not walk the heap while the snapshot runs */
     PyGC_Disable();
@@ -273,6 +295,21 @@ static void write_after_signal(const cr_info *ci)
     _exit(finish(128 + ci->sig) == 128 + ci->sig ? 0 : 1);
 }
 
+/* A child of a --subprocesses run ended by SIGTERM or SIGHUP while it
+ * held the GIL (crash.h): its part is written here, in the process. */
+static void write_on_term(int sig)
+{
+    if (run.written || !run.store)
+        return;
+    run.ended = cr_signal_name(sig);
+    at_exit(NULL, NULL);
+    pf_profile *p = run.profile;
+    char why[64];
+    snprintf(why, sizeof why, "the run was ended by %s", cr_signal_name(sig));
+    if (p && pf_mark_incomplete(p, why) == 0 && pf_set_string(&p->signal, cr_signal_name(sig)) == 0)
+        finish(128 + sig);
+}
+
 /* A forked child writes its own profile (and flame graphs), named with
  * its pid, and counts only what it runs itself. */
 static PyObject *after_fork_child(PyObject *self, PyObject *unused)
@@ -280,9 +317,10 @@ static PyObject *after_fork_child(PyObject *self, PyObject *unused)
     (void)self;
     (void)unused;
     collector_after_fork_child();
-    cr_after_fork_child();
+    ch_after_fork();   /* its signal handling changed in fork() itself */
     run.start_ns = now_ns();
-    ro_after_fork(run.out);
+    if (ch_role_now() != CH_CHILD)   /* a child's profile is a part: no outputs */
+        ro_after_fork(run.out);
     Py_RETURN_NONE;
 }
 
@@ -302,7 +340,9 @@ static PyObject *os_exit_hook(PyObject *self, PyObject *args, PyObject *kwargs)
     if (v == -1 && PyErr_Occurred())
         PyErr_Clear();
     int status = v >= 0 && v <= 255 ? (int)v : -1;   /* else: as the real one does */
-    if (getpid() == main_pid && !run.written && status >= 0 && !kwargs) {
+    if ((getpid() == main_pid || ch_role_now() == CH_CHILD) && !run.written && status >= 0 &&
+        !kwargs) {
+        run.ended = "os._exit";
         at_exit(NULL, NULL);
         int rc = finish(status);
         if (rc != status) {
@@ -401,12 +441,23 @@ int host_run(const cli_run *o)
         PyConfig_Clear(&config);
         return OPPROF_EXIT_CANTCREAT;
     }
+    ch_begin(o->py_argc, o->py_argv);
+    if (o->subprocesses && ch_role_now() == CH_NONE &&
+        ch_parent_start(o, run.t.root, ro_profile_name(run.out)) < 0) {
+        PyConfig_Clear(&config);
+        return OPPROF_EXIT_CANTCREAT;
+    }
     PyStatus st = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);
     if (PyStatus_Exception(st)) {
         if (PyStatus_IsExit(st))
             return st.exitcode;
         error("cannot start python: %s", st.err_msg ? st.err_msg : "?");
+        return OPPROF_EXIT_SOFTWARE;
+    }
+    if (ch_role_now() != CH_NONE && ch_set_executable() < 0) {
+        PyErr_Print();
+        error("internal error: cannot set sys.executable to the launcher");
         return OPPROF_EXIT_SOFTWARE;
     }
     if (run.baseline && !o->gate.opts.allow_mismatch &&
@@ -440,6 +491,9 @@ int host_run(const cli_run *o)
     }
     if (cr_install(run.store, write_after_signal) < 0)
         error("warning: cannot install the crash handlers: %s", strerror(errno));
+    cr_set_term_writer(write_on_term);
+    if (ch_role_now() == CH_CHILD)
+        cr_quiet_termination();
     run.start_ns = now_ns();
     int status = Py_RunMain();
     status = finish(status);

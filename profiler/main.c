@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "children.h"
 #include "cli.h"
 #include "commands.h"
 #include "exitcode.h"
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
 {
     /* the report draws bars with block characters when the locale is UTF-8 */
     setlocale(LC_CTYPE, "");
+    if (argc >= 1 && ch_is_launcher(argv[0]))   /* sys.executable of a --subprocesses run */
+        return ch_launcher_main(argc, argv);
     if (argc < 2) {
         fputs(cli_main_usage, stderr);
         return OPPROF_EXIT_USAGE;

@@ -208,13 +208,36 @@ static int fill_record(void *arg, uint32_t i)
                      np_record_lines(j->x, i));
 }
 
-static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass *x)
+/* Per record, whether this process ran it: calls, counts or samples in
+ * any of its nodes (lean snapshots: a forked child inherits every record
+ * of its parent, zeroed).  NULL when out of memory. */
+static unsigned char *records_run(st_store *s)
+{
+    size_t nrec = st_record_count(s), n = st_node_count(s);
+    unsigned char *ran = calloc(nrec + 1, 1);
+    for (size_t i = 0; ran && i < nrec; i++)
+        ran[i] = st_record_at(s, i)->calls != 0;
+    for (size_t i = 0; ran && i < n; i++) {
+        const st_node *sn = st_node_at(s, i);
+        if (!sn->rec || ran[sn->rec->index])
+            continue;
+        size_t k = (size_t)sn->rec->ncounters * sn->rec->width;
+        int any = sn->times != NULL;
+        for (size_t j = 0; j < k && !any; j++)
+            any = sn->counts[j] != 0;
+        ran[sn->rec->index] = (unsigned char)any;
+    }
+    return ran;
+}
+
+static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass *x, int lean)
 {
     int rc = -1;
     PyObject *quals = PyDict_New();
     size_t nrec = st_record_count(s);
     int **lines = calloc(nrec ? nrec : 1, sizeof *lines);
-    if (!quals || !lines) {
+    unsigned char *ran = lean ? records_run(s) : NULL;
+    if (!quals || !lines || (lean && !ran)) {
         free(lines);
         goto done;
     }
@@ -230,11 +253,22 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass 
             goto done;
         f->calls = r->calls;
         f->cumulative_ns = r->cumulative_ns;
+        if (ran && !ran[i]) {
+            /* nothing of it to count here: no names, lines or listing
+             * (pf_drop_idle_functions drops it once the snapshot is done) */
+            if (pf_set_string(&f->file, "") < 0 || pf_set_string(&f->name, "") < 0 ||
+                pf_set_string(&f->qualname, "") < 0 || !(lines[i] = calloc(r->ncounters + 1,
+                                                                            sizeof **lines)))
+                goto done;
+            np_lines_ready(x, i + 1);
+            continue;
+        }
         if (fill_names(f, r->user, quals, cwd) < 0)
             goto done;
         /* the line table comes with what annotate needs; without it (out
-         * of memory, a failing repr()) annotate lacks argument texts only */
-        if (lst_fill(f, r->user) < 0 || !f->codeinfo)
+         * of memory, a failing repr()) annotate lacks argument texts only.
+         * lean: a child's part goes without it where the parent has it */
+        if ((lean && !r->calls) || lst_fill(f, r->user) < 0 || !f->codeinfo)
             lines[i] = lines_of(r->user, r->ncounters);
         else
             lines[i] = lines_of_table(f->codeinfo, r->ncounters);
@@ -251,6 +285,7 @@ static int build_functions(st_store *s, pf_profile *p, const char *cwd, np_pass 
     }
     rc = 0;
 done:
+    free(ran);
     Py_XDECREF(quals);
     PyErr_Clear();
     return rc;
@@ -336,7 +371,7 @@ static int build_threads(st_store *s, pf_profile *p)
     return 0;
 }
 
-int snap_build(st_store *s, pf_profile *p, const char *cwd)
+int snap_build(st_store *s, pf_profile *p, const char *cwd, int lean)
 {
     int rc = -1;
     p->stacks_enabled = st_store_with_stacks(s);
@@ -345,7 +380,7 @@ int snap_build(st_store *s, pf_profile *p, const char *cwd)
      * could fork, and the child would wait for a helper it does not have */
     int gc_was_on = PyGC_Disable();
     np_pass *x = np_new(s, p->counted, p->stacks_enabled);
-    if (!x || load_opnames(p) < 0 || build_functions(s, p, cwd, x) < 0 ||
+    if (!x || load_opnames(p) < 0 || build_functions(s, p, cwd, x, lean) < 0 ||
         build_threads(s, p) < 0 || (p->stacks_enabled && build_nodes(s, p, x) < 0) ||
         pf_ensure_process(p) < 0)
         goto done;

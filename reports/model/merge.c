@@ -59,6 +59,11 @@ typedef struct input_map {
     size_t capnodes;
     uint32_t *threads;        /* the input's threads to the sum's; NULL until known */
     int any_node, any_sites;  /* it has nodes; some with sites */
+    mp_map procs;             /* its processes to the sum's; built when read */
+    pf_proc_count *pp;        /* per function, what each of its processes ran
+                                 (process: the input's), for the sum's ... */
+    uint32_t *pp_fn;          /* ... function (its id), once procs is known */
+    size_t npp, cappp;
 } input_map;
 
 struct pf_merger {
@@ -78,6 +83,9 @@ static void input_release(input_map *im)
     mf_index_release(&im->rx);
     free(im->nodemap);
     free(im->threads);
+    mp_map_release(&im->procs);
+    free(im->pp);
+    free(im->pp_fn);
     memset(im, 0, sizeof *im);
 }
 
@@ -122,7 +130,49 @@ static int add_function(pf_merger *m, const pf_profile *p, size_t i, pf_function
         im->capids = cap;
     }
     im->nids = i + 1;
-    return mf_merge_function(m->p, &m->fx, &p->functions[i], own, rank, &im->ids[i], im->opmap);
+    const pf_function *f = &p->functions[i];
+    pf_proc_count whole = {f->process, f->calls, f->instructions, f->time_ns};
+    const pf_proc_count *c = f->nper_process ? f->per_process : &whole;
+    size_t n = f->nper_process ? f->nper_process : 1;
+    if (im->npp + n > im->cappp) {
+        size_t cap = im->cappp ? 2 * im->cappp : 1024;
+        while (cap < im->npp + n)
+            cap *= 2;
+        pf_proc_count *v = realloc(im->pp, cap * sizeof *v);
+        if (v)
+            im->pp = v;
+        uint32_t *fv = v ? realloc(im->pp_fn, cap * sizeof *fv) : NULL;
+        if (!fv)
+            return -1;
+        im->pp_fn = fv;
+        im->cappp = cap;
+    }
+    if (mf_merge_function(m->p, &m->fx, f, own, rank, &im->ids[i], im->opmap) < 0)
+        return -1;
+    for (size_t k = 0; k < n; k++, im->npp++) {
+        im->pp[im->npp] = c[k];
+        im->pp_fn[im->npp] = im->ids[i];
+    }
+    return 0;
+}
+
+/* What each process of the input ran of each function, into the sum's
+ * functions: a function new to the sum ran first in its first process. */
+static int add_per_process(pf_merger *m, const pf_profile *p)
+{
+    input_map *im = &m->in;
+    if (mp_map_input(m->p, p, m->n == 0, &im->procs) < 0)
+        return -1;
+    for (size_t k = 0; k < im->npp; k++) {
+        pf_proc_count c = im->pp[k];
+        c.process = c.process < im->procs.n ? im->procs.to[c.process] : 0;
+        pf_function *g = &m->p->functions[im->pp_fn[k]];
+        if (!g->nper_process)
+            g->process = c.process;
+        if (pf_function_add_per_process(g, &c) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Node i of the input, as s says (parents come first, so its parent has
@@ -133,8 +183,15 @@ static int place_node(pf_merger *m, const pf_profile *p, size_t i, const pf_node
     if (!im->threads) {
         if (!(im->threads = malloc((p->nthreads + 1) * sizeof *im->threads)))
             return -1;
+        if (mp_map_input(m->p, p, m->n == 0, &im->procs) < 0)
+            return -1;
         for (size_t t = 0; t < p->nthreads; t++) {
-            int k = pf_thread_index(m->p, p->threads[t] ? p->threads[t] : "?");
+            const char *name = p->threads[t] ? p->threads[t] : "?";
+            uint32_t proc = p->thread_process[t];
+            int k = im->procs.own_processes
+                        ? pf_thread_index_in(m->p, name, proc < im->procs.n ? im->procs.to[proc]
+                                                                            : 0)
+                        : pf_thread_index(m->p, name);
             if (k < 0)
                 return -1;
             im->threads[t] = (uint32_t)k;
@@ -231,15 +288,20 @@ static int end_input(pf_merger *m, const pf_profile *p, char *err, size_t errlen
     for (size_t i = im->nids; i < p->nfunctions; i++)
         if (add_function(m, p, i, NULL) < 0)
             return -1;
+    if (add_per_process(m, p) < 0)
+        return -1;
     pf_profile *out = m->p;
+    int child = im->procs.same_run;   /* a process of the sum's run */
     for (size_t i = 0; i < p->nnodes; i++)   /* those no hook took */
         if (place_node(m, p, i, &p->nodes[i]) < 0)
             return -1;
     if (stx_merge(out, p) < 0)   /* the first input's text of a line wins */
         return -1;
     out->instructions = pf_add_sat(out->instructions, p->instructions);
-    out->wall_ns = pf_add_sat(out->wall_ns, p->wall_ns);
-    out->exit_ns = pf_add_sat(out->exit_ns, p->exit_ns);
+    if (!child) {   /* a child ran within its parent's wall time */
+        out->wall_ns = pf_add_sat(out->wall_ns, p->wall_ns);
+        out->exit_ns = pf_add_sat(out->exit_ns, p->exit_ns);
+    }
     out->time_ns = pf_add_sat(out->time_ns, p->time_ns);
     out->samples = pf_add_sat(out->samples, p->samples);
     out->sampled_ns = pf_add_sat(out->sampled_ns, p->sampled_ns);
@@ -248,9 +310,10 @@ static int end_input(pf_merger *m, const pf_profile *p, char *err, size_t errlen
     out->timed &= p->timed;  /* times of some runs only would mislead */
     out->counted &= p->counted;
     out->stacks_enabled &= p->stacks_enabled;
-    if (!out->exit_status)
+    if (!out->exit_status && !child)
         out->exit_status = p->exit_status;
-    if (p->incomplete &&
+    /* a child's status and completeness are its process's, not the run's */
+    if (p->incomplete && !child &&
         pf_mark_incomplete(out, p->incomplete_reason ? p->incomplete_reason : "?") < 0)
         return -1;
     /* sites of some runs only would not add up to the nodes' counts */

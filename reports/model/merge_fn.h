@@ -1,7 +1,7 @@
 /*
  * merge_fn.h - internal to merge.c: functions by key (file, name,
  * qualname, first line, scope) and one function of an input added into
- * the sum's.
+ * the sum's (merge_fn.c); an input's processes in the sum (merge_proc.c).
  */
 #ifndef OPPROF_MERGE_FN_H
 #define OPPROF_MERGE_FN_H
@@ -34,5 +34,23 @@ int mf_add(mf_index *x, const pf_function *fns, uint32_t i);
  * a copy.  0, or -1 when out of memory. */
 int mf_merge_function(pf_profile *out, mf_index *x, const pf_function *f, pf_function *own,
                       size_t rank, uint32_t *id, const uint16_t *opmap);
+
+/* Where an input's processes go in the sum.  An input of the sum's run
+ * (the same run id: a child's own file, a part of --subprocesses) brings
+ * its processes as new ones, or fills one the sum lists as pending; an
+ * unrelated run's k-th process adds up with the sum's k-th (its first
+ * when the sum has fewer), which is what merging runs always meant. */
+typedef struct mp_map {
+    uint32_t *to;             /* per input process: the sum's index */
+    size_t n;
+    int own_processes;        /* its threads stay apart from other processes' */
+    int same_run;             /* a later input of the first input's run */
+} mp_map;
+
+/* Builds *m for `in` (its processes and run id read), adding processes
+ * to `sum` as above; first: `in` is the sum's first input.  0, or -1
+ * when out of memory. */
+int mp_map_input(pf_profile *sum, const pf_profile *in, int first, mp_map *m);
+void mp_map_release(mp_map *m);
 
 #endif

@@ -70,6 +70,14 @@ int pf_thread_index(pf_profile *p, const char *name)
     for (size_t i = 0; i < p->nthreads; i++)
         if (strcmp(p->threads[i], name) == 0)
             return (int)i;
+    return pf_thread_index_in(p, name, 0);
+}
+
+int pf_thread_index_in(pf_profile *p, const char *name, uint32_t process)
+{
+    for (size_t i = 0; i < p->nthreads; i++)
+        if (strcmp(p->threads[i], name) == 0 && p->thread_process[i] == process)
+            return (int)i;
     char **v = realloc(p->threads, (p->nthreads + 1) * sizeof *v);
     if (!v)
         return -1;
@@ -78,7 +86,7 @@ int pf_thread_index(pf_profile *p, const char *name)
     if (!tp)
         return -1;
     p->thread_process = tp;
-    tp[p->nthreads] = 0;
+    tp[p->nthreads] = process;
     p->threads[p->nthreads] = NULL;
     if (pf_set_string(&p->threads[p->nthreads], name) < 0)
         return -1;
@@ -305,6 +313,54 @@ pf_node *pf_add_node(pf_profile *p)
     return n;
 }
 
+pf_process *pf_add_process(pf_profile *p)
+{
+    pf_process *v = realloc(p->processes, (p->nprocesses + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    p->processes = v;
+    pf_process *pr = &v[p->nprocesses++];
+    memset(pr, 0, sizeof *pr);
+    pr->parent = -1;
+    return pr;
+}
+
+int pf_process_copy(pf_process *dst, const pf_process *src)
+{
+    *dst = *src;
+    dst->argv = calloc(src->argc + 1, sizeof *dst->argv);
+    dst->argc = 0;
+    dst->ended = NULL;
+    if (!dst->argv || (src->ended && pf_set_string(&dst->ended, src->ended) < 0))
+        return -1;
+    for (size_t i = 0; i < src->argc; i++, dst->argc++)
+        if (pf_set_string(&dst->argv[i], src->argv[i]) < 0)
+            return -1;
+    return 0;
+}
+
+int pf_function_add_per_process(pf_function *f, const pf_proc_count *c)
+{
+    size_t k = 0;
+    while (k < f->nper_process && f->per_process[k].process < c->process)
+        k++;
+    if (k < f->nper_process && f->per_process[k].process == c->process) {
+        pf_proc_count *t = &f->per_process[k];
+        t->calls = pf_add_sat(t->calls, c->calls);
+        t->instructions = pf_add_sat(t->instructions, c->instructions);
+        t->time_ns = pf_add_sat(t->time_ns, c->time_ns);
+        return 0;
+    }
+    pf_proc_count *v = realloc(f->per_process, (f->nper_process + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    f->per_process = v;
+    memmove(v + k + 1, v + k, (f->nper_process - k) * sizeof *v);
+    v[k] = *c;
+    f->nper_process++;
+    return 0;
+}
+
 int pf_ensure_process(pf_profile *p)
 {
     if (p->nprocesses)
@@ -476,4 +532,41 @@ pf_crash *pf_crash_get(pf_profile *p)
     if (!p->crash)
         p->crash = calloc(1, sizeof *p->crash);
     return p->crash;
+}
+
+int pf_drop_idle_functions(pf_profile *p)
+{
+    uint32_t *to = malloc((p->nfunctions + 1) * sizeof *to);
+    unsigned char *used = calloc(p->nfunctions + 1, 1);
+    if (!to || !used) {
+        free(to);
+        free(used);
+        return -1;
+    }
+    for (size_t i = 0; i < p->nnodes; i++)
+        if (p->nodes[i].function < p->nfunctions)
+            used[p->nodes[i].function] = 1;
+    size_t n = 0;
+    for (size_t i = 0; i < p->nfunctions; i++) {
+        pf_function *f = &p->functions[i];
+        if (!used[i] && !f->calls && !f->instructions && !f->time_ns && !f->ntimes) {
+            free(f->file);
+            free(f->name);
+            free(f->qualname);
+            pf_function_drop_code(f);
+            to[i] = UINT32_MAX;
+            continue;
+        }
+        to[i] = (uint32_t)n;
+        if (n != i)
+            p->functions[n] = *f;
+        p->functions[n].id = (uint32_t)n;
+        n++;
+    }
+    p->nfunctions = n;
+    for (size_t i = 0; i < p->nnodes; i++)
+        p->nodes[i].function = to[p->nodes[i].function];
+    free(to);
+    free(used);
+    return 0;
 }

@@ -216,6 +216,8 @@ static inline pf_site *pf_node_site_times(const pf_node *n)
 typedef struct pf_process {
     int64_t pid;
     int64_t parent;          /* index into pf_profile.processes, -1: none */
+    int64_t ppid;            /* the parent's pid (0: not known), which a
+                                child's own file knows but not its index */
     char **argv;
     size_t argc;
     int exit_status;
@@ -364,6 +366,10 @@ pf_node *pf_add_node(pf_profile *p);
 /* Room for n nodes in all, exactly (a reader that knows how many): 0, or
  * -1 when out of memory. */
 int pf_reserve_nodes(pf_profile *p, size_t n);
+/* Drops the functions that did nothing (no call, instruction, time or
+ * node), renumbering the rest and the nodes' references.  0, or -1 when
+ * out of memory (p unchanged). */
+int pf_drop_idle_functions(pf_profile *p);
 /* The functions array cut to its length (a reader, once they are all read). */
 void pf_fit_functions(pf_profile *p);
 /* The process list, made of p's own pid 0 and argv when empty; 0 or -1. */
@@ -411,6 +417,16 @@ int pf_opname_index(pf_profile *p, const char *name);
 const char *pf_opname(const pf_profile *p, unsigned op);
 /* The index of thread `name` in p->threads, added if new; -1 on OOM. */
 int pf_thread_index(pf_profile *p, const char *name);
+/* The same among the threads of process `process` (a new one is its). */
+int pf_thread_index_in(pf_profile *p, const char *name, uint32_t process);
+/* Appends a zeroed process (parent -1); NULL when out of memory.  The
+ * pointer is valid until the next call. */
+pf_process *pf_add_process(pf_profile *p);
+/* A deep copy of `src`'s fields into *dst (which owns nothing yet); 0 or -1. */
+int pf_process_copy(pf_process *dst, const pf_process *src);
+/* Adds c (its process an index of p's) to f's per_process, kept by
+ * process; 0, or -1 when out of memory. */
+int pf_function_add_per_process(pf_function *f, const pf_proc_count *c);
 
 /* The last component of a path ("?" for NULL): a pointer into path. */
 const char *pf_basename(const char *path);

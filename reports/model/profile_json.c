@@ -178,6 +178,10 @@ void pfj_header(jw *w, const pf_profile *p, int version)
     }
     jw_key(w, "collector");
     jw_string(w, p->collector ? p->collector : "");
+    if (p->run_id && version >= 2) {
+        jw_key(w, "run_id");
+        jw_string(w, p->run_id);
+    }
     if (!p->counted || version >= 2) {
         /* --time-only: no counting hook ran; "count" fields are 0 */
         jw_key(w, "counted");

@@ -358,6 +358,8 @@ int pfr_read_nodes(rv *r)
 
 /* ---- processes and threads (small: from the header object) ------------- */
 
+static int read_processes(rv *r, char *err, size_t errlen);
+
 int pfr_read_threads(rv *r, char *err, size_t errlen)
 {
     pf_profile *p = r->p;
@@ -367,6 +369,8 @@ int pfr_read_threads(rv *r, char *err, size_t errlen)
     if (r->threads_read)
         return 0;
     r->threads_read = 1;
+    if (read_processes(r, err, errlen) < 0)
+        return -1;
     if (threads && !json_is_array(threads))
         return snprintf(err, errlen, "threads: not an array"), -1;
     json_array_foreach(threads, i, v) {
@@ -389,14 +393,19 @@ int pfr_read_threads(rv *r, char *err, size_t errlen)
     return 0;
 }
 
-int pfr_from_head(rv *r, char *err, size_t errlen)
+/* The processes and the run id (header keys written before the
+ * functions): a merge places a node by its thread's process. */
+static int read_processes(rv *r, char *err, size_t errlen)
 {
     pf_profile *p = r->p;
     json_t *procs = json_object_get(r->head, "processes");
+    json_t *id = json_object_get(r->head, "run_id");
     size_t i;
     json_t *v;
-    if (pfr_read_threads(r, err, errlen) < 0)
-        return -1;
+    if (id && !json_is_string(id))
+        return snprintf(err, errlen, "run_id: not a string"), -1;
+    if (id && !(p->run_id = strdup(json_string_value(id))))
+        return snprintf(err, errlen, "out of memory"), -1;
     if (procs && !json_is_array(procs))
         return snprintf(err, errlen, "processes: not an array"), -1;
     p->processes = calloc(json_array_size(procs) + 1, sizeof *p->processes);
@@ -415,6 +424,20 @@ int pfr_from_head(rv *r, char *err, size_t errlen)
         pr->parent = json_integer_value(parent);
         pr->exit_status = (int)json_integer_value(st);
         pr->incomplete = json_is_true(json_object_get(v, "incomplete"));
+        pr->pending = json_is_true(json_object_get(v, "pending"));
+        json_t *ppid = json_object_get(v, "ppid");
+        if (ppid && !json_is_integer(ppid))
+            return snprintf(err, errlen, "process %zu: bad ppid", i), -1;
+        pr->ppid = ppid ? json_integer_value(ppid) : 0;
+        json_t *ended = json_object_get(v, "ended");
+        json_t *t0 = json_object_get(v, "start_ns"), *t1 = json_object_get(v, "end_ns");
+        if ((ended && !json_is_string(ended)) || (t0 && !json_is_integer(t0)) ||
+            (t1 && !json_is_integer(t1)))
+            return snprintf(err, errlen, "process %zu: bad ended, start_ns or end_ns", i), -1;
+        if (ended && !(pr->ended = strdup(json_string_value(ended))))
+            return snprintf(err, errlen, "out of memory"), -1;
+        pr->start_ns = t0 && json_integer_value(t0) > 0 ? (uint64_t)json_integer_value(t0) : 0;
+        pr->end_ns = t1 && json_integer_value(t1) > 0 ? (uint64_t)json_integer_value(t1) : 0;
         pr->argv = calloc(json_array_size(argv) + 1, sizeof *pr->argv);
         if (!pr->argv)
             return snprintf(err, errlen, "out of memory"), -1;
@@ -427,9 +450,23 @@ int pfr_from_head(rv *r, char *err, size_t errlen)
                 return snprintf(err, errlen, "out of memory"), -1;
         }
     }
-    for (size_t f = 0; f < p->nfunctions; f++)
-        if (p->functions[f].process >= (p->nprocesses ? p->nprocesses : 1))
+    return 0;
+}
+
+int pfr_from_head(rv *r, char *err, size_t errlen)
+{
+    pf_profile *p = r->p;
+    if (pfr_read_threads(r, err, errlen) < 0)
+        return -1;
+    for (size_t f = 0; f < p->nfunctions; f++) {
+        const pf_function *fn = &p->functions[f];
+        if (fn->process >= (p->nprocesses ? p->nprocesses : 1))
             return snprintf(err, errlen, "function %zu: no such process", f), -1;
+        for (size_t k = 0; k < fn->nper_process; k++)
+            if (fn->per_process[k].process >= p->nprocesses)
+                return snprintf(err, errlen, "function %zu: per_process names no process", f),
+                       -1;
+    }
     for (size_t t = 0; t < p->nthreads; t++)
         if (p->thread_process[t] >= (p->nprocesses ? p->nprocesses : 1))
             return snprintf(err, errlen, "thread %zu: no such process", t), -1;

@@ -172,6 +172,10 @@ static void put_processes_threads(v2 *x)
         jw_int(w, pr ? pr->pid : 0);
         jw_key(w, "parent");
         jw_int(w, pr ? pr->parent : -1);
+        if (pr && pr->ppid) {
+            jw_key(w, "ppid");
+            jw_int(w, pr->ppid);
+        }
         jw_key(w, "argv");
         jw_begin_array(w);
         char *const *argv = i == 0 ? p->argv : pr->argv;
@@ -183,6 +187,20 @@ static void put_processes_threads(v2 *x)
         jw_int(w, i == 0 ? p->exit_status : pr->exit_status);
         jw_key(w, "incomplete");
         jw_bool(w, i == 0 ? p->incomplete : pr->incomplete);
+        if (pr && pr->ended) {
+            jw_key(w, "ended");
+            jw_string(w, pr->ended);
+        }
+        if (pr && pr->pending) {
+            jw_key(w, "pending");
+            jw_bool(w, 1);
+        }
+        if (pr && pr->start_ns) {
+            jw_key(w, "start_ns");
+            jw_uint(w, pr->start_ns);
+            jw_key(w, "end_ns");
+            jw_uint(w, pr->end_ns);
+        }
         jw_end_object(w);
     }
     jw_end_array(w);
@@ -336,6 +354,17 @@ void v2w_put_function(v2 *x, const pf_function *f)
         jw_uint(w, f->process);
     }
     pfj_function_measures(w, p, f);
+    if (f->nper_process && p->nprocesses > 1) {
+        jw_key(w, "per_process");
+        jw_begin_array(w);
+        for (size_t i = 0; i < f->nper_process; i++) {
+            jw_uint(w, f->per_process[i].process);
+            jw_uint(w, f->per_process[i].calls);
+            jw_uint(w, f->per_process[i].instructions);
+            jw_uint(w, f->per_process[i].time_ns);
+        }
+        jw_end_array(w);
+    }
     v2w_runs r = {w, 0, 0, 0};
     jw_key(w, "offset_deltas");
     jw_begin_array(w);
