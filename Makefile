@@ -177,7 +177,7 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge sourcetext profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize
+UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge sourcetext profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize processes
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
@@ -210,6 +210,7 @@ unit_src_flame := reports/flame.c reports/flame_tree.c reports/flame_process.c r
                   reports/report_findings.c reports/report_specialize.c reports/specialize.c reports/jsonw.c reports/outfile.c $(MODEL_SRC) $(HTML_ASSETS) $(GLOSSARY_SRC) \
                   $(PPROF_SRC) $(PPROF_PB)
 unit_src_pprof := $(unit_src_flame)
+unit_src_processes := $(unit_src_flame)
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 
