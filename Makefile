@@ -103,8 +103,8 @@ MODEL_SRC    := reports/model/profile.c reports/model/measures.c reports/model/n
 PPROF_SRC    := reports/pprof.c reports/pprof_native.c reports/pprof_tables.c
 REPORTS_SRC  := $(MODEL_SRC) reports/jsonw.c reports/outfile.c reports/diff.c \
                 reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/annotate.c \
-                reports/report_text.c reports/report_bars.c \
-                reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
+                reports/report_text.c reports/report_processes.c reports/report_bars.c \
+                reports/flame.c reports/flame_tree.c reports/flame_process.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
                 reports/html.c reports/explorer.c reports/explorer_fn.c reports/glossary.c reports/explain.c reports/wrap.c reports/report_legend.c \
                 reports/findings.c reports/findings_view.c reports/findings_loops.c reports/report_findings.c reports/report_specialize.c reports/specialize.c \
                 $(PPROF_SRC)
@@ -177,7 +177,7 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge runmerge sourcetext profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize
+UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge runmerge sourcetext profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize processes
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
@@ -200,17 +200,18 @@ unit_src_fuzz_read := $(unit_src_diff)
 GLOSSARY_SRC := reports/glossary.c reports/explain.c reports/wrap.c $(GLOSSARY_DATA)
 unit_src_glossary := $(GLOSSARY_SRC)
 unit_src_annotate := reports/annotate.c reports/outfile.c reports/jsonw.c $(MODEL_SRC) $(GLOSSARY_SRC)
-unit_src_report_text := reports/report_text.c reports/report_bars.c reports/report_legend.c \
+unit_src_report_text := reports/report_text.c reports/report_processes.c reports/report_bars.c reports/report_legend.c \
                   reports/findings.c reports/findings_view.c reports/findings_loops.c \
                   reports/report_findings.c reports/report_specialize.c reports/specialize.c reports/model/profile.c \
                   reports/model/measures.c reports/model/nodes.c reports/model/disasm.c \
                   reports/model/opcodes_tables.c reports/model/codepack.c $(GLOSSARY_SRC)
-unit_src_flame := reports/flame.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
-                  reports/html.c reports/explorer.c reports/explorer_fn.c reports/report_text.c reports/report_bars.c reports/report_legend.c \
+unit_src_flame := reports/flame.c reports/flame_tree.c reports/flame_process.c reports/flame_native.c reports/flame_save.c reports/folded.c reports/speedscope.c \
+                  reports/html.c reports/explorer.c reports/explorer_fn.c reports/report_text.c reports/report_processes.c reports/report_bars.c reports/report_legend.c \
                   reports/findings.c reports/findings_view.c reports/findings_loops.c \
                   reports/report_findings.c reports/report_specialize.c reports/specialize.c reports/jsonw.c reports/outfile.c $(MODEL_SRC) $(HTML_ASSETS) $(GLOSSARY_SRC) \
                   $(PPROF_SRC) $(PPROF_PB)
 unit_src_pprof := $(unit_src_flame)
+unit_src_processes := $(unit_src_flame)
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 

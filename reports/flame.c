@@ -18,7 +18,10 @@ typedef struct builder {
     uint32_t *op_name;        /* opcode index -> distinct-name index */
     const char **names;       /* distinct opcode names, sorted */
     size_t nnames;
-    uint32_t *frame_of;       /* key -> frame; keys: function ids, then nfunctions + name */
+    uint32_t *frame_of;       /* key -> frame; keys: function ids, then nfunctions + name,
+                                 then proc_base + process */
+    char **proc;              /* multi-process: the processes' root frames; else NULL */
+    size_t proc_base;
     pf_opcount *by_name;      /* scratch: one node's opcodes summed by name ... */
     uint32_t *touched;        /* ... and which names they have */
 } builder;
@@ -163,6 +166,15 @@ static int collect_nodes(builder *b, const uint32_t *group_of, char *err, size_t
         uint32_t thread = parent != FL_NO_NODE ? b->g->nodes[parent].thread
                           : s->thread < p->nthreads && group_of[s->thread] != UINT32_MAX
                               ? group_of[s->thread] : 0;
+        if (parent == FL_NO_NODE && b->proc) {
+            int64_t r = fl__tree_node(&b->t, thread, FL_NO_NODE,
+                                      b->frame_of[b->proc_base + fl_thread_process(p, s->thread)]);
+            if (r < 0) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+            parent = (uint32_t)r;
+        }
         int64_t k = fl__tree_node(&b->t, thread, parent, b->frame_of[s->function]);
         if (k < 0) {
             snprintf(err, errlen, "out of memory");
@@ -182,7 +194,33 @@ fail:
     return -1;
 }
 
-/* Without stacks: each function a root, its instructions as its opcodes. */
+static uint32_t process_frame(const builder *b, uint32_t process)
+{
+    return b->frame_of[b->proc_base + (process < b->p->nprocesses ? process : 0)];
+}
+
+/* Without stacks, a function that ran in several processes: each its
+ * share under its process.  Which opcodes ran in which process is not
+ * kept, so it has no opcode frames. */
+static int split_function(builder *b, size_t i, char *err, size_t errlen)
+{
+    const pf_function *f = &b->p->functions[i];
+    for (size_t k = 0; k < f->nper_process; k++) {
+        const pf_proc_count *c = &f->per_process[k];
+        int64_t r = fl__tree_node(&b->t, 0, FL_NO_NODE, process_frame(b, c->process));
+        int64_t n = r < 0 ? -1 : fl__tree_node(&b->t, 0, (uint32_t)r, b->frame_of[i]);
+        if (n < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        b->g->nodes[n].instructions += c->instructions;
+        b->g->nodes[n].time_ns += c->time_ns;
+    }
+    return 0;
+}
+
+/* Without stacks: each function a root (under its process with several),
+ * its instructions as its opcodes. */
 static int collect_functions(builder *b, char *err, size_t errlen)
 {
     const pf_profile *p = b->p;
@@ -200,9 +238,16 @@ static int collect_functions(builder *b, char *err, size_t errlen)
     for (size_t i = 0; rc == 0 && i < p->nfunctions; i++) {
         const pf_function *f = &p->functions[i];
         size_t nops = 0;
+        if (b->proc && f->nper_process > 1) {
+            rc = split_function(b, i, err, errlen);
+            continue;
+        }
         for (size_t k = 0; b->opcodes && k < f->ncode; k++)
             ops[nops++] = (pf_opcount){f->code[k].op, f->code[k].count, pf_instr_time(f, k)};
-        int64_t k = fl__tree_node(&b->t, 0, FL_NO_NODE, b->frame_of[i]);
+        uint32_t proc = f->nper_process ? f->per_process[0].process : f->process;
+        int64_t r = b->proc ? fl__tree_node(&b->t, 0, FL_NO_NODE, process_frame(b, proc))
+                            : FL_NO_NODE;
+        int64_t k = r < 0 ? -1 : fl__tree_node(&b->t, 0, (uint32_t)r, b->frame_of[i]);
         if (k < 0) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
@@ -240,6 +285,13 @@ const char *fl_relative_file(const pf_profile *p, const char *file)
 static int key_frame(builder *b, uint32_t key, fl_frame *fr)
 {
     const pf_profile *p = b->p;
+    if (key >= b->proc_base) {
+        fr->name = strdup(b->proc[key - b->proc_base]);
+        fr->file = NULL;
+        fr->line = -1;
+        fr->function = FL_NO_FUNCTION;
+        return fr->name ? 0 : -1;
+    }
     if (key >= p->nfunctions) {
         fr->name = dupf("[%s]%s", b->names[key - p->nfunctions], "", 0);
         fr->file = NULL;
@@ -276,7 +328,7 @@ static int make_frames(builder *b)
 {
     const pf_profile *p = b->p;
     fl_graph *g = b->g;
-    size_t nkeys = p->nfunctions + b->nnames, n = 0;
+    size_t nkeys = b->proc_base + (b->proc ? p->nprocesses : 0), n = 0;
     keyed *v = NULL;
     int rc = -1;
     b->frame_of = malloc((nkeys + 1) * sizeof *b->frame_of);
@@ -290,6 +342,8 @@ static int make_frames(builder *b)
             b->frame_of[p->nodes[i].function] = 0;
     for (size_t k = 0; b->opcodes && k < b->nnames; k++)
         b->frame_of[p->nfunctions + k] = 0;
+    for (size_t key = b->proc_base; key < nkeys; key++)
+        b->frame_of[key] = 0;
     for (size_t key = 0; key < nkeys; key++)
         n += b->frame_of[key] != UINT32_MAX;
     v = calloc(n + 1, sizeof *v);
@@ -332,6 +386,7 @@ static void builder_release(builder *b, uint32_t *group_of)
     free(b->frame_of);
     free(b->by_name);
     free(b->touched);
+    fl_process_labels_free(b->proc, b->p->nprocesses);
     free(group_of);
 }
 
@@ -348,8 +403,11 @@ int fl_build(const pf_profile *p, const fl_options *o, int flags, fl_graph *g, c
     if (p->native && p->nnative_stacks && g->metric == FL_METRIC_TIME)
         return fl__build_native(p, flags, g, err, errlen);
     g->from_stacks = p->stacks_enabled;
-    if (opnames_init(&b) < 0 || group_threads(&b, (flags & FL_BY_THREAD) != 0, &group_of) < 0 ||
-        make_frames(&b) < 0)
+    if (opnames_init(&b) < 0)
+        goto fail;
+    b.proc_base = p->nfunctions + b.nnames;
+    if ((fl_multiprocess(p) && !(b.proc = fl_process_labels(p))) ||
+        group_threads(&b, (flags & FL_BY_THREAD) != 0, &group_of) < 0 || make_frames(&b) < 0)
         goto fail;
     if ((g->from_stacks ? collect_nodes(&b, group_of, err, errlen)
                         : collect_functions(&b, err, errlen)) < 0 ||
@@ -384,209 +442,4 @@ void fl_release(fl_graph *g)
     free(g->threads);
     free(g->thread_total);
     memset(g, 0, sizeof *g);
-}
-
-/* ---- the tree ---------------------------------------------------------- */
-
-void fl__tree_init(fl__tree *t, fl_graph *g)
-{
-    memset(t, 0, sizeof *t);
-    t->g = g;
-}
-
-void fl__tree_release(fl__tree *t)
-{
-    free(t->slot);
-    t->slot = NULL;
-    t->nslots = 0;
-}
-
-static uint64_t key_hash(uint32_t thread, uint32_t parent, uint32_t frame)
-{
-    uint64_t h = ((uint64_t)parent << 32 | frame) * 0x9e3779b97f4a7c15ull;
-    h ^= (h >> 31) ^ (uint64_t)thread * 0xff51afd7ed558ccdull;
-    h *= 0xbf58476d1ce4e5b9ull;
-    return h ^ (h >> 32);
-}
-
-static int rehash(fl__tree *t, size_t nslots)
-{
-    uint32_t *slot = calloc(nslots, sizeof *slot);
-    if (!slot)
-        return -1;
-    for (size_t i = 0; i < t->g->nnodes; i++) {
-        const fl_node *n = &t->g->nodes[i];
-        size_t j = key_hash(n->thread, n->parent, n->frame) & (nslots - 1);
-        while (slot[j])
-            j = (j + 1) & (nslots - 1);
-        slot[j] = (uint32_t)i + 1;
-    }
-    free(t->slot);
-    t->slot = slot;
-    t->nslots = nslots;
-    return 0;
-}
-
-int64_t fl__tree_node(fl__tree *t, uint32_t thread, uint32_t parent, uint32_t frame)
-{
-    fl_graph *g = t->g;
-    if (2 * (g->nnodes + 1) > t->nslots && rehash(t, t->nslots ? 2 * t->nslots : 64) < 0)
-        return -1;
-    size_t j = key_hash(thread, parent, frame) & (t->nslots - 1);
-    for (; t->slot[j]; j = (j + 1) & (t->nslots - 1)) {
-        const fl_node *n = &g->nodes[t->slot[j] - 1];
-        if (n->thread == thread && n->parent == parent && n->frame == frame)
-            return t->slot[j] - 1;
-    }
-    if (g->nnodes >= FL_NO_NODE - 1)
-        return -1;
-    if (g->nnodes == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 64;
-        fl_node *v = realloc(g->nodes, cap * sizeof *v);
-        if (!v)
-            return -1;
-        g->nodes = v;
-        t->cap = cap;
-    }
-    g->nodes[g->nnodes] = (fl_node){parent, frame, thread, 0, 0, 0, 0};
-    t->slot[j] = (uint32_t)g->nnodes + 1;
-    return (int64_t)g->nnodes++;
-}
-
-typedef struct kid {
-    uint64_t key;             /* a root's thread and frame; a child's frame */
-    uint32_t node;
-} kid;
-
-static int by_key(const void *a, const void *b)
-{
-    const kid *x = a, *y = b;
-    return (x->key > y->key) - (x->key < y->key);
-}
-
-/* The kept nodes by parent, the roots as the children of n: the
- * children of i are kids[first[i] .. first[i + 1]), sorted. */
-static void group_kids(const fl_graph *g, const unsigned char *keep, uint32_t *first, kid *kids)
-{
-    size_t n = g->nnodes;
-    for (size_t i = 0; i < n; i++)
-        if (keep[i])
-            first[g->nodes[i].parent == FL_NO_NODE ? n : g->nodes[i].parent]++;
-    for (size_t i = 0; i < n; i++)   /* first[i]: where i's group ends */
-        first[i + 1] += first[i];
-    first[n + 1] = first[n];
-    for (size_t i = n; i-- > 0;) {
-        if (!keep[i])
-            continue;
-        const fl_node *v = &g->nodes[i];
-        int root = v->parent == FL_NO_NODE;
-        kids[--first[root ? n : v->parent]] =
-            (kid){root ? (uint64_t)v->thread << 32 | v->frame : v->frame, (uint32_t)i};
-    }
-    for (size_t i = 0; i <= n; i++)
-        if (first[i + 1] - first[i] > 1)
-            qsort(kids + first[i], first[i + 1] - first[i], sizeof *kids, by_key);
-}
-
-/* keep[i]: node i's subtree weighs something (in either metric with
- * `both`); subtree sums from the leaves up, as children come after their
- * parent. */
-static void keep_nonzero(const fl_graph *g, int both, uint64_t *sum, unsigned char *keep)
-{
-    size_t n = g->nnodes;
-    for (size_t i = 0; i < n; i++) {
-        sum[i] = g->nodes[i].weight;
-        keep[i] = g->nodes[i].instructions || g->nodes[i].time_ns;
-    }
-    for (size_t i = n; i-- > 0;) {
-        uint32_t up = g->nodes[i].parent;
-        if (up != FL_NO_NODE) {
-            sum[up] = pf_add_sat(sum[up], sum[i]);
-            keep[up] |= keep[i];
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        keep[i] = sum[i] || (both && keep[i]);
-}
-
-/* The frames the nodes use, in their order; the others freed. */
-static void drop_frames(fl_graph *g, uint32_t *to)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < g->nnodes; i++)
-        to[g->nodes[i].frame] = 1;
-    for (size_t f = 0; f < g->nframes; f++) {
-        if (to[f]) {
-            g->frames[k] = g->frames[f];
-            to[f] = (uint32_t)k++;
-        } else {
-            free(g->frames[f].name);
-            free(g->frames[f].file);
-        }
-    }
-    g->nframes = k;
-    for (size_t i = 0; i < g->nnodes; i++)
-        g->nodes[i].frame = to[g->nodes[i].frame];
-}
-
-int fl__tree_finish(fl__tree *t, int both)
-{
-    fl_graph *g = t->g;
-    size_t n = g->nnodes, m = 0, top = 0;
-    fl__tree_release(t);
-    uint64_t *sum = malloc((n + 1) * sizeof *sum);
-    unsigned char *keep = malloc(n + 1);
-    uint32_t *first = calloc(n + 2, sizeof *first), *order = malloc((n + 1) * sizeof *order);
-    uint32_t *stack = malloc((n + 1) * sizeof *stack);
-    uint32_t *frame_to = calloc(g->nframes + 1, sizeof *frame_to);
-    kid *kids = malloc((n + 1) * sizeof *kids);
-    fl_node *out = NULL;
-    int rc = -1;
-    g->thread_total = calloc(g->nthreads + 1, sizeof *g->thread_total);
-    if (!sum || !keep || !first || !order || !stack || !frame_to || !kids || !g->thread_total)
-        goto done;
-    for (size_t i = 0; i < n; i++) {
-        fl_node *v = &g->nodes[i];
-        v->weight = g->metric == FL_METRIC_TIME ? v->time_ns : v->instructions;
-    }
-    keep_nonzero(g, both, sum, keep);
-    group_kids(g, keep, first, kids);
-    /* depth first, with a stack of our own: a deep tree is a deep recursion */
-    for (size_t k = first[n + 1]; k-- > first[n];)
-        stack[top++] = kids[k].node;
-    while (top) {
-        uint32_t v = stack[--top];
-        order[v] = (uint32_t)m++;
-        for (size_t k = first[v + 1]; k-- > first[v];)
-            stack[top++] = kids[k].node;
-    }
-    if (!(out = malloc((m + 1) * sizeof *out)))
-        goto done;
-    for (size_t i = 0; i < n; i++)
-        if (keep[i]) {
-            fl_node *v = &out[order[i]];
-            *v = g->nodes[i];
-            v->parent = v->parent == FL_NO_NODE ? FL_NO_NODE : order[v->parent];
-        }
-    free(g->nodes);
-    g->nodes = out;
-    g->nnodes = m;
-    drop_frames(g, frame_to);
-    for (size_t i = 0; i < m; i++) {
-        fl_node *v = &out[i];
-        v->depth = v->parent == FL_NO_NODE ? 0 : out[v->parent].depth + 1;
-        g->height = v->depth + 1 > g->height ? v->depth + 1 : g->height;
-        g->total += v->weight;
-        g->thread_total[v->thread] += v->weight;
-    }
-    rc = 0;
-done:
-    free(sum);
-    free(keep);
-    free(first);
-    free(order);
-    free(stack);
-    free(frame_to);
-    free(kids);
-    return rc;
 }

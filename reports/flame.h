@@ -154,6 +154,28 @@ void fl__tree_release(fl__tree *t);
  * that it grows with the square of the depth (tests lower it). */
 extern uint64_t fl__folded_warn_bytes;
 
+/* ---- processes (flame_process.c) --------------------------------------- */
+
+/* More than one process (run --subprocesses): every graph and pprof put a
+ * frame for the process at the root of each stack, so that the stacks of
+ * two processes stay apart even where their threads share a name.  With
+ * one process the graph stays as it always was. */
+int fl_multiprocess(const pf_profile *p);
+
+/* The process thread t ran in (an index into p->processes); 0 when the
+ * profile does not say. */
+uint32_t fl_thread_process(const pf_profile *p, uint32_t t);
+
+#define FL_PROCESS_ARGV 60    /* characters of argv a process frame shows */
+
+/* The root frame of each process: "process 4242: worker.py --n 3" (argv
+ * cut at FL_PROCESS_ARGV characters with "…"), " (pending)" after one still
+ * running when the profile was written.  Distinct: a pid seen twice in a
+ * run (reused) gets " #INDEX".  p->nprocesses strings, or NULL when out of
+ * memory; fl_process_labels_free() frees them. */
+char **fl_process_labels(const pf_profile *p);
+void fl_process_labels_free(char **v, size_t n);
+
 /* ---- the writers ------------------------------------------------------- */
 
 /* Each writes one document to `out`: 0, or -1 with a one-line reason (a

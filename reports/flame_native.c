@@ -52,11 +52,12 @@ static int frame_from_label(const char *label, fl_frame *f)
     return 0;
 }
 
-/* Distinct labels of all stacks, sorted, and "?" for a stack without
+/* Distinct labels of all stacks and of the processes' root frames
+ * (`proc`, NULL: one process), sorted, and "?" for a stack without
  * frames; *n of them.  NULL on OOM. */
-static const char **labels(const pf_profile *p, size_t *n)
+static const char **labels(const pf_profile *p, char *const *proc, size_t *n)
 {
-    size_t all = 1;
+    size_t all = 1 + (proc ? p->nprocesses : 0);
     for (size_t i = 0; i < p->nnative_stacks; i++)
         all += p->native_stacks[i].nframes;
     const char **v = malloc(all * sizeof *v);
@@ -64,6 +65,8 @@ static const char **labels(const pf_profile *p, size_t *n)
         return NULL;
     all = 0;
     v[all++] = "?";
+    for (size_t i = 0; proc && i < p->nprocesses; i++)
+        v[all++] = proc[i];
     for (size_t i = 0; i < p->nnative_stacks; i++)
         for (size_t k = 0; k < p->native_stacks[i].nframes; k++)
             v[all++] = p->native_stacks[i].frames[k] ? p->native_stacks[i].frames[k] : "?";
@@ -101,8 +104,9 @@ static uint32_t frame_of(const char *label, const char **names, size_t nl)
     return (uint32_t)(at - names);
 }
 
-/* A stack's path from its root, its time on the leaf.  0, or -1 on OOM. */
-static int add_stack(fl__tree *t, const pf_native_stack *s, uint32_t thread,
+/* A stack's path from its root (from its process's frame `proc`, when
+ * not NULL), its time on the leaf.  0, or -1 on OOM. */
+static int add_stack(fl__tree *t, const pf_native_stack *s, uint32_t thread, const char *proc,
                      const char **names, size_t nl)
 {
     /* what ran before the outermost Python frame is the same for every
@@ -113,6 +117,8 @@ static int add_stack(fl__tree *t, const pf_native_stack *s, uint32_t thread,
     if (from == s->nframes)
         from = 0;
     int64_t node = FL_NO_NODE;
+    if (proc && (node = fl__tree_node(t, thread, FL_NO_NODE, frame_of(proc, names, nl))) < 0)
+        return -1;
     size_t n = s->nframes ? s->nframes : 1;   /* a stack without frames: "?" */
     for (size_t k = from; k < n; k++) {
         uint32_t f = frame_of(s->nframes ? s->frames[k] : NULL, names, nl);
@@ -126,7 +132,8 @@ static int add_stack(fl__tree *t, const pf_native_stack *s, uint32_t thread,
 int fl__build_native(const pf_profile *p, int flags, fl_graph *g, char *err, size_t errlen)
 {
     size_t nl = 0;
-    const char **names = labels(p, &nl);
+    char **proc = fl_multiprocess(p) ? fl_process_labels(p) : NULL;
+    const char **names = !fl_multiprocess(p) || proc ? labels(p, proc, &nl) : NULL;
     uint32_t *group_of = malloc((p->nthreads + 1) * sizeof *group_of);
     fl__tree t;
     fl__tree_init(&t, g);
@@ -144,8 +151,11 @@ int fl__build_native(const pf_profile *p, int flags, fl_graph *g, char *err, siz
         }
     for (size_t i = 0; i < p->nnative_stacks; i++) {
         const pf_native_stack *s = &p->native_stacks[i];
-        if (s->time_ns && add_stack(&t, s, thread_of(p, g, (flags & FL_BY_THREAD) != 0,
-                                                     s->thread, group_of), names, nl) < 0)
+        if (!s->time_ns)
+            continue;
+        uint32_t thread = thread_of(p, g, (flags & FL_BY_THREAD) != 0, s->thread, group_of);
+        if (add_stack(&t, s, thread, proc ? proc[fl_thread_process(p, s->thread)] : NULL,
+                      names, nl) < 0)
             goto oom;
     }
     if (!g->nthreads)
@@ -154,10 +164,12 @@ int fl__build_native(const pf_profile *p, int flags, fl_graph *g, char *err, siz
         goto oom;
     free(names);
     free(group_of);
+    fl_process_labels_free(proc, p->nprocesses);
     return 0;
 oom:
     free(names);
     free(group_of);
+    fl_process_labels_free(proc, p->nprocesses);
     fl__tree_release(&t);
     snprintf(err, errlen, "out of memory");
     fl_release(g);

@@ -19,6 +19,7 @@
 /* Function keys (pp__function_find) of opcodes; a profile function's key
  * is its index, pprof_native.c's have bit 63. */
 #define KEY_OPCODE (1ull << 62)       /* | the opcode's name rank */
+#define KEY_PROCESS (1ull << 61)      /* | the process's index */
 
 /* What a node or a function ran itself at one line (and opcode). */
 typedef struct pp__entry {
@@ -122,6 +123,17 @@ static uint64_t opcode_location(writer *w, uint32_t rank)
     return f ? pp__location(w->t, f, 0) : 0;
 }
 
+/* The process's own function, at line 0: the root of its stacks. */
+uint64_t pp__process_location(writer *w, uint32_t process)
+{
+    process = process < w->p->nprocesses ? process : 0;
+    uint64_t f = pp__function_find(w->t, KEY_PROCESS | process);
+    if (!f)
+        f = pp__function_add(w->t, KEY_PROCESS | process, w->proc[process], "", "", 0,
+                             w->python_mapping);
+    return f ? pp__location(w->t, f, 0) : 0;
+}
+
 /* The line of byte offset `at` in function i: from its executed
  * instructions (the call ran), else its line table; its first line when
  * neither knows, or the offset was not recorded (-1). */
@@ -203,17 +215,18 @@ int pp__labels(writer *w, uint32_t thread, uint32_t process, const char *scope,
 }
 
 /* One sample per entry with a value: its leaf (an opcode frame above the
- * line's with --opcodes), then `nup` callers already in w->locs + 2;
- * labels of function fn on `thread` (UINT32_MAX: not known). */
+ * line's with --opcodes), then `nup` callers (and the process's root)
+ * already in w->locs + 2; labels of function fn on `thread` (UINT32_MAX:
+ * not known) in `process`. */
 static int write_entries(writer *w, size_t fn, const entry *e, size_t n, size_t nup,
-                         uint32_t thread)
+                         uint32_t thread, uint32_t process)
 {
     const pf_function *f = &w->p->functions[fn];
     pp__label *labels[4];
     size_t nl;
     if (pp__reserve(&w->locs, &w->caplocs, 2 + nup, sizeof *w->locs) < 0)
         return pp__oom(w);
-    if (pp__labels(w, thread, f->process, pf_scope_name(f->scope), labels, &nl) < 0)
+    if (pp__labels(w, thread, process, pf_scope_name(f->scope), labels, &nl) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         int64_t v[2];
@@ -294,18 +307,52 @@ static int tree_samples(writer *w)
                 return pp__oom(w);
             nup++;
         }
-        if (write_entries(w, n->function, w->entries, (size_t)m, nup, n->thread) < 0)
+        if (w->proc && (pp__reserve(&w->locs, &w->caplocs, nup + 3, sizeof *w->locs) < 0 ||
+                        !(w->locs[2 + nup++] =
+                              pp__process_location(w, fl_thread_process(p, n->thread)))))
+            return pp__oom(w);
+        if (write_entries(w, n->function, w->entries, (size_t)m, nup, n->thread,
+                          p->functions[n->function].process) < 0)
             return -1;
     }
     return 0;
 }
 
-/* --no-stacks: each function's instructions, by line (and opcode). */
+/* --no-stacks, a function that ran in several processes: each its share
+ * under its process, at its first line (which lines and opcodes ran in
+ * which process is not kept), as the flame graphs draw it. */
+static int split_function(writer *w, size_t i)
+{
+    const pf_function *f = &w->p->functions[i];
+    if (pp__reserve(&w->locs, &w->caplocs, 3, sizeof *w->locs) < 0)
+        return pp__oom(w);
+    for (size_t k = 0; k < f->nper_process; k++) {
+        const pf_proc_count *c = &f->per_process[k];
+        entry e = {f->firstlineno, NO_RANK, c->instructions, c->time_ns};
+        if (!(w->locs[2] = pp__process_location(w, c->process)))
+            return pp__oom(w);
+        if (write_entries(w, i, &e, 1, 1, UINT32_MAX, c->process) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* --no-stacks: each function's instructions, by line (and opcode), under
+ * its process with several. */
 static int function_samples(writer *w)
 {
     const pf_profile *p = w->p;
     for (size_t i = 0; i < p->nfunctions; i++) {
         const pf_function *f = &p->functions[i];
+        if (w->proc && f->nper_process > 1) {
+            if (split_function(w, i) < 0)
+                return -1;
+            continue;
+        }
+        uint32_t proc = f->nper_process ? f->per_process[0].process : f->process;
+        if (w->proc && (pp__reserve(&w->locs, &w->caplocs, 3, sizeof *w->locs) < 0 ||
+                        !(w->locs[2] = pp__process_location(w, proc))))
+            return pp__oom(w);
         if (pp__reserve(&w->entries, &w->capentries, f->ncode + 1, sizeof *w->entries) < 0)
             return pp__oom(w);
         entry *e = w->entries;
@@ -319,7 +366,7 @@ static int function_samples(writer *w)
             time_ns += t;
         }
         e[m++] = (entry){f->firstlineno, NO_RANK, f->instructions - count, f->time_ns - time_ns};
-        if (write_entries(w, i, e, merge_entries(e, m), 0, UINT32_MAX) < 0)
+        if (write_entries(w, i, e, merge_entries(e, m), w->proc != NULL, UINT32_MAX, proc) < 0)
             return -1;
     }
     return 0;
@@ -369,6 +416,15 @@ static int check(writer *w)
         }
         if (c > f->instructions || t > f->time_ns)
             return inconsistent(w, "has instructions that add up to more than it, function",
+                                i);
+        uint64_t pc = 0, pt = 0;
+        for (size_t k = 0; k < f->nper_process; k++) {
+            pc = pf_add_sat(pc, f->per_process[k].instructions);
+            pt = pf_add_sat(pt, f->per_process[k].time_ns);
+        }
+        if (f->nper_process > 1 && p->nprocesses > 1 && (pc != f->instructions ||
+                                                         pt != f->time_ns))
+            return inconsistent(w, "has processes' shares that do not add up to it, function",
                                 i);
         count = pf_add_sat(count, f->instructions);
         time_ns = pf_add_sat(time_ns, f->time_ns);
@@ -493,7 +549,8 @@ int pp_write(const pf_profile *p, const fl_options *o, FILE *out, char *err, siz
                 .default_time = m == FL_METRIC_TIME, .err = err, .errlen = errlen};
     int rc = -1;
     err[0] = 0;
-    if (!(w.t = pp__tables_new()) || rank_opcodes(&w) < 0)
+    if (!(w.t = pp__tables_new()) || rank_opcodes(&w) < 0 ||
+        (fl_multiprocess(p) && !(w.proc = fl_process_labels(p))))
         pp__oom(&w);
     else if (check(&w) == 0)
         rc = pf_gzip_to(out, write_body, &w, err, errlen);
@@ -505,5 +562,6 @@ int pp_write(const pf_profile *p, const fl_options *o, FILE *out, char *err, siz
     free(w.entries);
     free(w.ops);
     pp__native_release(&w);
+    fl_process_labels_free(w.proc, p->nprocesses);
     return rc;
 }

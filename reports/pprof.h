@@ -17,6 +17,8 @@
  *    (their sampled time, overhead and unattributed time included), the
  *    instructions from the call tree; native frames point at a mapping per
  *    shared object.
+ *  - with more than one process, a frame for the process at the root of
+ *    every stack (flame.h's fl_process_labels), as the flame graphs have.
  *  - labels thread, process (the pid, a number), scope and, on an opcode
  *    leaf, opcode; every value and string table the same for the same
  *    profile, so the same profile gives the same bytes.
@@ -59,6 +61,8 @@ typedef struct pp__writer {
     int native;               /* cpu from the native stacks, not the call tree */
     int default_time;         /* the default sample type: cpu, else instructions */
     uint64_t python_mapping;  /* the interpreter's: Python functions' and opcodes' */
+    char **proc;              /* multi-process: the processes' root frames (flame.h);
+                                 else NULL */
     uint32_t *op_rank;        /* opcode index -> rank of its name */
     const char **rank_name;   /* distinct opcode names, sorted */
     size_t nranks;
@@ -74,6 +78,8 @@ typedef struct pp__writer {
     size_t errlen;
 } pp__writer;
 
+/* The location of process `process`'s root frame (w->proc); 0 on OOM. */
+uint64_t pp__process_location(pp__writer *w, uint32_t process);
 /* "out of memory" into w->err; -1. */
 int pp__oom(pp__writer *w);
 /* Room for n entries of `size` in *v (capacity *cap); 0, or -1. */

@@ -210,7 +210,7 @@ int pp__native_samples(writer *w)
             from++;
         if (from == s->nframes)
             from = 0;
-        if (pp__reserve(&w->locs, &w->caplocs, s->nframes - from + 1, sizeof *w->locs) < 0)
+        if (pp__reserve(&w->locs, &w->caplocs, s->nframes - from + 2, sizeof *w->locs) < 0)
             return pp__oom(w);
         for (size_t k = s->nframes; k-- > from;) {
             size_t fn;
@@ -220,6 +220,8 @@ int pp__native_samples(writer *w)
                 python = fn;
         }
         if (!n && !(w->locs[n++] = label_location(w, "?", &python)))
+            return pp__oom(w);
+        if (w->proc && !(w->locs[n++] = pp__process_location(w, fl_thread_process(p, s->thread))))
             return pp__oom(w);
         const char *scope = python == SIZE_MAX ? "native"
                             : pf_scope_name(p->functions[python].scope);

@@ -481,7 +481,7 @@ int rt_render(const pf_profile *p, const rt_options *o, FILE *out)
         goto names;
     rt_hist_sort(&c, &all);
     put_header(&c);
-    if (put_scopes(&c) < 0 || put_functions(&c) < 0)
+    if (rt_put_processes(&c) < 0 || put_scopes(&c) < 0 || put_functions(&c) < 0)
         goto hist;
     rt_put_histogram(&c, &all);
     rt_put_legend(&c);

@@ -127,6 +127,10 @@ void rt_legend_release(rt_legend *l);
 /* The findings section (report_findings.c): 0, or -1 when out of memory. */
 int rt_put_findings(const rt_ctx *c);
 
+/* The processes section (report_processes.c), with more than one
+ * process only: 0, or -1 when out of memory. */
+int rt_put_processes(const rt_ctx *c);
+
 /* The specialization section (report_specialize.c): 0, or -1 when out of
  * memory. */
 int rt_put_specialization(const rt_ctx *c);
