@@ -163,11 +163,13 @@ def run_merged(t, tmp, ver, py, inline):
         if j != 0:
             bad.append((i, p.get("pid"), p.get("parent")))
     t.check(f"{name}: parents form a tree rooted at 0", not bad, str(bad))
+    # (multiprocessing's helpers, the forkserver and the resource tracker,
+    # end when the script's process does: listed here by argv if pending)
     t.check(f"{name}: no process pending", not any(p.get("pending") for p in procs),
-            str([p.get("pid") for p in procs if p.get("pending")]))
+            str([(p.get("pid"), p.get("argv", [])[:3]) for p in procs if p.get("pending")]))
     t.check(f"{name}: every process knows how it ended and when",
             all(p.get("ended") and p.get("start_ns", 0) > 0 and p.get("end_ns", 0) >=
-                p.get("start_ns", 0) for p in procs),
+                p.get("start_ns", 0) for p in procs if not p.get("pending")),
             str([(p.get("pid"), p.get("ended"), p.get("start_ns"), p.get("end_ns"))
                  for p in procs][:12]))
     threads = raw.get("threads", [])
@@ -180,11 +182,15 @@ def run_merged(t, tmp, ver, py, inline):
     missing = sorted(pid for pid in workers if pid not in at)
     t.check(f"{name}: every process that ran worker is listed ({len(workers)})",
             workers and not missing, f"missing {missing} of {sorted(workers)}; listed {pids}")
-    wrong = [(pid, role, ppid, pids[procs[at[pid]]["parent"]])
+    parent_pid = lambda i: (pids[procs[i]["parent"]] if isinstance(procs[i].get("parent"), int)
+                            and 0 <= procs[i]["parent"] < len(procs) else None)
+    wrong = [(role, pid, "started by", ppid, "listed under", parent_pid(at[pid]))
              for pid, (role, ppid, _) in workers.items()
-             if pid in at and not (0 <= procs[at[pid]].get("parent", -1) < len(procs) and
-                                   pids[procs[at[pid]]["parent"]] == ppid)]
+             if pid in at and parent_pid(at[pid]) != ppid]
     t.check(f"{name}: each under the process that started it", not wrong, str(wrong))
+    t.check(f"{name}: no process that ran worker is pending",
+            not any(procs[at[pid]].get("pending") for pid in workers if pid in at),
+            str([pid for pid in workers if pid in at and procs[at[pid]].get("pending")]))
     servers = {ppid for role, ppid, _ in workers.values() if role == "forkserver"}
     t.check(f"{name}: the forkserver process is listed", servers and servers <= set(at),
             f"{servers} {pids}")
