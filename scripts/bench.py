@@ -17,9 +17,16 @@ The floor rows (scripts/bench/floor.c, OPFLOOR_DIR) run the events opprof
 needs with nothing else: the hot-path goals compare "opprof counts only"
 (--no-time --no-stacks) with them.
 
+Pool teardown (pool_teardown.py): the wall time of `pool.terminate();
+pool.join()` on a fork Pool(4) of idle workers, as the script measures it,
+under python, `opprof run` and `opprof run --subprocesses` (its workers
+are profiled and SIGTERM must not cost them their counts); the goal is
+within python + 50 ms.  A build that refuses --subprocesses is said in one
+line and measured without it.
+
 Environment: OPPROF (binary), PYTHON_EXE (its python), BENCH_ROUNDS (9),
-BENCH_WORKLOADS (scripts to run, comma-separated: "scope_interleaved.py";
-default all).
+BENCH_WORKLOADS (scripts to run, comma-separated: "scope_interleaved.py",
+"pool_teardown.py"; default all).
 `make bench` runs it once per interpreter present (scripts/bench_all.sh);
 each run ends with a `check Python X.Y.Z:` line.
 """
@@ -132,6 +139,9 @@ def main():
             checks.append(check_line(ver, fidelity, times, base))
         if "floor (events only)" in times:
             checks.append(hot_path_line(ver, name, times, base))
+    if not os.environ.get("BENCH_WORKLOADS") or \
+            "pool_teardown.py" in os.environ["BENCH_WORKLOADS"].split(","):
+        checks.append(pool_teardown(ver))
     for line in checks:
         print(line)
     return 0
@@ -148,6 +158,63 @@ def check_line(ver, fidelity, times, base):
             f" --time-only {only:.2f}; overhead on the scope loop: default "
             f"{ratio['opprof (count+time)']:.2f}x (goal 1.5x), --time-only "
             f"{ratio['opprof --time-only']:.2f}x (goal 1.1x)")
+
+
+TEARDOWN_GOAL_MS = 50
+
+
+def teardown_ms(cmd):
+    """One run of pool_teardown.py: the ms it measured itself, or None."""
+    out = os.path.join(TMP, "teardown.txt")
+    if os.path.exists(out):
+        os.unlink(out)
+    r = subprocess.run(cmd + ["pool_teardown.py"], cwd=EX, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True,
+                       env=dict(os.environ, POOL_TEARDOWN_OUT=out))
+    try:
+        with open(out) as f:
+            return float(f.read())
+    except (OSError, ValueError):
+        print(f"pool teardown: {' '.join(cmd[:2])} failed ({r.returncode}): "
+              f"{r.stderr.strip()[-200:]}")
+        return None
+
+
+def pool_teardown(ver):
+    """terminate()+join() of a fork Pool(4): python, opprof, opprof
+    --subprocesses, interleaved; medians; the check line."""
+    modes = [("python", [PYTHON]),
+             ("opprof", [OPPROF, "run", "-q", "-o", OUT])]
+    probe = subprocess.run([OPPROF, "run", "--subprocesses", "-q", "-o", os.devnull,
+                            "-c", "pass"], capture_output=True, text=True)
+    if probe.returncode == 0:
+        modes.append(("opprof --subprocesses", [OPPROF, "run", "--subprocesses", "-q",
+                                                "-o", OUT]))
+    else:
+        print("pool teardown: --subprocesses not supported by this build")
+    for _, cmd in modes:           # warm-up
+        teardown_ms(cmd)
+    ms = {m: [] for m, _ in modes}
+    for _ in range(ROUNDS):
+        for m, cmd in modes:
+            t = teardown_ms(cmd)
+            if t is not None:
+                ms[m].append(t)
+    med = {m: statistics.median(v) for m, v in ms.items() if v}
+    for m, _ in modes:
+        if m in med:
+            print(f"{'pool teardown':26} {m:22} {med[m]:8.1f} ms "
+                  f"({len(ms[m])} runs)")
+    if "python" not in med:
+        return f"check Python {ver}: pool teardown: python's runs failed, nothing measured"
+    base = med["python"]
+    said = [f"{m} {med[m]:.1f} ms ({'met' if med[m] <= base + TEARDOWN_GOAL_MS else 'NOT met'})"
+            for m, _ in modes[1:] if m in med]
+    said += [f"{m}: failed" for m, _ in modes[1:] if m not in med]
+    if len(modes) < 3:
+        said.append("--subprocesses not supported by this build")
+    return (f"check Python {ver}: pool teardown: python {base:.1f} ms; " + "; ".join(said) +
+            f" (goal <= python + {TEARDOWN_GOAL_MS} ms)")
 
 
 # 3.12+ loops before the hot-path work (issue 19's table, 3.12.1): counts only

@@ -346,6 +346,8 @@ def main():
     e2e_monitoring.run_all(sys.modules[__name__])
     import e2e_specialize
     e2e_specialize.run_all(sys.modules[__name__])
+    import e2e_processes
+    e2e_processes.run_all(sys.modules[__name__])
     print(f"e2e: {compared} instructions compared with the reference")
     print(f"e2e: {passed} passed, {failed} failed")
     return 1 if failed else 0
