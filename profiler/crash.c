@@ -436,14 +436,16 @@ static int run_deferred_term(void *unused)
 /* With the GIL held the thread may be inside malloc: a child forked now
  * to write would find the heap half-changed (glibc aborts there).  A
  * thread blocked without it (a pool's idle worker) is at a safe point for
- * the fork, and could not run a pending call anyway. */
+ * the fork, and could not run a pending call anyway.  Only the main
+ * thread: pending calls run there, and it might wait on another thread
+ * for ever. */
 static int defer_termination(int sig)
 {
     if (!quiet_term || !term_writer || disarmed || (sig != SIGTERM && sig != SIGHUP))
         return 0;
     if (term_deferred)
         return 1;   /* already on its way */
-    if (!PyGILState_Check())
+    if (gettid() != getpid() || !PyGILState_Check())
         return 0;
     term_deferred = sig;
     if (Py_AddPendingCall(run_deferred_term, NULL) != 0) {

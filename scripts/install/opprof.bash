@@ -22,7 +22,7 @@ _opprof()
     case $cmd in
         "") COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur")); return 0 ;;
         run) opts="-o --output -q --quiet --no-stacks --lines --instruction-events --root --compare
-                   --report --sort --no-time --time-only --rate --native --folded --speedscope
+                   --report --sort --no-time --time-only --rate --native --subprocesses --subprocess-wait --folded --speedscope
                    --html --pprof --opcodes --no-legend -h --help $gate" ;;
         report) opts="-h --help --top --sort --width --format -o --output --metric --opcodes
                       --no-legend" ;;
