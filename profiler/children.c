@@ -22,6 +22,7 @@
 #include "../reports/model/merge.h"
 #include "../reports/model/profile_json.h"
 #include "../reports/model/profile_read.h"
+#include "../reports/outfile.h"
 #include "commands.h"
 #include "crash.h"
 #include "exitcode.h"
@@ -46,7 +47,7 @@ static struct {
     pid_t ppid;
     int inherited;           /* forked: the counts are the parent's until
                                 the collector's own after-fork reset ran */
-    int atfork;              /* ch_atfork_child is registered */
+    int atfork;              /* atfork_child is registered */
     uint64_t start_ns;       /* CLOCK_REALTIME */
     char **argv;             /* python's command line, borrowed */
     int argc;
@@ -367,16 +368,6 @@ static int write_json(void *ctx, FILE *f, char *err, size_t errlen)
     return pf_json_write_to(ctx, f, err, errlen);
 }
 
-/* "dir/name.PID.ext" for the parent's "dir/name.ext", as a forked child
- * names its own outputs (runout.c). */
-static void own_path(char *buf, size_t n)
-{
-    const char *slash = strrchr(ch.out, '/');
-    const char *dot = strrchr(slash ? slash : ch.out, '.');
-    size_t stem = dot && dot != slash + 1 ? (size_t)(dot - ch.out) : strlen(ch.out);
-    snprintf(buf, n, "%.*s.%ld%s", (int)stem, ch.out, (long)ch.pid, ch.out + stem);
-}
-
 int ch_write_part(const pf_profile *p)
 {
     char tmp[PATH_MAX + 64], part[PATH_MAX + 64], err[256];
@@ -395,12 +386,12 @@ int ch_write_part(const pf_profile *p)
                 "its profile is lost", (long)ch.pid);
         return -1;
     }
-    own_path(part, sizeof part);
-    if (pf_json_save(p, part, err, sizeof err) < 0) {
-        cmd_say("cannot write profile to %s: %s", part, err);
-        return -1;
-    }
-    return 0;
+    char *own = of_pid_path(ch.out, (long)ch.pid);
+    int rc = own ? pf_json_save(p, own, err, sizeof err) : -1;
+    if (rc < 0)
+        cmd_say("cannot write profile to %s: %s", own ? own : ch.out, own ? err : "out of memory");
+    free(own);
+    return rc;
 }
 
 /* ---- the parent's end ---------------------------------------------------- */

@@ -88,25 +88,13 @@ void ro_release(ro_outputs *r)
     free(r);
 }
 
-/* "dir/name.<pid>.ext" for "dir/name.ext"; caller frees; NULL on OOM. */
-static char *child_path(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash : path, '.');
-    size_t stem = dot && dot != slash + 1 ? (size_t)(dot - path) : strlen(path);
-    size_t n = strlen(path) + 32;
-    char *child = malloc(n);
-    if (child)
-        snprintf(child, n, "%.*s.%ld%s", (int)stem, path, (long)getpid(), path + stem);
-    return child;
-}
-
 void ro_after_fork(ro_outputs *r)
 {
     for (int i = 0; i < NOUT; i++) {
         if (!r->t[i])
             continue;
-        char err[256], *child = of_is_file(r->t[i]) ? child_path(of_path(r->t[i])) : NULL;
+        char err[256];
+        char *child = of_is_file(r->t[i]) ? of_pid_path(of_path(r->t[i]), (long)getpid()) : NULL;
         of_target *t = NULL;
         if (child && of_plan(child, NULL, &t, err, sizeof err) < 0)
             cmd_say("cannot write %s: %s", child, err);

@@ -469,3 +469,15 @@ int of_write(of_target *t, const of_guard *executed, of_write_fn fn, void *ctx, 
         return write_stream(t, fn, ctx, err, errlen);
     }
 }
+
+char *of_pid_path(const char *path, long pid)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash : path, '.');
+    size_t stem = dot && dot != slash + 1 ? (size_t)(dot - path) : strlen(path);
+    size_t n = strlen(path) + 32;
+    char *child = malloc(n);
+    if (child)
+        snprintf(child, n, "%.*s.%ld%s", (int)stem, path, pid, path + stem);
+    return child;
+}

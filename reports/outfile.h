@@ -39,6 +39,11 @@ typedef struct of_target of_target;
  * NULL on OOM. */
 char *of_absolute(const char *path, const char *cwd);
 
+/* "dir/name.PID.ext" for "dir/name.ext" ("dir/name.PID" without an
+ * extension): where a child process's own output goes; caller frees;
+ * NULL on OOM. */
+char *of_pid_path(const char *path, long pid);
+
 /* NULL on OOM. */
 of_guard *of_guard_new(void);
 void of_guard_release(of_guard *g);

@@ -348,6 +348,15 @@ def run_os_exit(t):
     fi = [i["count"] for f in work for i in f["code"] if i["opname"] == "FOR_ITER"]
     t.check("os._exit: the profile is written, with what ran before it",
             prof.get("exit_status") == 7 and fi == [1001], f"{prof.get('exit_status')} {fi}")
+    procs = t.load_raw(out).get("processes", []) if os.path.exists(out) else []
+    t.check("os._exit: its process says how it ended, and its status",
+            procs and procs[0].get("ended") == "os._exit" and procs[0].get("exit_status") == 7
+            and procs[0].get("end_ns", 0) >= procs[0].get("start_ns", 0) > 0, str(procs[:1]))
+    out2 = os.path.join(t.TMP, "exit_normally.json")
+    t.opprof(["run", "-q", "-o", out2, "-c", "pass"])
+    procs = t.load_raw(out2).get("processes", []) if os.path.exists(out2) else []
+    t.check("a normal end: its process says \"exit\"", procs and procs[0].get("ended") == "exit",
+            str(procs[:1]))
 
 
 def run_fork_child(t):
