@@ -216,7 +216,10 @@ unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff
 UNIT_BINS := $(patsubst %,$(BUILDDIR)/tests/test_%,$(UNITS))
 
 .SECONDEXPANSION:
-$(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)
+# one compiler call per test over several sources: -MMD would keep only
+# the last one's headers, so every header counts
+$(BUILDDIR)/tests/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h) \
+                          $(wildcard profiler/*.h reports/*.h reports/model/*.h)
 	@mkdir -p $(dir $@)
 	@pkg-config --exists cmocka || { echo "cmocka not found: run scripts/install-deps.sh (apt-get install libcmocka-dev)" >&2; exit 1; }
 	$(CC) -I. -I$(BUILDDIR)/gen $(ALL_CFLAGS) $(UNWIND_CFLAGS) $(PROTOBUF_C_CFLAGS) -o $@ $(filter %.c,$^) $(CMOCKA_FLAGS) $(JANSSON_LIBS) $(UNWIND_LIBS) $(PROTOBUF_C_LIBS) -lz -ldl -lm $(SANFLAGS)

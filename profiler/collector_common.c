@@ -18,6 +18,7 @@ st_store *cc_store;
 int cc_active;
 int cc_waiting;
 int cc_lines;
+int cc_late_returns;
 static char *gate_file;
 _Thread_local st_thread *cc_tls;
 
@@ -66,6 +67,57 @@ int cc_end(void)
     return was;
 }
 
+/* The end of a PyThreadState, seen from its dict.  A thread keeps its
+ * PyThreadState in its st_thread (pyts): the monitor backend reads the
+ * running frame from it on every event, where libpython's thread-local
+ * lookup cost 4% of call-heavy code.  A C thread that calls Python
+ * through PyGILState_Ensure gets a new one each time: when the old one is
+ * cleared, this guard in its dict makes the st_thread forget it. */
+typedef struct tguard {
+    PyObject_HEAD
+    st_thread *t;
+    void *ts;
+} tguard;
+
+static void tguard_dealloc(PyObject *o)
+{
+    tguard *g = (tguard *)o;
+    if (g->t->pyts == g->ts)
+        g->t->pyts = NULL;
+    PyObject_Free(o);
+}
+
+static PyTypeObject tguard_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "opprof.tstate_guard",
+    .tp_basicsize = sizeof(tguard),
+    .tp_dealloc = tguard_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+void *cc_pyts_refresh(st_thread *t)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    PyObject *dict = PyThreadState_GetDict();   /* borrowed */
+    if (!dict)
+        return t->pyts = ts;
+    if (!(tguard_type.tp_flags & Py_TPFLAGS_READY) && PyType_Ready(&tguard_type) < 0) {
+        PyErr_Clear();
+        return t->pyts = ts;
+    }
+    tguard *g = PyObject_New(tguard, &tguard_type);
+    if (g) {
+        g->t = t;
+        g->ts = ts;
+        if (PyDict_SetItemString(dict, "opprof.tstate_guard", (PyObject *)g) < 0)
+            PyErr_Clear();
+        Py_DECREF(g);
+    } else {
+        PyErr_Clear();
+    }
+    return t->pyts = ts;
+}
+
 st_thread *cc_thread_create(void)
 {
     unsigned long ident = PyThread_get_thread_ident();
@@ -74,7 +126,7 @@ st_thread *cc_thread_create(void)
         return NULL;
     if (ident == main_ident)
         st_thread_set_name(t, "MainThread");
-    t->pyts = PyThreadState_Get();
+    cc_pyts_refresh(t);
     cc_tls = t;
     sm_thread_start(t);  /* without its timer the thread's time is not sampled */
     if (ident != main_ident)

@@ -13,10 +13,37 @@ extern st_store *cc_store;
 extern int cc_active;        /* counting now */
 extern int cc_waiting;       /* not yet: waiting for the gate file */
 extern int cc_lines;         /* the store tells nodes apart by call site */
+/* The stack mirror's frames are interpreter frames and it learns of
+ * returns late (collector_monitor.c): an entry may stay above the frame
+ * that runs after its own returned.  Signal handlers then find the
+ * running frame's entry by identity (cc_live_depth). */
+extern int cc_late_returns;
 extern _Thread_local st_thread *cc_tls;
 
 /* Creates the calling thread's state; NULL when out of memory. */
 st_thread *cc_thread_create(void);
+
+/* The depth of the entry of `frame` (the frame a sample or a signal
+ * found running), the entries above it being frames that returned; 0
+ * when the mirror has no entry for it.  Without late returns, or without
+ * a frame: t->depth.  Signal-safe. */
+static inline uint32_t cc_live_depth(const st_thread *t, const void *frame)
+{
+    if (!cc_late_returns || !frame)
+        return t->depth;
+    for (uint32_t d = t->depth; d > 0; d--)
+        if (t->stack[d].frame == frame)
+            return d;
+    return 0;
+}
+
+/* The calling thread's PyThreadState, which `t` keeps (and forgets when
+ * the interpreter clears it).  Needs the GIL. */
+void *cc_pyts_refresh(st_thread *t);
+static inline void *cc_pyts(st_thread *t)
+{
+    return t->pyts ? t->pyts : cc_pyts_refresh(t);
+}
 
 static inline st_thread *cc_thread(void)
 {

@@ -10,8 +10,11 @@
  *  - instruction: INSTRUCTION events, one per instruction; slow, simple,
  *    kept to check the flow mode against.
  * In both, PY_START/PY_RESUME mark RESUME (no INSTRUCTION event exists for
- * it) and push the stack mirror; PY_RETURN, PY_YIELD and PY_UNWIND pop it;
- * PY_THROW re-enters a generator without running a RESUME.
+ * it) and push the stack mirror; PY_THROW re-enters a generator without
+ * running a RESUME.  Returns have no event: PY_RETURN and PY_UNWIND cost a
+ * callback per call, a tenth of call-heavy code's time.  The mirror knows
+ * its frames by their interpreter frame instead, and an event from a frame
+ * below an entry tells it that entry's frame has returned (drop_returned).
  */
 #include "collector.h"
 
@@ -31,6 +34,29 @@ static int flow_mode = 1;
 static int calls_only;
 static int with_stacks = 1;
 static long jump_event;
+
+/* Pops the mirror's entries of frames that have returned, given `live`, a
+ * frame that runs (the one an event comes from, or the caller of one that
+ * starts or resumes): the innermost frame of its chain that the mirror
+ * has is the innermost that still runs.  Everything above it returned. */
+static void drop_returned(st_thread *t, const void *live)
+{
+    int k = 0;
+    const void *f = live;
+    for (; f && k < 64; f = oc_iframe_previous(f)) {
+        if (oc_iframe_is_entry(f))
+            continue;
+        k++;
+        for (uint32_t d = t->depth; d > 0; d--)
+            if (t->stack[d].frame == f) {
+                t->depth = d;
+                return;
+            }
+    }
+    if (!f)
+        t->depth = 0;   /* none of its frames runs any more */
+    /* else: the running frames opprof has are further down; keep them */
+}
 
 /* JUMP events for one code object whose loops no other event interrupts
  * (blockmap.h); every other code object resolves its jumps statically. */
@@ -73,6 +99,8 @@ static void resume_after_fork(st_thread *t)
     if (!flow_mode || calls_only)
         return;
     const bm_ops *ops = ci_ops();
+    if (t && with_stacks && oc_current_iframe(cc_pyts(t)))
+        drop_returned(t, oc_current_iframe(cc_pyts(t)));
     uint32_t d = t ? t->depth : 0;
     PyFrameObject *f = PyEval_GetFrame();
     Py_XINCREF(f);
@@ -120,10 +148,18 @@ static st_node *node_for(PyObject *code)
     st_thread *t = cc_thread();
     if (!t)
         return NULL;
+    const void *cur = oc_current_iframe(cc_pyts(t));
     st_frame *f = st_top(t);
-    if (f->code != code && !(f = cc_resync(t, code, NULL)))
-        return NULL;
-    return f->node;
+    if (f->frame == cur && f->code == code)
+        return f->node;
+    drop_returned(t, cur);
+    f = st_top(t);
+    if (t->depth && f->frame == cur && f->code == code)
+        return f->node;
+    /* its start was missed (it began before counting); or a C extension
+     * fired the event for a code object that is not the running one's */
+    f = cc_enter(t, code, oc_iframe_code(cur) == code ? cur : NULL, -1);
+    return f ? f->node : NULL;
 }
 
 /* INSTRUCTION (an execution) and EXCEPTION_HANDLED (control arrives at
@@ -296,8 +332,11 @@ static PyObject *enter(PyObject *const *args, Py_ssize_t n, int start, int resum
         Py_RETURN_NONE;
     st_node *node = NULL;
     if (with_stacks) {
+        const void *cur = oc_current_iframe(cc_pyts(t));
+        if (cur)
+            drop_returned(t, oc_iframe_previous(cur));
         int32_t site = cc_lines && t->depth ? oc_caller_unit(t->stack[t->depth].code) : -1;
-        st_frame *f = cc_enter(t, args[0], NULL, site);
+        st_frame *f = cc_enter(t, args[0], cur, site);
         node = f ? f->node : NULL;
     } else {
         st_record *r = cc_record(args[0]);
@@ -334,52 +373,39 @@ static PyObject *on_throw(PyObject *self, PyObject *const *args, Py_ssize_t n)
     return enter(args, n, 0, 0);
 }
 
-/* PY_RETURN, PY_UNWIND: pop.  A return's exit needs no event: every
- * RETURN_VALUE leaves (blockmap.c); an unwind's was a RAISE or RERAISE. */
-static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t n)
-{
-    (void)self;
-    st_thread *t;
-    if (cc_active && n >= 2 && (t = cc_thread()))
-        cc_leave(t, args[0], NULL);
-    Py_RETURN_NONE;
-}
-
 /* PY_YIELD: a yield's exit is recorded, because SEND's hidden jump is
- * computed from the yields of the YIELD_VALUE after it (blockmap.c). */
+ * computed from the yields of the YIELD_VALUE after it (blockmap.c).  A
+ * return's exit needs no event: every RETURN_VALUE leaves (blockmap.c);
+ * an unwind's was a RAISE or RERAISE.  Neither pops the mirror: the next
+ * event from below does (drop_returned). */
 static PyObject *on_yield(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
     st_node *node;
     if (n >= 2 && flow_mode && (node = node_for(args[0])))
         st_exit(node, offset_of(args[1]));
-    if (with_stacks)
-        on_leave(self, args, n);
     Py_RETURN_NONE;
 }
 
-#define CB(name, fn, flow, stacks) \
-    {{name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL, NULL}, flow, stacks}
-/* flow: 1 flow mode only, 0 instruction mode only, 2 both;
- * stacks: needed only to keep the stack mirror */
+#define CB(name, fn, flow) \
+    {{name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL, NULL}, flow}
+/* flow: 1 flow mode only, 0 instruction mode only, 2 both */
 static struct {
     PyMethodDef def;
-    int flow, stacks;
+    int flow;
 } callbacks[] = {
-    CB("INSTRUCTION", on_arrive, 0, 0),
-    CB("JUMP", on_jump, 1, 0),     /* local events only: see jumps_on() */
-    CB("BRANCH", on_jump, 1, 0),   /* 3.12, 3.13 */
-    CB("BRANCH_LEFT", on_branch_left, 1, 0),     /* 3.14+: instead of BRANCH */
-    CB("BRANCH_RIGHT", on_branch_right, 1, 0),
-    CB("RAISE", on_raise, 1, 0),
-    CB("RERAISE", on_reraise, 1, 0),
-    CB("EXCEPTION_HANDLED", on_arrive, 1, 0),
-    CB("PY_START", on_start, 2, 0),
-    CB("PY_RESUME", on_resume, 2, 0),
-    CB("PY_THROW", on_throw, 2, 0),
-    CB("PY_YIELD", on_yield, 2, 0),
-    CB("PY_RETURN", on_leave, 2, 1),
-    CB("PY_UNWIND", on_leave, 2, 1),
+    CB("INSTRUCTION", on_arrive, 0),
+    CB("JUMP", on_jump, 1),     /* local events only: see jumps_on() */
+    CB("BRANCH", on_jump, 1),   /* 3.12, 3.13 */
+    CB("BRANCH_LEFT", on_branch_left, 1),     /* 3.14+: instead of BRANCH */
+    CB("BRANCH_RIGHT", on_branch_right, 1),
+    CB("RAISE", on_raise, 1),
+    CB("RERAISE", on_reraise, 1),
+    CB("EXCEPTION_HANDLED", on_arrive, 1),
+    CB("PY_START", on_start, 2),
+    CB("PY_RESUME", on_resume, 2),
+    CB("PY_THROW", on_throw, 2),
+    CB("PY_YIELD", on_yield, 2),
 };
 
 static PyObject *monitoring(void)
@@ -397,6 +423,7 @@ int collector_start(st_store *s, const char *gate)
     int waiting = cc_waiting, active = cc_active;
     cc_end();  /* until the callbacks are in place */
     with_stacks = st_store_with_stacks(s);
+    cc_late_returns = with_stacks;
     PyObject *mon = monitoring();
     PyObject *events = mon ? PyObject_GetAttrString(mon, "events") : NULL;
     long mask = 0;
@@ -406,8 +433,7 @@ int collector_start(st_store *s, const char *gate)
     /* BRANCH where the interpreter has no BRANCH_LEFT, else its sides */
     int sides = PyObject_HasAttrString(events, "BRANCH_LEFT");
     for (size_t i = 0; i < sizeof callbacks / sizeof *callbacks; i++) {
-        if ((callbacks[i].flow != 2 && (calls_only || callbacks[i].flow != flow_mode)) ||
-            (callbacks[i].stacks && !with_stacks))
+        if (callbacks[i].flow != 2 && (calls_only || callbacks[i].flow != flow_mode))
             continue;
         PyMethodDef *def = &callbacks[i].def;
         if (strcmp(def->ml_name, "BRANCH") == 0 ? sides

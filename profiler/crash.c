@@ -248,13 +248,17 @@ static void capture(int sig, siginfo_t *si, void *uc)
     if (!info.thread_known)
         return;
     info.thread = t->index;
-    for (uint32_t d = t->depth; d >= 1 && info.npython < CR_MAX_PYTHON; d--)
+    PyObject *code = NULL;
+    long off = -1;
+    const void *frame = NULL;
+    int at = t->pyts && oc_sample_position(oc_peek_self, t->pyts, &code, &off, &frame) == 0;
+    uint32_t live = cc_live_depth(t, at ? frame : NULL);   /* the others returned */
+    if (!live)
+        live = t->depth;   /* a frame the mirror has not: all it has */
+    for (uint32_t d = live; d >= 1 && info.npython < CR_MAX_PYTHON; d--)
         if (t->stack[d].node && t->stack[d].node->rec)
             info.python[info.npython++] = t->stack[d].node->rec;
-    PyObject *code;
-    long off;
-    if (t->pyts && t->depth >= 1 && oc_sample_position(oc_peek_self, t->pyts, &code, &off) == 0 &&
-        code == t->stack[t->depth].code) {
+    if (at && live >= 1 && code == t->stack[live].code) {
         info.leaf_code = code;
         info.leaf_offset = off;
     }

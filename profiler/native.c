@@ -60,7 +60,8 @@ void nv_after_fork(void)
     atomic_store(&dropped, 0);
 }
 
-void nv_commit(nv_sample *s, const st_thread *t, uint64_t weight_ns, size_t nnative)
+void nv_commit(nv_sample *s, const st_thread *t, uint64_t weight_ns, size_t nnative,
+               uint32_t depth)
 {
     s->weight_ns = weight_ns;
     s->nnative = (uint16_t)nnative;
@@ -69,7 +70,8 @@ void nv_commit(nv_sample *s, const st_thread *t, uint64_t weight_ns, size_t nnat
     s->python_known = t && !t->busy;
     s->thread = t ? t->index : 0;  /* known even when its stack is not */
     if (s->python_known) {
-        uint32_t d = t->depth, first = d > NV_MAX_PYTHON ? d - NV_MAX_PYTHON + 1 : 1;
+        uint32_t d = depth < t->depth ? depth : t->depth;
+        uint32_t first = d > NV_MAX_PYTHON ? d - NV_MAX_PYTHON + 1 : 1;
         for (uint32_t k = first; k <= d; k++)
             if (t->stack[k].node && t->stack[k].node->rec)
                 s->python[s->npython++] = t->stack[k].node->rec;

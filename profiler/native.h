@@ -50,7 +50,10 @@ void nv_after_fork(void);
  * (counted as dropped). */
 nv_sample *nv_reserve(void);
 /* Fills in the Python side from `t` (NULL: unknown thread) and publishes. */
-void nv_commit(nv_sample *s, const st_thread *t, uint64_t weight_ns, size_t nnative);
+/* depth: the entries of t's stack mirror that are running (t->depth, or
+ * less when the mirror learns of returns late: cc_live_depth). */
+void nv_commit(nv_sample *s, const st_thread *t, uint64_t weight_ns, size_t nnative,
+               uint32_t depth);
 
 /* Merges and resolves the samples into p->native_stacks; call after
  * snap_build() (the Python frames are named from p->functions).  0 or -1

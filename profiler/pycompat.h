@@ -259,7 +259,8 @@ static inline int oc_peek_code(oc_peek_fn peek, PyObject *code, long off)
 }
 
 /* The instruction the thread `ts` is running: its code object and byte
- * offset.  Called from a signal handler that interrupted that thread
+ * offset, and the frame that runs it (3.11+: its interpreter frame, the
+ * identity the stack mirror knows it by; else NULL).  Called from a signal handler that interrupted that thread
  * anywhere - also while the interpreter is half way through setting up a
  * frame, when its pointers are not yet valid - so every read goes through
  * `peek` and is checked; -1 when there is no Python frame to credit. */
@@ -280,8 +281,9 @@ static inline int oc_peek_current_frame(oc_peek_fn peek, PyThreadState *ts,
 #endif
 
 static inline int oc_sample_position(oc_peek_fn peek, PyThreadState *ts, PyObject **code,
-                                     long *offset)
+                                     long *offset, const void **frame)
 {
+    *frame = NULL;
 #if PY_VERSION_HEX >= 0x030B0000
     _PyInterpreterFrame *f;
     char owner;
@@ -310,6 +312,7 @@ static inline int oc_sample_position(oc_peek_fn peek, PyThreadState *ts, PyObjec
         /* 3.12 points at the CALL's last cache unit while a callee is
          * entered: the snapshot folds cache units into their instruction */
         *offset = (long)((const char *)ip - oc_code_units((PyCodeObject *)*code));
+        *frame = f;
         return oc_peek_code(peek, *code, *offset) ? 0 : -1;
     }
     return -1;
@@ -408,6 +411,42 @@ static inline int oc_eval_groups(oc_peek_fn peek, PyThreadState *ts, uint16_t *g
 }
 
 #if OPPROF_PY_MONITORING
+/* The running interpreter frame of the thread whose state is `tstate`
+ * (the caller's own, kept in its st_thread: libpython's thread-local
+ * lookup costs 4% of call-heavy code): what a sys.monitoring event's
+ * frame is known by (its address; a frame that returned may leave it to
+ * the next call). */
+static inline const void *oc_current_iframe(void *tstate)
+{
+    PyThreadState *ts = tstate;
+#if PY_VERSION_HEX >= 0x030D0000
+    return ts->current_frame;
+#else
+    return ts->cframe ? ts->cframe->current_frame : NULL;
+#endif
+}
+
+/* The frame below `f` (NULL at the bottom), whether `f` is an entry frame
+ * (C's: no Python code of its own), and the code it runs. */
+static inline const void *oc_iframe_previous(const void *f)
+{
+    return ((const _PyInterpreterFrame *)f)->previous;
+}
+
+static inline int oc_iframe_is_entry(const void *f)
+{
+    return oc_frame_is_entry(((const _PyInterpreterFrame *)f)->owner);
+}
+
+static inline const void *oc_iframe_code(const void *f)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return oc_untag(&((const _PyInterpreterFrame *)f)->f_executable);
+#else
+    return ((const _PyInterpreterFrame *)f)->f_code;
+#endif
+}
+
 /* The code unit the nearest frame below the running one that runs
  * `caller` is at - the call that started or resumed the running frame -
  * or -1 (a thread's first frame, or a caller opprof does not have on its

@@ -50,11 +50,18 @@ static uintptr_t pc_of(void *ucv)
 #endif
 }
 
-/* The node to credit: the frame of `code` near the top of the thread's
- * stack mirror, or the record's own node without stacks. */
-static st_node *node_of(st_thread *t, PyObject *code)
+/* The node to credit: the entry of the running frame (`frame` running
+ * `code`) near the top of the thread's stack mirror, where *live is set
+ * to its depth (entries above it returned), or the record's own node
+ * without stacks. */
+static st_node *node_of(st_thread *t, PyObject *code, const void *frame, uint32_t *live)
 {
     uint32_t d = t->depth;
+    *live = d;
+    if (cc_late_returns && frame && with_stacks) {
+        *live = cc_live_depth(t, frame);
+        return *live ? t->stack[*live].node : NULL;
+    }
     for (uint32_t k = 0; k < 8 && d > 0; k++, d--)
         if (t->stack[d].code == code)
             return t->stack[d].node;
@@ -85,19 +92,22 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     if (ns)
         ips = ns->native;
     size_t n = ns_capture(ucv, ips, ns ? NS_MAX_FRAMES : 24, !ns);
-    if (ns)
-        nv_commit(ns, t, w, n);
     uintptr_t pc = pc_of(ucv);  /* the leaf alone, where unwinding gave nothing */
     int hook = ns_classify(n ? ips : &pc, n ? n : 1) == NS_HOOK;
+    PyObject *code = NULL;
+    long off = -1;
+    const void *frame = NULL;
+    uint32_t live = t->depth;
+    st_node *node = NULL;
+    if (!t->busy && !hook && t->pyts &&
+        oc_sample_position(oc_peek_self, t->pyts, &code, &off, &frame) == 0)
+        node = node_of(t, code, frame, &live);
+    if (ns)
+        nv_commit(ns, t, w, n, live);
     if (t->busy || hook) {
         atomic_fetch_add(&n_overhead, w);
         goto done;
     }
-    PyObject *code;
-    long off;
-    st_node *node = NULL;
-    if (t->pyts && oc_sample_position(oc_peek_self, t->pyts, &code, &off) == 0)
-        node = node_of(t, code);
     if (!node || off < 0 || (unsigned long)off / 2 >= node->rec->ncounters ||
         st_node_times(store, node) < 0) {
         atomic_fetch_add(&n_unattributed, w);
@@ -107,7 +117,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     times[off / 2] += w;
     times[node->rec->ncounters + off / 2]++;
     fm_sample(node->rec, code, off, w);
-    st_add_cumulative(t, w, atomic_fetch_add(&mark, 1) + 1);
+    st_add_cumulative(t, live, w, atomic_fetch_add(&mark, 1) + 1);
 done:
     sk_rearm(clock);
     atomic_fetch_sub(&in_handler, 1);

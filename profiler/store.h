@@ -155,11 +155,13 @@ static inline void st_exit(st_node *node, long offset)
 }
 
 /* Credits `ns` of sampled time to the cumulative time of every record on
- * t's stack, once per record however often it recurses; `mark` must be
- * new for each sample.  Signal-safe: no allocation, no locks. */
-static inline void st_add_cumulative(st_thread *t, uint64_t ns, uint64_t mark)
+ * t's stack up to `depth` (the frames still running: t->depth, or less
+ * when the mirror learns of returns late), once per record however often
+ * it recurses; `mark` must be new for each sample.  Signal-safe: no
+ * allocation, no locks. */
+static inline void st_add_cumulative(st_thread *t, uint32_t depth, uint64_t ns, uint64_t mark)
 {
-    for (uint32_t d = 1; d <= t->depth; d++) {
+    for (uint32_t d = 1; d <= depth && d <= t->depth; d++) {
         st_record *r = t->stack[d].node->rec;
         if (r && r->cumulative_mark != mark) {
             r->cumulative_mark = mark;

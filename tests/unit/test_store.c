@@ -819,14 +819,14 @@ static void test_cumulative_accounting(void **state)
     assert_int_equal(st_push(s, t, main_, &codes[0], NULL, -1), 0);
     for (int i = 0; i < 3; i++)
         assert_int_equal(st_push(s, t, fib, &codes[1], NULL, -1), 0);
-    st_add_cumulative(t, 1000, ++mark);
+    st_add_cumulative(t, t->depth, 1000, ++mark);
     assert_int_equal(main_->cumulative_ns, 1000);
     assert_int_equal(fib->cumulative_ns, 1000);        /* not 3000 */
-    st_add_cumulative(t, 500, ++mark);
+    st_add_cumulative(t, t->depth, 500, ++mark);
     assert_int_equal(fib->cumulative_ns, 1500);
 
     /* the same mark again (one sample) changes nothing */
-    st_add_cumulative(t, 500, mark);
+    st_add_cumulative(t, t->depth, 500, mark);
     assert_int_equal(fib->cumulative_ns, 1500);
     assert_int_equal(main_->cumulative_ns, 1500);
 
@@ -834,7 +834,7 @@ static void test_cumulative_accounting(void **state)
     for (int i = 0; i < 3; i++)
         st_pop(t);
     assert_int_equal(st_push(s, t, gen, &codes[2], NULL, -1), 0);
-    st_add_cumulative(t, 200, ++mark);
+    st_add_cumulative(t, t->depth, 200, ++mark);
     assert_int_equal(gen->cumulative_ns, 200);
     assert_int_equal(main_->cumulative_ns, 1700);
     assert_int_equal(fib->cumulative_ns, 1500);
@@ -845,17 +845,23 @@ static void test_cumulative_accounting(void **state)
     st_pop(t);
     assert_int_equal(st_push(s, t, other, &codes[3], NULL, -1), 0);
     assert_int_equal(st_push(s, t, gen, &codes[2], NULL, -1), 0);
-    st_add_cumulative(t, 300, ++mark);
+    st_add_cumulative(t, t->depth, 300, ++mark);
     assert_int_equal(gen->cumulative_ns, 500);
     assert_int_equal(other->cumulative_ns, 300);
     assert_int_equal(main_->cumulative_ns, 1700);
 
+    /* entries above the running frame (returns the mirror learns of
+     * late: collector_monitor.c) are not credited: other -> gen, gen gone */
+    st_add_cumulative(t, t->depth - 1, 50, ++mark);
+    assert_int_equal(other->cumulative_ns, 350);
+    assert_int_equal(gen->cumulative_ns, 500);
+
     /* an empty stack credits nobody */
     st_pop(t);
     st_pop(t);
-    st_add_cumulative(t, 999, ++mark);
+    st_add_cumulative(t, t->depth, 999, ++mark);
     assert_int_equal(main_->cumulative_ns + fib->cumulative_ns + gen->cumulative_ns +
-                         other->cumulative_ns, 1700 + 1500 + 500 + 300);
+                         other->cumulative_ns, 1700 + 1500 + 500 + 350);
 
     /* st_store_zero forgets cumulative time too (fork) */
     st_store_zero(s);
