@@ -96,9 +96,9 @@ def profile_counts(prof, strings=False):
 def observer_effect(counts, k):
     """3.14 runs a suspended generator's implicit StopIteration handler
     (CALL_INTRINSIC_1 then RERAISE) when it is closed only while a tool
-    listens for PY_UNWIND (genobject.c gen_close), as opprof does with
-    stacks on: those two instructions really ran in that run and not in
-    one without stacks, nor under the reference's tracer (README)."""
+    listens for PY_UNWIND (genobject.c gen_close), as opprof did with
+    stacks on until it dropped return events: where a run has them they
+    really ran, and not in one without (README)."""
     if PYVER < (3, 14):
         return False
     op = counts.get(k, [None])[0]
