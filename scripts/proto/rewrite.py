@@ -34,8 +34,9 @@ BACKWARD = {op for op in JREL if "BACKWARD" in dis.opname[op]}
 # the instruction after one of these starts a block (fall-through is either
 # impossible or a second way in, or a generator resumes there)
 BLOCK_END = {OP[n] for n in ("RETURN_VALUE", "RAISE_VARARGS", "RERAISE", "YIELD_VALUE",
-                             "RETURN_GENERATOR", "JUMP_ABSOLUTE") if n in OP} | JREL | JABS
+                             "RETURN_GENERATOR", "JUMP_ABSOLUTE", "YIELD_FROM") if n in OP} | JREL | JABS
 
+RESUME = OP.get("RESUME")
 PROBE_KIND = "bool"
 REGISTRY = []          # (original code, rewritten code, [(leader offset, probe)])
 
@@ -155,7 +156,7 @@ def probe_items(k, const_index):
     """The probe in front of original instruction k: [op, arg, target, caches]."""
     if PROBE_KIND == "bool":
         jump = OP["POP_JUMP_FORWARD_IF_TRUE"] if PY >= (3, 11) else OP["POP_JUMP_IF_TRUE"]
-        return [[OP["LOAD_CONST"], const_index, None, 0], [jump, 0, ("real", k), 0]]
+        return [[OP["LOAD_CONST"], const_index, None, 0], [jump, 0, ("next", k), 0]]
     if PY >= (3, 11):
         return [[OP["PUSH_NULL"], 0, None, 0], [OP["LOAD_CONST"], const_index, None, 0],
                 [OP["PRECALL"], 0, None, CACHES[OP["PRECALL"]]],
@@ -180,18 +181,25 @@ def rewrite(code):
     leaders = sorted(index[o] for o in leaders if o in index)
     is_leader = set(leaders)
 
-    # the new instruction stream: [op, arg, target, caches, original index]
+    # the new instruction stream: [op, arg, target, caches, original index,
+    # index of the instruction whose block a probe counts]
     items, probes = [], []
     for k, (start, op_off, op, arg) in enumerate(ins):
+        target = ("start", index[jump_target(op_off, op, arg)]) \
+            if op in JREL or op in JABS else None
         if k in is_leader:
             probe = Probe()
             probes.append((ins[k][1], probe))
-            for it in probe_items(k, len(consts)):
-                items.append(it + [None])
+            block = [it + [None, k] for it in probe_items(k, len(consts))]
             consts.append(probe)
-        target = ("start", index[jump_target(op_off, op, arg)]) \
-            if op in JREL or op in JABS else None
-        items.append([op, arg, target, CACHES[op], k])
+            # 3.11: a suspended generator's `yield from`/`await` is found by the
+            # RESUME right after its YIELD_VALUE (_PyGen_yf): RESUME keeps its
+            # place and the probe goes after it (RESUME does nothing else)
+            if RESUME is not None and op == RESUME:
+                items += [[op, arg, target, CACHES[op], k, k]] + block
+                continue
+            items += block
+        items.append([op, arg, target, CACHES[op], k, k])
 
     ext = [n_ext(it[1]) for it in items]
     while True:                        # sizes -> offsets -> jump args -> sizes
@@ -199,20 +207,17 @@ def rewrite(code):
         for it, e in zip(items, ext):
             offs.append(pos)
             pos += 2 * (e + 1 + it[3])
-        real, first, pending = {}, {}, None
-        for j, it in enumerate(items):   # a probe starts its leader's block
-            if it[4] is None:
-                pending = offs[j] if pending is None else pending
-            else:
+        real, first = {}, {}
+        for j, it in enumerate(items):   # a block starts at its probe or at RESUME
+            if it[4] is not None:
                 real[it[4]] = offs[j]
-                first[it[4]] = offs[j] if pending is None else pending
-                pending = None
+            first.setdefault(it[5], offs[j])
         changed = False
         for j, it in enumerate(items):
             if it[2] is None:
                 continue
             kind, k = it[2]
-            tgt = real[k] if kind == "real" else first[k]
+            tgt = first[k] if kind == "start" else offs[j + 1]
             op = it[0]
             after = offs[j] + 2 * ext[j] + 2
             if op in JABS:
@@ -229,9 +234,8 @@ def rewrite(code):
     old_units = unit_positions(code)
     raw, units = bytearray(), []
     for j, it in enumerate(items):
-        op, arg, _, ncache, k = it
-        src = k if k is not None else next(i[4] for i in items[j:] if i[4] is not None)
-        where = old_units[ins[src][1] // 2]
+        op, arg, _, ncache, k, owner = it
+        where = old_units[ins[owner][1] // 2]
         for s in range(ext[j], 0, -1):
             raw += bytes((EXT, (arg >> (8 * s)) & 255))
         raw += bytes((op, arg & 255)) + bytes(2 * ncache)
