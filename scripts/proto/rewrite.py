@@ -182,7 +182,7 @@ def rewrite(code):
     is_leader = set(leaders)
 
     # the new instruction stream: [op, arg, target, caches, original index,
-    # index of the instruction whose block a probe counts]
+    # the instruction whose block a probe counts, the one whose position it takes]
     items, probes = [], []
     for k, (start, op_off, op, arg) in enumerate(ins):
         target = ("start", index[jump_target(op_off, op, arg)]) \
@@ -190,16 +190,19 @@ def rewrite(code):
         if k in is_leader:
             probe = Probe()
             probes.append((ins[k][1], probe))
-            block = [it + [None, k] for it in probe_items(k, len(consts))]
+            block = [it + [None, k, k] for it in probe_items(k, len(consts))]
             consts.append(probe)
             # 3.11: a suspended generator's `yield from`/`await` is found by the
             # RESUME right after its YIELD_VALUE (_PyGen_yf): RESUME keeps its
             # place and the probe goes after it (RESUME does nothing else)
+            # (with the next instruction's position: no line event of its own)
             if RESUME is not None and op == RESUME:
-                items += [[op, arg, target, CACHES[op], k, k]] + block
+                where = min(k + 1, len(ins) - 1)
+                items += [[op, arg, target, CACHES[op], k, k, k]] + \
+                    [it[:5] + [k, where] for it in block]
                 continue
             items += block
-        items.append([op, arg, target, CACHES[op], k, k])
+        items.append([op, arg, target, CACHES[op], k, k, k])
 
     ext = [n_ext(it[1]) for it in items]
     while True:                        # sizes -> offsets -> jump args -> sizes
@@ -234,8 +237,8 @@ def rewrite(code):
     old_units = unit_positions(code)
     raw, units = bytearray(), []
     for j, it in enumerate(items):
-        op, arg, _, ncache, k, owner = it
-        where = old_units[ins[owner][1] // 2]
+        op, arg, _, ncache, k, _, src = it
+        where = old_units[ins[src][1] // 2]
         for s in range(ext[j], 0, -1):
             raw += bytes((EXT, (arg >> (8 * s)) & 255))
         raw += bytes((op, arg & 255)) + bytes(2 * ncache)
