@@ -37,6 +37,7 @@ BLOCK_END = {OP[n] for n in ("RETURN_VALUE", "RAISE_VARARGS", "RERAISE", "YIELD_
                              "RETURN_GENERATOR", "JUMP_ABSOLUTE", "YIELD_FROM") if n in OP} | JREL | JABS
 
 RESUME = OP.get("RESUME")
+BACK_TO_SEND = OP.get("JUMP_BACKWARD_NO_INTERRUPT")
 PROBE_KIND = "bool"
 REGISTRY = []          # (original code, rewritten code, [(leader offset, probe)])
 
@@ -183,10 +184,16 @@ def rewrite(code):
 
     # the new instruction stream: [op, arg, target, caches, original index,
     # the instruction whose block a probe counts, the one whose position it takes]
-    items, probes = [], []
+    items, probes, bypass = [], [], []
     for k, (start, op_off, op, arg) in enumerate(ins):
         target = ("start", index[jump_target(op_off, op, arg)]) \
             if op in JREL or op in JABS else None
+        if op == BACK_TO_SEND and ins[target[1]][2] == OP["SEND"]:
+            # 3.11 `yield from`/`await` loop: back to SEND itself, not to its
+            # probe (a tracer sees no line event on that edge only if it lands
+            # on SEND); SEND's count is then its probe + this jump's block
+            target = ("real", target[1])
+            bypass.append((target[1], op_off))
         if k in is_leader:
             probe = Probe()
             probes.append((ins[k][1], probe))
@@ -220,7 +227,7 @@ def rewrite(code):
             if it[2] is None:
                 continue
             kind, k = it[2]
-            tgt = first[k] if kind == "start" else offs[j + 1]
+            tgt = first[k] if kind == "start" else real[k] if kind == "real" else offs[j + 1]
             op = it[0]
             after = offs[j] + 2 * ext[j] + 2
             if op in JABS:
@@ -257,7 +264,14 @@ def rewrite(code):
     else:
         kw["co_linetable"] = encode_lines(units, code.co_firstlineno)
     out = code.replace(**kw)
-    REGISTRY.append((code, out, probes))
+    starts = [off for off, _ in probes]
+
+    def block_probe(off):
+        return probes[max(i for i, s in enumerate(starts) if s <= off)][1]
+    extra = {ins[k][1]: [] for k, _ in bypass}
+    for k, off in bypass:
+        extra[ins[k][1]].append(block_probe(off))
+    REGISTRY.append((code, out, [(off, p, extra.get(off, ())) for off, p in probes]))
     return out
 
 
@@ -268,12 +282,12 @@ def counts():
     for code, _, probes in REGISTRY:
         fn = result.setdefault((code.co_filename, getattr(code, "co_qualname", code.co_name),
                                 code.co_firstlineno), {})
-        starts = [off for off, _ in probes]
+        starts = [off for off, _, _ in probes]
         b = -1
         for start, op_off, op, _ in parse(code):
             while b + 1 < len(starts) and starts[b + 1] <= op_off:
                 b += 1
-            c = probes[b][1].count
+            c = probes[b][1].count + sum(p.count for p in probes[b][2])
             row = fn.setdefault(op_off, [dis.opname[op], 0])
             row[1] += c
     return result
