@@ -82,7 +82,7 @@ BUILDDIR ?= build$(BUILD_TAG)
 CPPFLAGS += -MMD -MP
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 
-PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/commands.c profiler/host.c profiler/children.c profiler/pyconfig.c profiler/forms.c profiler/store.c \
+PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/commands.c profiler/host.c profiler/children.c profiler/children_parts.c profiler/pyconfig.c profiler/forms.c profiler/store.c \
                 profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c profiler/nodepass.c \
                 profiler/sources.c \
                 profiler/collector_common.c profiler/collector_trace.c profiler/trace_guest.c \

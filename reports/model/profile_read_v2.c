@@ -408,27 +408,6 @@ static int keep_opset(rv *r, int seen)
     return 0;
 }
 
-/* Flat quadruples process, calls, instructions, time_ns, by process. */
-static int read_per_process(rv *r, pf_function *f)
-{
-    if (pfr_read_ints_to(r, "per_process", 0, INT64_MAX, 8) < 0)
-        return -1;
-    const int64_t *v = r->buf[8];
-    size_t n = r->nbuf[8];
-    if (n % 4 || f->per_process)
-        return FAIL(r, "function %zu: per_process is not quadruples", r->p->nfunctions - 1);
-    if (!(f->per_process = calloc(n / 4 + 1, sizeof *f->per_process)))
-        return FAIL(r, "out of memory");
-    for (size_t k = 0; k < n / 4; k++) {
-        if (v[4 * k] > UINT32_MAX || (k && v[4 * k] <= v[4 * k - 4]))
-            return FAIL(r, "function %zu: per_process is not by process", r->p->nfunctions - 1);
-        f->per_process[k] = (pf_proc_count){(uint32_t)v[4 * k], (uint64_t)v[4 * k + 1],
-                                            (uint64_t)v[4 * k + 2], (uint64_t)v[4 * k + 3]};
-    }
-    f->nper_process = n / 4;
-    return 0;
-}
-
 static int read_function(rv *r)
 {
     pf_function *f = pf_add_function(r->p);
@@ -466,7 +445,7 @@ static int read_function(rv *r)
             continue;
         }
         if (strcmp(key, "per_process") == 0) {
-            if (read_per_process(r, f) < 0)
+            if (pfr_read_per_process(r, f) < 0)
                 return -1;
             continue;
         }

@@ -81,6 +81,8 @@ int pfr_read_nodes(rv *r);
 int pfr_read_sources(rv *r);
 /* Threads from r->head (once: r->threads_read), 0 or -1 with err. */
 int pfr_read_threads(rv *r, char *err, size_t errlen);
+/* A function's per_process (at the key's value), into f. */
+int pfr_read_per_process(rv *r, pf_function *f);
 /* Threads and processes from r->head, and the checks that need them. */
 int pfr_from_head(rv *r, char *err, size_t errlen);
 

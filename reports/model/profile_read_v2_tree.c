@@ -358,6 +358,28 @@ int pfr_read_nodes(rv *r)
 
 /* ---- processes and threads (small: from the header object) ------------- */
 
+/* Flat quadruples process, calls, instructions, time_ns, by process. */
+int pfr_read_per_process(rv *r, pf_function *f)
+{
+    if (pfr_read_ints_to(r, "per_process", 0, INT64_MAX, 8) < 0)
+        return -1;
+    const int64_t *v = r->buf[8];
+    size_t n = r->nbuf[8];
+    if (n % 4 || f->per_process)
+        return FAIL(r, "function %zu: per_process is not quadruples", r->p->nfunctions - 1);
+    if (!(f->per_process = calloc(n / 4 + 1, sizeof *f->per_process)))
+        return FAIL(r, "out of memory");
+    for (size_t k = 0; k < n / 4; k++) {
+        if (v[4 * k] > UINT32_MAX || (k && v[4 * k] <= v[4 * k - 4]))
+            return FAIL(r, "function %zu: per_process is not by process", r->p->nfunctions - 1);
+        f->per_process[k] = (pf_proc_count){(uint32_t)v[4 * k], (uint64_t)v[4 * k + 1],
+                                            (uint64_t)v[4 * k + 2], (uint64_t)v[4 * k + 3]};
+    }
+    f->nper_process = n / 4;
+    return 0;
+}
+
+
 static int read_processes(rv *r, char *err, size_t errlen);
 
 int pfr_read_threads(rv *r, char *err, size_t errlen)
