@@ -158,7 +158,7 @@ static st_node *node_for(PyObject *code)
         return f->node;
     /* its start was missed (it began before counting); or a C extension
      * fired the event for a code object that is not the running one's */
-    f = cc_enter(t, code, oc_iframe_code(cur) == code ? cur : NULL, -1);
+    f = cc_enter(t, code, cur && oc_iframe_code(cur) == code ? cur : NULL, -1);
     return f ? f->node : NULL;
 }
 
