@@ -23,11 +23,6 @@
 
 /* ---- a child's part ------------------------------------------------------ */
 
-static int write_json(void *ctx, FILE *f, char *err, size_t errlen)
-{
-    return pf_json_write_to(ctx, f, err, errlen);
-}
-
 int ch_write_part(const pf_profile *p)
 {
     char tmp[PATH_MAX + 64], part[PATH_MAX + 64], err[256];
@@ -35,7 +30,7 @@ int ch_write_part(const pf_profile *p)
     snprintf(part, sizeof part, "%s/parts/%ld.json", ch__dir(), ch__pid());
     FILE *f = fopen(tmp, "we");
     if (f) {
-        int bad = write_json((void *)p, f, err, sizeof err) < 0;
+        int bad = pf_json_write_to((void *)p, f, err, sizeof err) < 0;
         bad |= fclose(f) != 0;
         if (!bad && rename(tmp, part) == 0)
             return 0;

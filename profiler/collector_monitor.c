@@ -99,8 +99,9 @@ static void resume_after_fork(st_thread *t)
     if (!flow_mode || calls_only)
         return;
     const bm_ops *ops = ci_ops();
-    if (t && with_stacks && oc_current_iframe(cc_pyts(t)))
-        drop_returned(t, oc_current_iframe(cc_pyts(t)));
+    const void *cur = t && with_stacks ? oc_current_iframe(cc_pyts(t)) : NULL;
+    if (cur)
+        drop_returned(t, cur);
     uint32_t d = t ? t->depth : 0;
     PyFrameObject *f = PyEval_GetFrame();
     Py_XINCREF(f);

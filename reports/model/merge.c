@@ -60,9 +60,12 @@ typedef struct input_map {
     uint32_t *threads;        /* the input's threads to the sum's; NULL until known */
     int any_node, any_sites;  /* it has nodes; some with sites */
     mp_map procs;             /* its processes to the sum's; built when read */
-    pf_proc_count *pp;        /* per function, what each of its processes ran
-                                 (process: the input's), for the sum's ... */
-    uint32_t *pp_fn;          /* ... function (its id), once procs is known */
+    struct fn_share {
+        uint32_t fn;          /* the sum's function */
+        pf_proc_count c;      /* what one of the input's processes (its
+                                 index) ran of it; into the sum once the
+                                 input's processes are known */
+    } *pp;
     size_t npp, cappp;
 } input_map;
 
@@ -85,7 +88,6 @@ static void input_release(input_map *im)
     free(im->threads);
     mp_map_release(&im->procs);
     free(im->pp);
-    free(im->pp_fn);
     memset(im, 0, sizeof *im);
 }
 
@@ -138,21 +140,16 @@ static int add_function(pf_merger *m, const pf_profile *p, size_t i, pf_function
         size_t cap = im->cappp ? 2 * im->cappp : 1024;
         while (cap < im->npp + n)
             cap *= 2;
-        pf_proc_count *v = realloc(im->pp, cap * sizeof *v);
-        if (v)
-            im->pp = v;
-        uint32_t *fv = v ? realloc(im->pp_fn, cap * sizeof *fv) : NULL;
-        if (!fv)
+        struct fn_share *v = realloc(im->pp, cap * sizeof *v);
+        if (!v)
             return -1;
-        im->pp_fn = fv;
+        im->pp = v;
         im->cappp = cap;
     }
     if (mf_merge_function(m->p, &m->fx, f, own, rank, &im->ids[i], im->opmap) < 0)
         return -1;
-    for (size_t k = 0; k < n; k++, im->npp++) {
-        im->pp[im->npp] = c[k];
-        im->pp_fn[im->npp] = im->ids[i];
-    }
+    for (size_t k = 0; k < n; k++)
+        im->pp[im->npp++] = (struct fn_share){im->ids[i], c[k]};
     return 0;
 }
 
@@ -164,9 +161,9 @@ static int add_per_process(pf_merger *m, const pf_profile *p)
     if (mp_map_input(m->p, p, m->n == 0, &im->procs) < 0)
         return -1;
     for (size_t k = 0; k < im->npp; k++) {
-        pf_proc_count c = im->pp[k];
+        pf_proc_count c = im->pp[k].c;
         c.process = c.process < im->procs.n ? im->procs.to[c.process] : 0;
-        pf_function *g = &m->p->functions[im->pp_fn[k]];
+        pf_function *g = &m->p->functions[im->pp[k].fn];
         if (!g->nper_process)
             g->process = c.process;
         if (pf_function_add_per_process(g, &c) < 0)
