@@ -10,6 +10,7 @@
  *    CLEANUP_THROW with it).
  *  - returns: RETURN_VALUE and RETURN_CONST always leave the frame, so
  *    their exits are not recorded (without stacks PY_RETURN is off).
+ *    Nor are a yield's, unless a SEND feeds it (bm_yield_reported).
  *  - SEND's jump to END_SEND when the sub-iterator finishes.  SEND either
  *    yields through the next YIELD_VALUE (each one a PY_YIELD exit), raises
  *    (a RAISE exit), or jumps: the jumps are what is left of its count.
@@ -85,6 +86,13 @@ uint32_t bm_owner(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits
         i = next_instr(ops, bytes, i);
     }
     return owner;
+}
+
+int bm_yield_reported(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
+                      uint32_t unit)
+{
+    return unit > 0 && unit < nunits &&
+           kind_at(ops, bytes, bm_owner(ops, bytes, nunits, unit - 1)) == BM_SEND;
 }
 
 void bm_fold(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
@@ -195,6 +203,8 @@ bm_plan *bm_plan_new(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
         in->unit = i;
         in->target = UINT32_MAX;
         in->kind = k == BM_RETURN ? P_RETURN : P_FALL;
+        if (k == BM_YIELD && !(pl->nv > 1 && pl->v[pl->nv - 2].kind == P_SEND))
+            in->kind = P_RETURN;   /* bm_yield_reported(): no exits recorded */
         if (silent_jump(ops, bytes, i, jumps_reported)) {
             in->kind = P_SILENT;
             in->target = target_of(ops, bytes, n, i);
@@ -253,7 +263,7 @@ static uint32_t walk(const bm_plan *pl, uint64_t *ex, uint64_t *out, uint32_t li
         running += (int64_t)ex[2 * i];
         out[i] = (uint64_t)running;
         if (in->kind == P_RETURN) {
-            running = 0;  /* every return leaves: PY_RETURN is not recorded */
+            running = 0;  /* every return (and unreported yield) leaves */
             continue;
         }
         if (in->kind == P_SILENT) {

@@ -29,6 +29,8 @@ enum bm_kind {
     BM_SEND,                 /* falls through to a yield or jumps silently */
     BM_STOP,                 /* never falls through: yield, raise */
     BM_RETURN,               /* never falls through, and no exit is recorded */
+    BM_YIELD,                /* never falls through; its exit is recorded
+                                only where bm_yield_reported() says so */
 };
 
 typedef struct bm_ops {
@@ -55,6 +57,14 @@ uint32_t bm_jump_target(const bm_ops *ops, const unsigned char *bytes, uint32_t 
  * inside an instruction's inline cache belongs to that instruction). */
 uint32_t bm_owner(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
                   uint32_t unit);
+
+/* Whether the yield at `unit` needs its PY_YIELD exits: one that a SEND
+ * just before it feeds (`yield from`, `await`), whose count SEND's silent
+ * jump is computed from.  Every other yield leaves whenever it runs, like
+ * a return, and the collector turns its event off (DISABLE): a tenth of
+ * the events of generator-heavy code. */
+int bm_yield_reported(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
+                      uint32_t unit);
 
 /* Adds what `in` holds for each code unit to the instruction that unit
  * belongs to, in `out` (a sample taken while a 3.12 frame stands at a

@@ -79,7 +79,7 @@ int ci_init(void)
             {"JUMP_BACKWARD_NO_INTERRUPT", BM_JUMP_SILENT_BACK},
             {"SEND", BM_SEND},
             {"RETURN_VALUE", BM_RETURN}, {"RETURN_CONST", BM_RETURN},
-            {"YIELD_VALUE", BM_STOP}, {"RAISE_VARARGS", BM_STOP},
+            {"YIELD_VALUE", BM_YIELD}, {"RAISE_VARARGS", BM_STOP},
             {"RERAISE", BM_STOP}, {"RETURN_GENERATOR", BM_STOP},
         };
         for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {

@@ -32,6 +32,7 @@ static unsigned long main_ident;
 int cc_begin(st_store *s, const char *gate)
 {
     cc_store = s;
+    cc_extra = ci_extra_index();
     cc_lines = st_store_with_lines(s);
     main_ident = PyThread_get_thread_ident();
     free(gate_file);
@@ -158,7 +159,9 @@ static int name_from_threading(st_thread *t)
 void (*cc_new_code)(PyObject *code, st_record *rec);
 void (*cc_after_fork)(st_thread *t);
 
-st_record *cc_record(PyObject *code)
+Py_ssize_t cc_extra = -1;
+
+st_record *cc_record_new(PyObject *code)
 {
     int fresh;
     st_record *rec = ci_record(cc_store, code, &fresh);

@@ -57,8 +57,16 @@ extern void (*cc_new_code)(PyObject *code, st_record *rec);
  * backend makes the counts of the frames still running whole again. */
 extern void (*cc_after_fork)(st_thread *t);
 
-/* The record of `code`, calling cc_new_code the first time; NULL on OOM. */
-st_record *cc_record(PyObject *code);
+/* The record of `code`, calling cc_new_code the first time; NULL on OOM.
+ * Inline, since nearly every event asks: the record is in the code
+ * object's extra slot `cc_extra`, and cc_record_new() makes it. */
+extern Py_ssize_t cc_extra;
+st_record *cc_record_new(PyObject *code);
+static inline st_record *cc_record(PyObject *code)
+{
+    st_record *rec = oc_get_extra(code, cc_extra);
+    return rec ? rec : cc_record_new(code);
+}
 
 /* Pushes `code`, called from code unit `callsite` of the frame on top
  * (-1: not known), and gives the thread a name while it has none. */

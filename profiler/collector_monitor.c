@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 
+static const bm_ops *ops;   /* ci_ops(), kept: the branch events ask each time */
 static int flow_mode = 1;
 static int calls_only;
 static int with_stacks = 1;
@@ -98,7 +99,6 @@ static void resume_after_fork(st_thread *t)
 {
     if (!flow_mode || calls_only)
         return;
-    const bm_ops *ops = ci_ops();
     const void *cur = t && with_stacks ? oc_current_iframe(cc_pyts(t)) : NULL;
     if (cur)
         drop_returned(t, cur);
@@ -204,7 +204,6 @@ static int opcode_at(const st_record *r, long off)
  * or `at` when there is none. */
 static long reported_branch(const st_record *r, long at, int for_iter)
 {
-    const bm_ops *ops = ci_ops();
     if (for_iter < 0)
         return at >= 2 ? 2L * bm_owner(ops, r->bytes, r->ncounters, (uint32_t)at / 2 - 1) : at;
     for (uint32_t i = 0; i < r->ncounters; i += 1u + ops->caches[r->bytes[2 * i]])
@@ -226,7 +225,7 @@ static void branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int fr
     /* an async for ends in its handler (END_ASYNC_FOR), which 3.14 also
      * reports as a branch from the loop's END_SEND: control arrived there
      * once, by the exception */
-    if (r && opcode_at(r, to - 2) == ci_ops()->end_async_for && ci_ops()->end_async_for >= 0)
+    if (r && opcode_at(r, to - 2) == ops->end_async_for && ops->end_async_for >= 0)
         return;
     if (reporter >= 0 && r && to - 2 > from && opcode_at(r, to - 2) == reporter) {
         /* POP_ITER reports every time it runs, from whatever ran before
@@ -235,7 +234,7 @@ static void branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int fr
          * jump's own event to just past a POP_ITER is no report of it. */
         if (from_op < 0 || opcode_at(r, from) == from_op)
             to -= 2;
-        else if (bm_jump_target(ci_ops(), r->bytes, r->ncounters, (uint32_t)from / 2) !=
+        else if (bm_jump_target(ops, r->bytes, r->ncounters, (uint32_t)from / 2) !=
                  (uint32_t)to / 2)
             return;
     }
@@ -246,14 +245,14 @@ static void branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int fr
 static PyObject *on_branch_left(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    branch_via(args, n, ci_ops()->not_taken, -1);
+    branch_via(args, n, ops->not_taken, -1);
     Py_RETURN_NONE;
 }
 
 static PyObject *on_branch_right(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    branch_via(args, n, ci_ops()->pop_iter, ci_ops()->for_iter);
+    branch_via(args, n, ops->pop_iter, ops->for_iter);
     Py_RETURN_NONE;
 }
 
@@ -261,7 +260,7 @@ static long owner_offset(const st_record *r, long off)
 {
     if (off < 0 || (unsigned long)off >= 2ul * r->ncounters)
         return -1;
-    return 2 * (long)bm_owner(ci_ops(), r->bytes, r->ncounters, (uint32_t)off / 2);
+    return 2 * (long)bm_owner(ops, r->bytes, r->ncounters, (uint32_t)off / 2);
 }
 
 /* Where a RAISE really happened.  The event offset is off for an exception
@@ -299,7 +298,7 @@ static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t n)
     int op = opcode_at(r, off);
     /* StopIteration ending a for loop or a yield from is absorbed by
      * FOR_ITER / SEND: control goes on in this frame. */
-    if ((op == ci_ops()->for_iter || op == ci_ops()->send) &&
+    if ((op == ops->for_iter || op == ops->send) &&
         PyErr_GivenExceptionMatches(args[2], PyExc_StopIteration))
         Py_RETURN_NONE;
     oc_err_state saved = oc_err_save();
@@ -334,7 +333,8 @@ static PyObject *enter(PyObject *const *args, Py_ssize_t n, int start, int resum
     st_node *node = NULL;
     if (with_stacks) {
         const void *cur = oc_current_iframe(cc_pyts(t));
-        if (cur)
+        /* most often the caller is the mirror's top: nothing returned */
+        if (cur && !(t->depth && t->stack[t->depth].frame == oc_iframe_previous(cur)))
             drop_returned(t, oc_iframe_previous(cur));
         int32_t site = cc_lines && t->depth ? oc_caller_unit(t->stack[t->depth].code) : -1;
         st_frame *f = cc_enter(t, args[0], cur, site);
@@ -374,17 +374,26 @@ static PyObject *on_throw(PyObject *self, PyObject *const *args, Py_ssize_t n)
     return enter(args, n, 0, 0);
 }
 
-/* PY_YIELD: a yield's exit is recorded, because SEND's hidden jump is
- * computed from the yields of the YIELD_VALUE after it (blockmap.c).  A
- * return's exit needs no event: every RETURN_VALUE leaves (blockmap.c);
- * an unwind's was a RAISE or RERAISE.  Neither pops the mirror: the next
- * event from below does (drop_returned). */
+/* PY_YIELD: the exit of a yield that a SEND feeds is recorded, because
+ * SEND's silent jump is computed from it (blockmap.c).  Every other yield
+ * leaves whenever it runs, which blockmap.c knows without an event, so
+ * its event is turned off where it fired (DISABLE: restart_events()
+ * brings it back, and it is turned off again).  Nor does a yield pop the
+ * mirror: the next event from below does (drop_returned). */
 static PyObject *on_yield(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    st_node *node;
-    if (n >= 2 && flow_mode && (node = node_for(args[0])))
-        st_exit(node, offset_of(args[1]));
+    st_record *r;
+    if (!flow_mode)
+        return Py_NewRef(mv_disable());   /* INSTRUCTION events count it */
+    if (n < 2 || !cc_active || !PyCode_Check(args[0]) || !(r = cc_record(args[0])))
+        Py_RETURN_NONE;
+    long off = offset_of(args[1]);
+    if (off < 0 || !bm_yield_reported(ops, r->bytes, r->ncounters, (uint32_t)off / 2))
+        return Py_NewRef(mv_disable());
+    st_node *node = node_for(args[0]);
+    if (node)
+        st_exit(node, off);
     Py_RETURN_NONE;
 }
 
@@ -424,6 +433,7 @@ int collector_start(st_store *s, const char *gate)
     int waiting = cc_waiting, active = cc_active;
     cc_end();  /* until the callbacks are in place */
     with_stacks = st_store_with_stacks(s);
+    ops = ci_ops();
     cc_late_returns = with_stacks;
     PyObject *mon = monitoring();
     PyObject *events = mon ? PyObject_GetAttrString(mon, "events") : NULL;

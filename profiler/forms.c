@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 
 #include "codeinfo.h"
+#include "sampler.h"
 
 #define NSLOTS ((size_t)1 << 16)
 #define PROBES 64
@@ -54,7 +55,7 @@ void fm_sample(const st_record *r, PyObject *code, long off, uint64_t w)
 {
     unsigned char op;
     if (!table || off < 0 || (uint64_t)off / 2 >= MAX_UNIT ||
-        oc_peek_opcode(oc_peek_self, code, off, &op) < 0)
+        oc_peek_opcode(sm_peek, code, off, &op) < 0)
         return;
     uint64_t key = ((uint64_t)r->index + 1) << 32 | (uint64_t)off / 2 << 8 | op;
     uint64_t h = mix(key);

@@ -25,8 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The functions replaced; restart_events() needs no wrapper (opprof's
- * callbacks never return DISABLE, so a restart changes nothing for it). */
+/* The functions replaced.  restart_events() needs no wrapper: the only
+ * events opprof turns off (DISABLE) are those it has no use for, and a
+ * restart brings each back for one more callback that turns it off. */
 enum { F_USE, F_FREE, F_CLEAR, F_GET_TOOL, F_REGISTER, F_GET_EVENTS, F_SET_EVENTS,
        F_GET_LOCAL, F_SET_LOCAL, F_ALL, F_COUNT };
 
@@ -37,6 +38,7 @@ static PyObject *shadow[OC_MON_EVENTS];  /* the script's callbacks on `tool` */
 static long global_events;
 static unsigned script_locals;  /* ids the script set local events on */
 static const char *lost;
+static PyObject *disable;  /* sys.monitoring.DISABLE */
 
 /* Code objects with opprof's local events, by weak reference: opprof must
  * not keep them alive, and a dead one needs nothing. */
@@ -432,6 +434,8 @@ int mv_start(void)
         if (!(wrap[f] = wrapper_of(f)))
             goto done;
     }
+    if (mon && !disable && !(disable = PyObject_GetAttrString(mon, "DISABLE")))
+        goto done;
     if (!mon || (tool = pick()) < 0) {
         if (mon)
             PyErr_SetString(PyExc_RuntimeError, "no free sys.monitoring tool id");
@@ -451,6 +455,11 @@ done:
     Py_XDECREF(name);
     Py_XDECREF(mon);
     return rc;
+}
+
+PyObject *mv_disable(void)
+{
+    return disable;
 }
 
 int mv_register(PyObject *event, PyObject *fn)

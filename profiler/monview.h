@@ -25,6 +25,10 @@
  * -1 with a Python exception (no free id, an unexpected sys.monitoring). */
 int mv_start(void);
 
+/* sys.monitoring.DISABLE (borrowed; after mv_start()), which a callback
+ * returns to turn its event off where it fired. */
+PyObject *mv_disable(void);
+
 /* Makes `fn` opprof's callback for `event` (a sys.monitoring.events
  * value of one event).  0, or -1 with a Python exception. */
 int mv_register(PyObject *event, PyObject *fn);

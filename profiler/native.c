@@ -19,6 +19,7 @@
 #include "../reports/flame.h"
 #include "nmerge.h"
 #include "pycompat.h"
+#include "sampler.h"
 
 #define NV_CAPACITY (1u << 16)
 
@@ -75,7 +76,7 @@ void nv_commit(nv_sample *s, const st_thread *t, uint64_t weight_ns, size_t nnat
         for (uint32_t k = first; k <= d; k++)
             if (t->stack[k].node && t->stack[k].node->rec)
                 s->python[s->npython++] = t->stack[k].node->rec;
-        int g = t->pyts ? oc_eval_groups(oc_peek_self, t->pyts, s->groups, NV_MAX_GROUPS, s->npython)
+        int g = t->pyts ? oc_eval_groups(sm_peek, t->pyts, s->groups, NV_MAX_GROUPS, s->npython)
                         : -1;
         s->ngroups = g > 0 ? (uint16_t)g : 0;
     }

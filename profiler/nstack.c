@@ -179,6 +179,13 @@ static int learned(uintptr_t ip)
     return 0;
 }
 
+int ns_leaf_kind(uintptr_t pc)
+{
+    if (ours(pc))
+        return NS_HOOK;
+    return eval_loop.end && in(&eval_loop, pc) ? NS_PROGRAM : -1;
+}
+
 ns_kind ns_classify(const uintptr_t *ips, size_t n)
 {
     int own = 0, hook = 0;

@@ -33,6 +33,7 @@ static volatile sig_atomic_t active;
 static unsigned rate;
 static int with_stacks;
 static struct sigaction previous;
+static pid_t self;  /* for sm_peek: getpid() is a system call per read */
 static _Atomic int in_handler;  /* handlers (and thread_ended) running now */
 static pthread_key_t clock_key;
 static _Atomic uint64_t n_samples, n_sampled, n_overhead, n_unattributed, mark;
@@ -71,6 +72,27 @@ static st_node *node_of(st_thread *t, PyObject *code, const void *frame, uint32_
     return r ? r->flat : NULL;
 }
 
+int sm_peek(void *dst, const void *src, size_t n)
+{
+    struct iovec local = {dst, n}, remote = {(void *)src, n};
+    return process_vm_readv(self, &local, 1, &remote, 1, 0) == (ssize_t)n ? 0 : -1;
+}
+
+/* Whether a sample is opprof's overhead.  The leaf alone tells when it is
+ * in the interpreter loop (the program) or in opprof (a hook); elsewhere
+ * (libpython's helpers, which both the program and event delivery call)
+ * only the stack tells, and unwinding costs system calls (libunwind masks
+ * signals around its lookups): a few microseconds a sample. */
+static int is_overhead(void *ucv, uintptr_t *ips, size_t max, int whole, size_t *n)
+{
+    uintptr_t pc = pc_of(ucv);
+    int kind = whole ? -1 : ns_leaf_kind(pc);
+    if (kind >= 0)
+        return kind == NS_HOOK;
+    *n = ns_capture(ucv, ips, max, !whole);
+    return ns_classify(*n ? ips : &pc, *n ? *n : 1) == NS_HOOK;
+}
+
 static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 {
     (void)sig;
@@ -91,16 +113,15 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     nv_sample *ns = nv_reserve();
     if (ns)
         ips = ns->native;
-    size_t n = ns_capture(ucv, ips, ns ? NS_MAX_FRAMES : 24, !ns);
-    uintptr_t pc = pc_of(ucv);  /* the leaf alone, where unwinding gave nothing */
-    int hook = ns_classify(n ? ips : &pc, n ? n : 1) == NS_HOOK;
+    size_t n = 0;
+    int hook = is_overhead(ucv, ips, ns ? NS_MAX_FRAMES : 24, ns != NULL, &n);
     PyObject *code = NULL;
     long off = -1;
     const void *frame = NULL;
     uint32_t live = t->depth;
     st_node *node = NULL;
     if (!t->busy && !hook && t->pyts &&
-        oc_sample_position(oc_peek_self, t->pyts, &code, &off, &frame) == 0)
+        oc_sample_position(sm_peek, t->pyts, &code, &off, &frame) == 0)
         node = node_of(t, code, frame, &live);
     if (ns)
         nv_commit(ns, t, w, n, live);
@@ -138,6 +159,7 @@ int sm_start(st_store *s, unsigned rate_hz)
     if (sigaction(SIGPROF, &sa, &previous) < 0)
         return -1;
     store = s;
+    self = getpid();
     /* without its table, time is not split by form; nothing else changes */
     (void)fm_start();
     ns_init();  /* without it only opprof's own code counts as overhead */
@@ -181,6 +203,7 @@ int sm_thread_start(st_thread *t)
 
 void sm_after_fork(st_thread *t)
 {
+    self = getpid();  /* no timer of the child's ran before: they are new */
     /* the child's totals start at the fork, as its clock and counts do */
     atomic_store(&n_samples, 0);
     atomic_store(&n_sampled, 0);

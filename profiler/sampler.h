@@ -48,6 +48,11 @@ void sm_pause(void);
 int sm_active(void);
 void sm_get_stats(sm_stats *out);
 
+/* Reads n bytes at `src`, an address that may be garbage, into dst: 0 or
+ * -1.  Async-signal-safe (process_vm_readv on this process, whose pid is
+ * kept rather than asked for each time); for the readers a sample runs. */
+int sm_peek(void *dst, const void *src, size_t n);
+
 /* "CPU time (timer_create, CLOCK_THREAD_CPUTIME_ID)" */
 const char *sm_clock_name(void);
 

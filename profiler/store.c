@@ -398,7 +398,7 @@ int st_thread_set_name(st_thread *t, const char *name)
     return 0;
 }
 
-static st_node *child_of(st_store *s, st_node *parent, st_record *rec, int32_t callsite)
+static st_node *find_child(st_store *s, st_node *parent, st_record *rec, int32_t callsite)
 {
     uint64_t h = node_hash(parent, rec, callsite);
     table *t = &s->node_table;
@@ -416,6 +416,17 @@ static st_node *child_of(st_store *s, st_node *parent, st_record *rec, int32_t c
         return NULL;
     n->callsite = callsite;
     table_insert(t, h, n);
+    return n;
+}
+
+static st_node *child_of(st_store *s, st_node *parent, st_record *rec, int32_t callsite)
+{
+    st_node *last = parent->last_child;
+    if (last && last->rec == rec && last->callsite == callsite)
+        return last;
+    st_node *n = find_child(s, parent, rec, callsite);
+    if (n)
+        parent->last_child = n;
     return n;
 }
 

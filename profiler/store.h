@@ -49,6 +49,9 @@ struct st_node {
                                 first sample (st_node_times) */
     uint64_t *samples;       /* samples per code unit: times + ncounters (the
                                 sampler computes it so, never reads it) */
+    st_node *last_child;     /* the child st_push() found last: a caller in a
+                                loop calls the same function again, found
+                                without hashing */
 };
 
 typedef struct st_frame {

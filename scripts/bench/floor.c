@@ -10,7 +10,9 @@
  *    control-flow mode without stacks (starts, resumes, throws, yields,
  *    branches, raises, handled exceptions), each doing only the counter
  *    increments opprof's does, in an array found through the code
- *    object's extra slot: no stack mirror, no sampling, no profile.
+ *    object's extra slot: no stack mirror, no sampling, no profile.  As
+ *    opprof does, a yield that no SEND feeds turns its PY_YIELD off where
+ *    it fired (opprof knows it leaves without an event).
  *
  * start() installs it for the rest of the process.
  */
@@ -69,6 +71,54 @@ static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t n)
     Py_RETURN_NONE;
 }
 
+static int send_op = -1, send_caches;
+static PyObject *disable;
+
+/* PY_YIELD: as opprof, an exit where a SEND feeds the yield (the unit
+ * before it is SEND's last cache unit), else the event goes off there. */
+static PyObject *on_yield(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    long off = n >= 2 ? offset_of(args[1]) : -1;
+    long send_at = off / 2 - 1 - send_caches;
+    PyObject *bytes = off >= 0 && send_at >= 0 && PyCode_Check(args[0])
+                          ? PyCode_GetCode((PyCodeObject *)args[0])
+                          : NULL;
+    int fed = bytes && PyBytes_Check(bytes) && 2 * send_at < PyBytes_GET_SIZE(bytes) &&
+              (unsigned char)PyBytes_AS_STRING(bytes)[2 * send_at] == send_op;
+    Py_XDECREF(bytes);
+    PyErr_Clear();
+    if (!fed)
+        return Py_NewRef(disable);
+    bump(counters_of(args[0], 0), args[0], off, 1);
+    Py_RETURN_NONE;
+}
+
+/* SEND's opcode and cache units, as opcode.py says in this version */
+static int load_send(void)
+{
+    PyObject *mod = PyImport_ImportModule("opcode");
+    PyObject *map = mod ? PyObject_GetAttrString(mod, "opmap") : NULL;
+    PyObject *op = map ? PyDict_GetItemString(map, "SEND") : NULL;   /* borrowed */
+    PyObject *caches = mod ? PyObject_GetAttrString(mod, "_inline_cache_entries") : NULL;
+    long nc = 0;
+    if (op && caches && PyDict_Check(caches)) {   /* 3.13+: by name */
+        PyObject *v = PyDict_GetItemString(caches, "SEND");   /* borrowed */
+        nc = v ? PyLong_AsLong(v) : 0;
+    } else if (op && caches) {                     /* 3.12: by opcode */
+        PyObject *v = PySequence_GetItem(caches, PyLong_AsLong(op));
+        nc = v ? PyLong_AsLong(v) : 0;
+        Py_XDECREF(v);
+    }
+    send_op = op ? (int)PyLong_AsLong(op) : -1;
+    send_caches = nc > 0 ? (int)nc : 0;
+    Py_XDECREF(caches);
+    Py_XDECREF(map);
+    Py_XDECREF(mod);
+    PyErr_Clear();
+    return send_op >= 0 ? 0 : -1;
+}
+
 /* EXCEPTION_HANDLED: arrival at the handler */
 static PyObject *on_handled(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
@@ -94,7 +144,7 @@ static PyMethodDef callbacks[] = {
     {"PY_START", (PyCFunction)(void (*)(void))on_arrive, METH_FASTCALL, NULL},
     {"PY_RESUME", (PyCFunction)(void (*)(void))on_arrive, METH_FASTCALL, NULL},
     {"PY_THROW", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
-    {"PY_YIELD", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
+    {"PY_YIELD", (PyCFunction)(void (*)(void))on_yield, METH_FASTCALL, NULL},
     {"RAISE", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
     {"RERAISE", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
     {"EXCEPTION_HANDLED", (PyCFunction)(void (*)(void))on_handled, METH_FASTCALL, NULL},
@@ -114,6 +164,12 @@ static PyObject *start(PyObject *self, PyObject *unused)
     PyObject *events = mon ? PyObject_GetAttrString(mon, "events") : NULL;
     if (!events)
         return NULL;
+    if (load_send() < 0 || !(disable = PyObject_GetAttrString(mon, "DISABLE"))) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "opcode.opmap has no SEND");
+        Py_DECREF(events);
+        return NULL;
+    }
     int sides = PyObject_HasAttrString(events, "BRANCH_LEFT");
     PyObject *r = PyObject_CallMethod(mon, "use_tool_id", "is", TOOL, "opfloor");
     if (!r)

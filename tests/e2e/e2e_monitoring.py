@@ -29,6 +29,28 @@ def moves(t):
                 spin == [29], str(spin))
 
 
+def yields(t):
+    """Yields that opprof turns off where they fire, beside a script's own
+    PY_YIELD/PY_RESUME tool and its restart_events(): counted exactly in
+    the control-flow mode.  (Not with --instruction-events: CPython stops
+    delivering INSTRUCTION events to code whose other events two tools
+    share, as monitoring_moves.py says.)"""
+    args = ["monitoring_yields.py"]
+    py = t.run([t.PYTHON] + args)
+    ref = os.path.join(t.TMP, "myields.ref.json")
+    r = t.run([t.PYTHON, os.path.join(t.HERE, "reference.py"), ref] + args)
+    t.check("monitoring yields: reference ran", r.returncode == 0, r.stderr[-300:])
+    for extra in ([], ["--no-stacks"]):
+        name = " ".join(["monitoring yields"] + extra)
+        out = os.path.join(t.TMP, "myields" + "".join(extra) + ".json")
+        op = t.opprof(["run", "-q"] + extra + ["-o", out] + args)
+        t.check(f"{name}: stdout and status are python's",
+                op.stdout == py.stdout and op.returncode == py.returncode == 0,
+                f"{op.stdout!r} {op.stderr[-300:]}")
+        if os.path.exists(out) and os.path.exists(ref):
+            t.compare_counts(name, t.load(out), ref, False)
+
+
 def view(t):
     py = t.run([t.PYTHON, "monitoring_view.py"])
     op = t.opprof(["run", "-q", "-o", os.path.join(t.TMP, "mview.json"), "monitoring_view.py"])
@@ -99,6 +121,7 @@ def run_all(t):
               "(3.12+ only)")
         return
     moves(t)
+    yields(t)
     view(t)
     all_ids(t)
     cpython_tests(t)

@@ -44,6 +44,7 @@ enum {
     OP_EXT = 17,       /* EXTENDED_ARG */
     OP_FOR = 18,       /* FOR_ITER: a branch with 1 cache unit */
     OP_JBACK_C = 19,   /* JUMP_BACKWARD with 1 cache unit (3.13 style) */
+    OP_YIELD = 20,     /* YIELD_VALUE as codeinfo.c maps it: BM_YIELD */
 };
 
 static bm_ops ops;
@@ -65,6 +66,7 @@ static int group_setup(void **state)
     ops.kind[OP_SEND] = BM_SEND;
     ops.kind[OP_STOP] = BM_STOP;
     ops.kind[OP_RETURN] = BM_RETURN;
+    ops.kind[OP_YIELD] = BM_YIELD;
     ops.extended_arg = OP_EXT;
     ops.resume = OP_RESUME;
     ops.for_iter = OP_FOR;
@@ -866,6 +868,55 @@ static void test_generator_loop(void **state)
     assert_int_equal(needs_jumps(p), 0);
 }
 
+/* The same two programs with YIELD_VALUE as the collector maps it: a
+ * yield that no SEND feeds records no exit (its PY_YIELD is turned off)
+ * and still leaves; one that SEND feeds records its exits as before. */
+static void test_unreported_yield(void **state)
+{
+    (void)state;
+    unsigned char gen[sizeof GEN_LOOP];
+    memcpy(gen, GEN_LOOP, sizeof gen);
+    gen[2 * 6] = OP_YIELD;
+    for (int jr = 0; jr < 2; jr++) {
+        prog *p = PROG(gen);
+        assert_int_equal(bm_yield_reported(&ops, p->bytes, p->n, 6), 0);
+        /* 5 items, all consumed: no leave() at the yield */
+        enter(p, 0, 1);
+        jump(p, 2, 4, 5);
+        enter(p, 7, 5);
+        jump(p, 2, 10, 1);
+        if (jr)
+            jump(p, 8, 2, 5);
+        assert_int_equal(resolve(p, jr), 0);
+        EXPECT_COUNTS(p, 1, 1, 6, 0, 5, 5, 5, 5, 5, 0, 1, 1);
+        teardown(NULL);
+
+        /* closed after the 3rd item: the last yield is never resumed */
+        p = PROG(gen);
+        enter(p, 0, 1);
+        jump(p, 2, 4, 3);
+        enter(p, 7, 2);
+        if (jr)
+            jump(p, 8, 2, 2);
+        assert_int_equal(resolve(p, jr), 0);
+        EXPECT_COUNTS(p, 1, 1, 3, 0, 3, 3, 3, 2, 2, 0, 0, 0);
+        teardown(NULL);
+    }
+    unsigned char from[] = {
+        OP_RESUME, 0, OP_PLAIN, 0, OP_PLAIN, 0, OP_SEND, 3, OP_CACHE, 0,
+        OP_YIELD, 0, OP_RESUME, 2, OP_JSILENT, 5, OP_PLAIN, 0, OP_PLAIN, 0, OP_RETURN, 0,
+    };
+    prog *p = PROG(from);
+    assert_int_equal(bm_yield_reported(&ops, p->bytes, p->n, 5), 1);
+    assert_int_equal(bm_yield_reported(&ops, p->bytes, p->n, 0), 0);
+    /* 4 items through SEND's yield, whose exits are recorded */
+    enter(p, 0, 1);
+    leave(p, 5, 4);
+    enter(p, 6, 4);
+    assert_int_equal(resolve(p, 0), 0);
+    EXPECT_COUNTS(p, 1, 1, 1, 5, 0, 4, 4, 4, 1, 1, 1);
+}
+
 /* yield from it  (3.12 layout) */
 static const unsigned char YIELD_FROM[] = {
     /*  0 */ OP_RESUME, 0,
@@ -1322,6 +1373,7 @@ int main(void)
         cmocka_unit_test_teardown(test_while_true_left_by_exception, teardown),
         cmocka_unit_test_teardown(test_generator_loop, teardown),
         cmocka_unit_test_teardown(test_yield_from, teardown),
+        cmocka_unit_test_teardown(test_unreported_yield, teardown),
         cmocka_unit_test_teardown(test_yield_from_several_calls, teardown),
         cmocka_unit_test_teardown(test_yield_from_raises, teardown),
         cmocka_unit_test_teardown(test_yield_from_in_loop, teardown),
