@@ -181,8 +181,8 @@ static int learned(uintptr_t ip)
 
 int ns_leaf_kind(uintptr_t pc)
 {
-    if (ours(pc))
-        return NS_HOOK;
+    /* a leaf in opprof is a hook too, but only its stack tells which
+     * delivery entry point led there: it is unwound, to learn them */
     return eval_loop.end && in(&eval_loop, pc) ? NS_PROGRAM : -1;
 }
 

@@ -79,10 +79,10 @@ int sm_peek(void *dst, const void *src, size_t n)
 }
 
 /* Whether a sample is opprof's overhead.  The leaf alone tells when it is
- * in the interpreter loop (the program) or in opprof (a hook); elsewhere
- * (libpython's helpers, which both the program and event delivery call)
- * only the stack tells, and unwinding costs system calls (libunwind masks
- * signals around its lookups): a few microseconds a sample. */
+ * in the interpreter loop (the program's); elsewhere only the stack tells
+ * (libpython's helpers serve the program and event delivery alike), and
+ * unwinding costs system calls (libunwind masks signals around its
+ * lookups): a few microseconds a sample. */
 static int is_overhead(void *ucv, uintptr_t *ips, size_t max, int whole, size_t *n)
 {
     uintptr_t pc = pc_of(ucv);
