@@ -83,7 +83,7 @@ CPPFLAGS += -MMD -MP
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS)
 
 PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/commands.c profiler/host.c profiler/children.c profiler/children_parts.c profiler/pyconfig.c profiler/forms.c profiler/store.c \
-                profiler/codeinfo.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c profiler/nodepass.c \
+                profiler/codeinfo.c profiler/opsload.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c profiler/nodepass.c \
                 profiler/sources.c \
                 profiler/collector_common.c profiler/collector_trace.c profiler/trace_guest.c \
                 profiler/collector_monitor.c profiler/monview.c profiler/sampler.c profiler/sclock.c \
@@ -257,9 +257,10 @@ bench:
 
 # the events' own cost, beside opprof (scripts/bench/floor.c; not the product)
 FLOOR := $(BUILDDIR)/bench/opfloor.so
-$(FLOOR): scripts/bench/floor.c profiler/pycompat.h
+FLOOR_SRC := scripts/bench/floor.c profiler/opsload.c profiler/blockmap.c
+$(FLOOR): $(FLOOR_SRC) profiler/pycompat.h profiler/opsload.h profiler/blockmap.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -shared $(PY_INCLUDES) -o $@ $<
+	$(CC) $(ALL_CFLAGS) -fPIC -shared $(PY_INCLUDES) -o $@ $(FLOOR_SRC)
 
 PYSHARED := $(BUILDDIR)/bench/pyshared
 $(PYSHARED): scripts/bench/pymain.c

@@ -95,6 +95,24 @@ int bm_yield_reported(const bm_ops *ops, const unsigned char *bytes, uint32_t nu
            kind_at(ops, bytes, bm_owner(ops, bytes, nunits, unit - 1)) == BM_SEND;
 }
 
+int bm_left_silent(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
+                   uint32_t unit)
+{
+    if (unit >= nunits || kind_at(ops, bytes, unit) != BM_BRANCH ||
+        bytes[2 * unit] == ops->for_iter)
+        return 0;
+    /* a cycle through the jump has a backward jump whose span holds it */
+    for (uint32_t j = 0; j < nunits; j = next_instr(ops, bytes, j)) {
+        int k = kind_at(ops, bytes, j);
+        if (k != BM_JUMP_BACK && k != BM_JUMP_SILENT_BACK)
+            continue;
+        uint32_t t = target_of(ops, bytes, nunits, j);
+        if (t <= unit && unit <= j && bytes[2 * t] != ops->for_iter)
+            return 0;
+    }
+    return 1;
+}
+
 void bm_fold(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
              const uint64_t *in, uint64_t *out)
 {

@@ -66,6 +66,16 @@ uint32_t bm_owner(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits
 int bm_yield_reported(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
                       uint32_t unit);
 
+/* Whether the not-taken way of the conditional jump at `unit` may go
+ * unreported (3.14+: its BRANCH_LEFT turned off where it fires).  The walk
+ * counts that way as what reached the jump minus what jumped, which is
+ * exact unless the jump is on a loop that no other event counts.  A loop
+ * is the span of a backward jump; one that goes back to a FOR_ITER is
+ * counted by the FOR_ITER's own not-taken events, which stay.  FOR_ITER
+ * itself: never. */
+int bm_left_silent(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
+                   uint32_t unit);
+
 /* Adds what `in` holds for each code unit to the instruction that unit
  * belongs to, in `out` (a sample taken while a 3.12 frame stands at a
  * CALL's inline cache belongs to the CALL).  out is zeroed first. */

@@ -242,9 +242,32 @@ static void branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int fr
     st_count(node, to);
 }
 
+/* Whether a BRANCH_LEFT is a conditional jump's not-taken way that the
+ * walk counts without it (bm_left_silent): reported by the NOT_TAKEN after
+ * the jump, as (jump, past the NOT_TAKEN) or, while INSTRUCTION events are
+ * on, (NOT_TAKEN, past itself). */
+static int left_silent(PyObject *const *args, Py_ssize_t n)
+{
+    st_record *r;
+    if (n < 3 || !cc_active || !PyCode_Check(args[0]) || !(r = cc_record(args[0])))
+        return 0;
+    long from = offset_of(args[1]), to = offset_of(args[2]);
+    if (to == from + 2 && opcode_at(r, from) == ops->not_taken)
+        from = reported_branch(r, from, -1);
+    else if (opcode_at(r, to - 2) != ops->not_taken)
+        return 0;   /* a FOR_ITER going on, or nothing known */
+    return from >= 0 && bm_left_silent(ops, r->bytes, r->ncounters, (uint32_t)from / 2);
+}
+
+/* A not-taken way the walk counts without its event turns the event off
+ * where it fires (DISABLE; a restart_events() brings it back for one more
+ * call that records nothing): half the branch events of branchy code
+ * outside loops, and of the ifs inside for loops. */
 static PyObject *on_branch_left(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
+    if (ops->not_taken >= 0 && left_silent(args, n))
+        return Py_NewRef(mv_disable());
     branch_via(args, n, ops->not_taken, -1);
     Py_RETURN_NONE;
 }

@@ -11,32 +11,56 @@
  *    branches, raises, handled exceptions), each doing only the counter
  *    increments opprof's does, in an array found through the code
  *    object's extra slot: no stack mirror, no sampling, no profile.  As
- *    opprof does, a yield that no SEND feeds turns its PY_YIELD off where
- *    it fired (opprof knows it leaves without an event).
+ *    opprof does, it turns off the events the walk does without (a yield
+ *    that no SEND feeds; on 3.14 the not-taken way of a conditional jump
+ *    outside loops other than for loops), deciding with the same code
+ *    (profiler/opsload.c, blockmap.c).
  *
  * start() installs it for the rest of the process.
  */
 #include "../../profiler/pycompat.h"
+#include "../../profiler/opsload.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #if OPPROF_PY_MONITORING
 
 static Py_ssize_t extra = -1;
 
+static bm_ops ops;        /* as opprof's: profiler/opsload.c */
+static PyObject *disable;  /* sys.monitoring.DISABLE */
+
+/* A code object's counters (2 per code unit, and 2 spare), followed by a
+ * copy of its bytecode, which the yield and branch decisions read as
+ * opprof reads its record's. */
 static uint64_t *counters_of(PyObject *code, int create)
 {
     uint64_t *c = oc_get_extra(code, extra);
     if (c || !create || !PyCode_Check(code))
         return c;
     Py_ssize_t n = Py_SIZE(code);   /* code units, 3.12+ */
-    c = calloc(2 * (size_t)n + 2, sizeof *c);
+    PyObject *bytes = PyCode_GetCode((PyCodeObject *)code);
+    if (!bytes || !PyBytes_Check(bytes) || PyBytes_GET_SIZE(bytes) != 2 * n) {
+        Py_XDECREF(bytes);
+        PyErr_Clear();
+        return NULL;
+    }
+    c = calloc(1, (2 * (size_t)n + 2) * sizeof *c + 2 * (size_t)n);
+    if (c)
+        memcpy(c + 2 * n + 2, PyBytes_AS_STRING(bytes), 2 * (size_t)n);
+    Py_DECREF(bytes);
     if (c && oc_set_extra(code, extra, c) < 0) {
         PyErr_Clear();
         free(c);
         c = NULL;
     }
     return c;
+}
+
+static const unsigned char *bytes_of(PyObject *code, const uint64_t *c)
+{
+    return (const unsigned char *)(c + 2 * Py_SIZE(code) + 2);
 }
 
 /* As opprof reads an offset: a compact int without a call. */
@@ -71,52 +95,20 @@ static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t n)
     Py_RETURN_NONE;
 }
 
-static int send_op = -1, send_caches;
-static PyObject *disable;
-
-/* PY_YIELD: as opprof, an exit where a SEND feeds the yield (the unit
- * before it is SEND's last cache unit), else the event goes off there. */
+/* PY_YIELD: as opprof, an exit where a SEND feeds the yield, else the
+ * event goes off there (bm_yield_reported). */
 static PyObject *on_yield(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
+    uint64_t *c = n >= 2 ? counters_of(args[0], 1) : NULL;
     long off = n >= 2 ? offset_of(args[1]) : -1;
-    long send_at = off / 2 - 1 - send_caches;
-    PyObject *bytes = off >= 0 && send_at >= 0 && PyCode_Check(args[0])
-                          ? PyCode_GetCode((PyCodeObject *)args[0])
-                          : NULL;
-    int fed = bytes && PyBytes_Check(bytes) && 2 * send_at < PyBytes_GET_SIZE(bytes) &&
-              (unsigned char)PyBytes_AS_STRING(bytes)[2 * send_at] == send_op;
-    Py_XDECREF(bytes);
-    PyErr_Clear();
-    if (!fed)
+    if (!c || off < 0)
+        Py_RETURN_NONE;
+    if (!bm_yield_reported(&ops, bytes_of(args[0], c), (uint32_t)Py_SIZE(args[0]),
+                           (uint32_t)off / 2))
         return Py_NewRef(disable);
-    bump(counters_of(args[0], 0), args[0], off, 1);
+    bump(c, args[0], off, 1);
     Py_RETURN_NONE;
-}
-
-/* SEND's opcode and cache units, as opcode.py says in this version */
-static int load_send(void)
-{
-    PyObject *mod = PyImport_ImportModule("opcode");
-    PyObject *map = mod ? PyObject_GetAttrString(mod, "opmap") : NULL;
-    PyObject *op = map ? PyDict_GetItemString(map, "SEND") : NULL;   /* borrowed */
-    PyObject *caches = mod ? PyObject_GetAttrString(mod, "_inline_cache_entries") : NULL;
-    long nc = 0;
-    if (op && caches && PyDict_Check(caches)) {   /* 3.13+: by name */
-        PyObject *v = PyDict_GetItemString(caches, "SEND");   /* borrowed */
-        nc = v ? PyLong_AsLong(v) : 0;
-    } else if (op && caches) {                     /* 3.12: by opcode */
-        PyObject *v = PySequence_GetItem(caches, PyLong_AsLong(op));
-        nc = v ? PyLong_AsLong(v) : 0;
-        Py_XDECREF(v);
-    }
-    send_op = op ? (int)PyLong_AsLong(op) : -1;
-    send_caches = nc > 0 ? (int)nc : 0;
-    Py_XDECREF(caches);
-    Py_XDECREF(map);
-    Py_XDECREF(mod);
-    PyErr_Clear();
-    return send_op >= 0 ? 0 : -1;
 }
 
 /* EXCEPTION_HANDLED: arrival at the handler */
@@ -128,7 +120,31 @@ static PyObject *on_handled(PyObject *self, PyObject *const *args, Py_ssize_t n)
     Py_RETURN_NONE;
 }
 
-/* BRANCH (3.12, 3.13), BRANCH_LEFT/RIGHT (3.14+): left one place for another */
+/* BRANCH_LEFT (3.14+): as opprof (collector_monitor.c, left_silent), a
+ * conditional jump's not-taken way reported by the NOT_TAKEN after it
+ * goes off where bm_left_silent() says the walk counts it without. */
+static PyObject *on_branch_left(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    uint64_t *c = n >= 3 ? counters_of(args[0], 1) : NULL;
+    if (!c)
+        Py_RETURN_NONE;
+    long from = offset_of(args[1]), to = offset_of(args[2]);
+    const unsigned char *b = bytes_of(args[0], c);
+    uint32_t units = (uint32_t)Py_SIZE(args[0]);
+    long at = -1;
+    if (from >= 2 && to == from + 2 && from / 2 < units && b[from] == ops.not_taken)
+        at = 2L * bm_owner(&ops, b, units, (uint32_t)from / 2 - 1);
+    else if (to >= 2 && to / 2 - 1 < units && b[to - 2] == ops.not_taken)
+        at = from;
+    if (at >= 0 && bm_left_silent(&ops, b, units, (uint32_t)at / 2))
+        return Py_NewRef(disable);
+    bump(c, args[0], from, 1);
+    bump(c, args[0], to, 0);
+    Py_RETURN_NONE;
+}
+
+/* BRANCH (3.12, 3.13), BRANCH_RIGHT (3.14+): left one place for another */
 static PyObject *on_branch(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
@@ -149,7 +165,7 @@ static PyMethodDef callbacks[] = {
     {"RERAISE", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
     {"EXCEPTION_HANDLED", (PyCFunction)(void (*)(void))on_handled, METH_FASTCALL, NULL},
     {"BRANCH", (PyCFunction)(void (*)(void))on_branch, METH_FASTCALL, NULL},
-    {"BRANCH_LEFT", (PyCFunction)(void (*)(void))on_branch, METH_FASTCALL, NULL},
+    {"BRANCH_LEFT", (PyCFunction)(void (*)(void))on_branch_left, METH_FASTCALL, NULL},
     {"BRANCH_RIGHT", (PyCFunction)(void (*)(void))on_branch, METH_FASTCALL, NULL},
 };
 
@@ -164,9 +180,7 @@ static PyObject *start(PyObject *self, PyObject *unused)
     PyObject *events = mon ? PyObject_GetAttrString(mon, "events") : NULL;
     if (!events)
         return NULL;
-    if (load_send() < 0 || !(disable = PyObject_GetAttrString(mon, "DISABLE"))) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_RuntimeError, "opcode.opmap has no SEND");
+    if (ol_load(&ops) < 0 || !(disable = PyObject_GetAttrString(mon, "DISABLE"))) {
         Py_DECREF(events);
         return NULL;
     }

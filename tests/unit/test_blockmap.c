@@ -917,6 +917,55 @@ static void test_unreported_yield(void **state)
     EXPECT_COUNTS(p, 1, 1, 1, 5, 0, 4, 4, 4, 1, 1, 1);
 }
 
+/* for x in it: if c: a  (the if's not-taken way unreported) */
+static const unsigned char FOR_IF[] = {
+    /*  0 */ OP_RESUME, 0,
+    /*  1 */ OP_PLAIN, 0,     /* GET_ITER */
+    /*  2 */ OP_FOR, 5,       /* -> 9 (END_FOR); exhausted lands on 10 */
+    /*  3 */ OP_CACHE, 0,
+    /*  4 */ OP_PLAIN, 0,
+    /*  5 */ OP_BRANCH, 1,    /* -> 7 */
+    /*  6 */ OP_PLAIN, 0,     /* NOT_TAKEN, a */
+    /*  7 */ OP_PLAIN, 0,
+    /*  8 */ OP_JBACK, 7,     /* -> 2 */
+    /*  9 */ OP_PLAIN, 0,     /* END_FOR */
+    /* 10 */ OP_PLAIN, 0,
+    /* 11 */ OP_RETURN, 0,
+};
+
+/* 3.14: the not-taken way of an if outside loops, or inside for loops
+ * only, goes unreported, and the walk gives the same counts. */
+static void test_left_silent(void **state)
+{
+    (void)state;
+    prog *p = PROG(IF_ELSE);
+    assert_int_equal(bm_left_silent(&ops, p->bytes, p->n, 2), 1);
+    assert_int_equal(bm_left_silent(&ops, p->bytes, p->n, 1), 0);   /* no branch */
+    enter(p, 0, 5);
+    jump(p, 2, 6, 2);        /* 2 taken; 3 not taken, unreported */
+    assert_int_equal(resolve(p, 0), 0);
+    EXPECT_COUNTS(p, 5, 5, 5, 3, 3, 3, 2, 2, 5, 5);
+    teardown(NULL);
+
+    p = PROG(WHILE_IF);      /* a while loop's jumps keep both ways */
+    assert_int_equal(bm_left_silent(&ops, p->bytes, p->n, 2), 0);
+    assert_int_equal(bm_left_silent(&ops, p->bytes, p->n, 4), 0);
+    teardown(NULL);
+
+    for (uint64_t k = 0; k < 8; k += 7) {
+        p = PROG(FOR_IF);
+        assert_int_equal(bm_left_silent(&ops, p->bytes, p->n, 5), 1);
+        assert_int_equal(bm_left_silent(&ops, p->bytes, p->n, 2), 0);   /* FOR_ITER */
+        enter(p, 0, 1);
+        jump(p, 2, 4, k);    /* k iterations */
+        jump(p, 2, 10, 1);   /* exhausted */
+        jump(p, 5, 7, k / 2);
+        assert_int_equal(resolve(p, 0), 0);
+        EXPECT_COUNTS(p, 1, 1, k + 1, 0, k, k, k - k / 2, k, k, 0, 1, 1);
+        teardown(NULL);
+    }
+}
+
 /* yield from it  (3.12 layout) */
 static const unsigned char YIELD_FROM[] = {
     /*  0 */ OP_RESUME, 0,
@@ -1374,6 +1423,7 @@ int main(void)
         cmocka_unit_test_teardown(test_generator_loop, teardown),
         cmocka_unit_test_teardown(test_yield_from, teardown),
         cmocka_unit_test_teardown(test_unreported_yield, teardown),
+        cmocka_unit_test_teardown(test_left_silent, teardown),
         cmocka_unit_test_teardown(test_yield_from_several_calls, teardown),
         cmocka_unit_test_teardown(test_yield_from_raises, teardown),
         cmocka_unit_test_teardown(test_yield_from_in_loop, teardown),
