@@ -213,20 +213,30 @@ static long reported_branch(const st_record *r, long at, int for_iter)
     return at;
 }
 
-static void branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int from_op)
+/* Records a branch event; with `silence` (BRANCH_LEFT), returns 1 instead
+ * for a conditional jump's not-taken way that the walk counts without its
+ * event (bm_left_silent): reported by the NOT_TAKEN after the jump, as
+ * (jump, past the NOT_TAKEN) or, while INSTRUCTION events are on,
+ * (NOT_TAKEN, past itself). */
+static int branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int from_op,
+                      int silence)
 {
     st_node *node;
     if (n < 3 || !(node = node_for(args[0])))
-        return;
+        return 0;
     long from = offset_of(args[1]), to = offset_of(args[2]);
     const st_record *r = node->rec;
-    if (r && reporter >= 0 && to == from + 2 && opcode_at(r, from) == reporter)
+    int by_reporter = r && reporter >= 0 && to == from + 2 && opcode_at(r, from) == reporter;
+    if (by_reporter)
         from = reported_branch(r, from, from_op);
+    if (silence && r && reporter >= 0 && (by_reporter || opcode_at(r, to - 2) == reporter) &&
+        from >= 0 && bm_left_silent(ops, r->bytes, r->ncounters, (uint32_t)from / 2))
+        return 1;
     /* an async for ends in its handler (END_ASYNC_FOR), which 3.14 also
      * reports as a branch from the loop's END_SEND: control arrived there
      * once, by the exception */
     if (r && opcode_at(r, to - 2) == ops->end_async_for && ops->end_async_for >= 0)
-        return;
+        return 0;
     if (reporter >= 0 && r && to - 2 > from && opcode_at(r, to - 2) == reporter) {
         /* POP_ITER reports every time it runs, from whatever ran before
          * it: FOR_ITER's end is news; a jump to it or a fall into it was
@@ -236,27 +246,11 @@ static void branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int fr
             to -= 2;
         else if (bm_jump_target(ops, r->bytes, r->ncounters, (uint32_t)from / 2) !=
                  (uint32_t)to / 2)
-            return;
+            return 0;
     }
     st_exit(node, from);
     st_count(node, to);
-}
-
-/* Whether a BRANCH_LEFT is a conditional jump's not-taken way that the
- * walk counts without it (bm_left_silent): reported by the NOT_TAKEN after
- * the jump, as (jump, past the NOT_TAKEN) or, while INSTRUCTION events are
- * on, (NOT_TAKEN, past itself). */
-static int left_silent(PyObject *const *args, Py_ssize_t n)
-{
-    st_record *r;
-    if (n < 3 || !cc_active || !PyCode_Check(args[0]) || !(r = cc_record(args[0])))
-        return 0;
-    long from = offset_of(args[1]), to = offset_of(args[2]);
-    if (to == from + 2 && opcode_at(r, from) == ops->not_taken)
-        from = reported_branch(r, from, -1);
-    else if (opcode_at(r, to - 2) != ops->not_taken)
-        return 0;   /* a FOR_ITER going on, or nothing known */
-    return from >= 0 && bm_left_silent(ops, r->bytes, r->ncounters, (uint32_t)from / 2);
+    return 0;
 }
 
 /* A not-taken way the walk counts without its event turns the event off
@@ -266,16 +260,15 @@ static int left_silent(PyObject *const *args, Py_ssize_t n)
 static PyObject *on_branch_left(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    if (ops->not_taken >= 0 && left_silent(args, n))
+    if (branch_via(args, n, ops->not_taken, -1, 1))
         return Py_NewRef(mv_disable());
-    branch_via(args, n, ops->not_taken, -1);
     Py_RETURN_NONE;
 }
 
 static PyObject *on_branch_right(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    branch_via(args, n, ops->pop_iter, ops->for_iter);
+    branch_via(args, n, ops->pop_iter, ops->for_iter, 0);
     Py_RETURN_NONE;
 }
 
