@@ -179,13 +179,6 @@ static int learned(uintptr_t ip)
     return 0;
 }
 
-int ns_leaf_kind(uintptr_t pc)
-{
-    /* a leaf in opprof is a hook too, but only its stack tells which
-     * delivery entry point led there: it is unwound, to learn them */
-    return eval_loop.end && in(&eval_loop, pc) ? NS_PROGRAM : -1;
-}
-
 ns_kind ns_classify(const uintptr_t *ips, size_t n)
 {
     int own = 0, hook = 0;

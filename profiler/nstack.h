@@ -67,12 +67,6 @@ typedef enum ns_kind {
 /* Which of the two a captured stack is; learns delivery entry points. */
 ns_kind ns_classify(const uintptr_t *ips, size_t n);
 
-/* What ns_classify() would say of a stack from its leaf `pc` alone: in
- * the interpreter loop, NS_PROGRAM; else -1 (only the stack tells, and a
- * stack through opprof's hooks teaches ns_classify() the delivery entry
- * points).  Async-signal-safe, no unwinding. */
-int ns_leaf_kind(uintptr_t pc);
-
 /* How many delivery entry points were learned (for the profile). */
 unsigned ns_entries_learned(void);
 

@@ -86,9 +86,8 @@ int sm_peek(void *dst, const void *src, size_t n)
 static int is_overhead(void *ucv, uintptr_t *ips, size_t max, int whole, size_t *n)
 {
     uintptr_t pc = pc_of(ucv);
-    int kind = whole ? -1 : ns_leaf_kind(pc);
-    if (kind >= 0)
-        return kind == NS_HOOK;
+    if (!whole && ns_in_eval(pc))
+        return 0;   /* as ns_classify() says of such a stack */
     *n = ns_capture(ucv, ips, max, !whole);
     return ns_classify(*n ? ips : &pc, *n ? *n : 1) == NS_HOOK;
 }
