@@ -113,9 +113,14 @@ def slow_sites(t, out):
     sec = r.stdout[r.stdout.find("\nspecialization"):]
     slow = sec[sec.find("slow sites"):]
     hits = re.findall(r"^  (\w+) at specialize\.py:\d+ in (\w+):", slow, re.M)
-    t.check("specialize: the many-class attribute load is a slow site, its one-class twin not",
-            ("LOAD_ATTR", "many_classes") in hits and ("LOAD_ATTR", "one_class") not in hits,
-            slow[:1200])
+    if t.VALGRIND:
+        # valgrind runs every instruction through its own translation: the
+        # sampled time of each no longer says what CPython's would
+        print("e2e: specialize: slow sites not checked under valgrind (its times are its own)")
+    else:
+        t.check("specialize: the many-class attribute load is a slow site, its one-class twin not",
+                ("LOAD_ATTR", "many_classes") in hits and ("LOAD_ATTR", "one_class") not in hits,
+                slow[:1200])
     t.check("specialize: the report gives the specialized shares",
             re.search(r"^  all code +\d+\.\d% +\d+\.\d% +\d+\.\d%", sec, re.M) is not None,
             sec[:600])
