@@ -120,7 +120,7 @@ static PyObject *on_handled(PyObject *self, PyObject *const *args, Py_ssize_t n)
     Py_RETURN_NONE;
 }
 
-/* BRANCH_LEFT (3.14+): as opprof (collector_monitor.c, left_silent), a
+/* BRANCH_LEFT (3.14+): as opprof (collector_monitor.c, branch_via), a
  * conditional jump's not-taken way reported by the NOT_TAKEN after it
  * goes off where bm_left_silent() says the walk counts it without. */
 static PyObject *on_branch_left(PyObject *self, PyObject *const *args, Py_ssize_t n)
