@@ -113,6 +113,18 @@ int bm_left_silent(const bm_ops *ops, const unsigned char *bytes, uint32_t nunit
     return 1;
 }
 
+int bm_left_event_silent(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
+                         long from, long to)
+{
+    long n = 2L * nunits;
+    if (ops->not_taken < 0 || from < 0 || from >= n || to < 2 || to > n)
+        return 0;
+    if (to == from + 2 && bytes[from] == ops->not_taken)
+        return from >= 2 &&
+               bm_left_silent(ops, bytes, nunits, bm_owner(ops, bytes, nunits, (uint32_t)from / 2 - 1));
+    return bytes[to - 2] == ops->not_taken && bm_left_silent(ops, bytes, nunits, (uint32_t)from / 2);
+}
+
 void bm_fold(const bm_ops *ops, const unsigned char *bytes, uint32_t n,
              const uint64_t *in, uint64_t *out)
 {

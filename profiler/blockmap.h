@@ -76,6 +76,14 @@ int bm_yield_reported(const bm_ops *ops, const unsigned char *bytes, uint32_t nu
 int bm_left_silent(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
                    uint32_t unit);
 
+/* bm_left_silent() of the conditional jump whose not-taken way a 3.14
+ * BRANCH_LEFT event (byte offsets from, to) reports through the NOT_TAKEN
+ * after it: as (jump, past the NOT_TAKEN), or while INSTRUCTION events are
+ * on as (NOT_TAKEN, past itself).  0 for any other event (a FOR_ITER going
+ * on). */
+int bm_left_event_silent(const bm_ops *ops, const unsigned char *bytes, uint32_t nunits,
+                         long from, long to);
+
 /* Adds what `in` holds for each code unit to the instruction that unit
  * belongs to, in `out` (a sample taken while a 3.12 frame stands at a
  * CALL's inline cache belongs to the CALL).  out is zeroed first. */

@@ -215,9 +215,7 @@ static long reported_branch(const st_record *r, long at, int for_iter)
 
 /* Records a branch event; with `silence` (BRANCH_LEFT), returns 1 instead
  * for a conditional jump's not-taken way that the walk counts without its
- * event (bm_left_silent): reported by the NOT_TAKEN after the jump, as
- * (jump, past the NOT_TAKEN) or, while INSTRUCTION events are on,
- * (NOT_TAKEN, past itself). */
+ * event (bm_left_event_silent). */
 static int branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int from_op,
                       int silence)
 {
@@ -226,12 +224,10 @@ static int branch_via(PyObject *const *args, Py_ssize_t n, int reporter, int fro
         return 0;
     long from = offset_of(args[1]), to = offset_of(args[2]);
     const st_record *r = node->rec;
-    int by_reporter = r && reporter >= 0 && to == from + 2 && opcode_at(r, from) == reporter;
-    if (by_reporter)
-        from = reported_branch(r, from, from_op);
-    if (silence && r && reporter >= 0 && (by_reporter || opcode_at(r, to - 2) == reporter) &&
-        from >= 0 && bm_left_silent(ops, r->bytes, r->ncounters, (uint32_t)from / 2))
+    if (silence && r && bm_left_event_silent(ops, r->bytes, r->ncounters, from, to))
         return 1;
+    if (r && reporter >= 0 && to == from + 2 && opcode_at(r, from) == reporter)
+        from = reported_branch(r, from, from_op);
     /* an async for ends in its handler (END_ASYNC_FOR), which 3.14 also
      * reports as a branch from the loop's END_SEND: control arrived there
      * once, by the exception */

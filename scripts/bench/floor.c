@@ -121,8 +121,8 @@ static PyObject *on_handled(PyObject *self, PyObject *const *args, Py_ssize_t n)
 }
 
 /* BRANCH_LEFT (3.14+): as opprof (collector_monitor.c, branch_via), a
- * conditional jump's not-taken way reported by the NOT_TAKEN after it
- * goes off where bm_left_silent() says the walk counts it without. */
+ * conditional jump's not-taken way goes off where bm_left_event_silent()
+ * says the walk counts it without. */
 static PyObject *on_branch_left(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
@@ -130,14 +130,7 @@ static PyObject *on_branch_left(PyObject *self, PyObject *const *args, Py_ssize_
     if (!c)
         Py_RETURN_NONE;
     long from = offset_of(args[1]), to = offset_of(args[2]);
-    const unsigned char *b = bytes_of(args[0], c);
-    uint32_t units = (uint32_t)Py_SIZE(args[0]);
-    long at = -1;
-    if (from >= 2 && to == from + 2 && from / 2 < units && b[from] == ops.not_taken)
-        at = 2L * bm_owner(&ops, b, units, (uint32_t)from / 2 - 1);
-    else if (to >= 2 && to / 2 - 1 < units && b[to - 2] == ops.not_taken)
-        at = from;
-    if (at >= 0 && bm_left_silent(&ops, b, units, (uint32_t)at / 2))
+    if (bm_left_event_silent(&ops, bytes_of(args[0], c), (uint32_t)Py_SIZE(args[0]), from, to))
         return Py_NewRef(disable);
     bump(c, args[0], from, 1);
     bump(c, args[0], to, 0);

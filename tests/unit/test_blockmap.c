@@ -45,6 +45,7 @@ enum {
     OP_FOR = 18,       /* FOR_ITER: a branch with 1 cache unit */
     OP_JBACK_C = 19,   /* JUMP_BACKWARD with 1 cache unit (3.13 style) */
     OP_YIELD = 20,     /* YIELD_VALUE as codeinfo.c maps it: BM_YIELD */
+    OP_NOTTAKEN = 21,  /* 3.14's NOT_TAKEN, which reports a branch not taken */
 };
 
 static bm_ops ops;
@@ -71,6 +72,7 @@ static int group_setup(void **state)
     ops.resume = OP_RESUME;
     ops.for_iter = OP_FOR;
     ops.send = OP_SEND;
+    ops.not_taken = OP_NOTTAKEN;
     return 0;
 }
 
@@ -835,15 +837,17 @@ static const unsigned char GEN_LOOP[] = {
     /* 11 */ OP_RETURN, 0,
 };
 
-static void test_generator_loop(void **state)
+/* GEN_LOOP run twice: 5 items all consumed, and closed after the 3rd (the
+ * last yield is never resumed).  With `yield_exits` the yield's exits are
+ * recorded, as for a YIELD_VALUE whose PY_YIELD stays on. */
+static void generator_loop(const unsigned char *code, size_t nbytes, int yield_exits)
 {
-    (void)state;
     for (int jr = 0; jr < 2; jr++) {
-        /* 5 items, all consumed */
-        prog *p = PROG(GEN_LOOP);
+        prog *p = prog_new(code, nbytes);
         enter(p, 0, 1);
         jump(p, 2, 4, 5);
-        leave(p, 6, 5);
+        if (yield_exits)
+            leave(p, 6, 5);
         enter(p, 7, 5);
         jump(p, 2, 10, 1);
         if (jr)
@@ -852,11 +856,11 @@ static void test_generator_loop(void **state)
         EXPECT_COUNTS(p, 1, 1, 6, 0, 5, 5, 5, 5, 5, 0, 1, 1);
         teardown(NULL);
 
-        /* closed after the 3rd item: the last yield is never resumed */
-        p = PROG(GEN_LOOP);
+        p = prog_new(code, nbytes);
         enter(p, 0, 1);
         jump(p, 2, 4, 3);
-        leave(p, 6, 3);
+        if (yield_exits)
+            leave(p, 6, 3);
         enter(p, 7, 2);
         if (jr)
             jump(p, 8, 2, 2);
@@ -864,58 +868,16 @@ static void test_generator_loop(void **state)
         EXPECT_COUNTS(p, 1, 1, 3, 0, 3, 3, 3, 2, 2, 0, 0, 0);
         teardown(NULL);
     }
+}
+
+static void test_generator_loop(void **state)
+{
+    (void)state;
+    generator_loop(GEN_LOOP, sizeof GEN_LOOP, 1);
     prog *p = PROG(GEN_LOOP);
     assert_int_equal(needs_jumps(p), 0);
 }
 
-/* The same two programs with YIELD_VALUE as the collector maps it: a
- * yield that no SEND feeds records no exit (its PY_YIELD is turned off)
- * and still leaves; one that SEND feeds records its exits as before. */
-static void test_unreported_yield(void **state)
-{
-    (void)state;
-    unsigned char gen[sizeof GEN_LOOP];
-    memcpy(gen, GEN_LOOP, sizeof gen);
-    gen[2 * 6] = OP_YIELD;
-    for (int jr = 0; jr < 2; jr++) {
-        prog *p = PROG(gen);
-        assert_int_equal(bm_yield_reported(&ops, p->bytes, p->n, 6), 0);
-        /* 5 items, all consumed: no leave() at the yield */
-        enter(p, 0, 1);
-        jump(p, 2, 4, 5);
-        enter(p, 7, 5);
-        jump(p, 2, 10, 1);
-        if (jr)
-            jump(p, 8, 2, 5);
-        assert_int_equal(resolve(p, jr), 0);
-        EXPECT_COUNTS(p, 1, 1, 6, 0, 5, 5, 5, 5, 5, 0, 1, 1);
-        teardown(NULL);
-
-        /* closed after the 3rd item: the last yield is never resumed */
-        p = PROG(gen);
-        enter(p, 0, 1);
-        jump(p, 2, 4, 3);
-        enter(p, 7, 2);
-        if (jr)
-            jump(p, 8, 2, 2);
-        assert_int_equal(resolve(p, jr), 0);
-        EXPECT_COUNTS(p, 1, 1, 3, 0, 3, 3, 3, 2, 2, 0, 0, 0);
-        teardown(NULL);
-    }
-    unsigned char from[] = {
-        OP_RESUME, 0, OP_PLAIN, 0, OP_PLAIN, 0, OP_SEND, 3, OP_CACHE, 0,
-        OP_YIELD, 0, OP_RESUME, 2, OP_JSILENT, 5, OP_PLAIN, 0, OP_PLAIN, 0, OP_RETURN, 0,
-    };
-    prog *p = PROG(from);
-    assert_int_equal(bm_yield_reported(&ops, p->bytes, p->n, 5), 1);
-    assert_int_equal(bm_yield_reported(&ops, p->bytes, p->n, 0), 0);
-    /* 4 items through SEND's yield, whose exits are recorded */
-    enter(p, 0, 1);
-    leave(p, 5, 4);
-    enter(p, 6, 4);
-    assert_int_equal(resolve(p, 0), 0);
-    EXPECT_COUNTS(p, 1, 1, 1, 5, 0, 4, 4, 4, 1, 1, 1);
-}
 
 /* for x in it: if c: a  (the if's not-taken way unreported) */
 static const unsigned char FOR_IF[] = {
@@ -952,6 +914,21 @@ static void test_left_silent(void **state)
     assert_int_equal(bm_left_silent(&ops, p->bytes, p->n, 4), 0);
     teardown(NULL);
 
+    /* the events as 3.14 reports them: through the NOT_TAKEN after the jump */
+    static const unsigned char IF_NT[] = {
+        OP_RESUME, 0, OP_PLAIN, 0, OP_BRANCH, 2, /* -> 5 */ OP_NOTTAKEN, 0, OP_PLAIN, 0,
+        OP_RETURN, 0,
+    };
+    p = PROG(IF_NT);
+    assert_int_equal(bm_left_event_silent(&ops, p->bytes, p->n, 4, 8), 1);   /* jump, past NT */
+    assert_int_equal(bm_left_event_silent(&ops, p->bytes, p->n, 6, 8), 1);   /* NT, past itself */
+    assert_int_equal(bm_left_event_silent(&ops, p->bytes, p->n, 4, 10), 0);  /* taken */
+    assert_int_equal(bm_left_event_silent(&ops, p->bytes, p->n, 4, 99), 0);  /* out of range */
+    teardown(NULL);
+    p = PROG(FOR_IF);
+    assert_int_equal(bm_left_event_silent(&ops, p->bytes, p->n, 4, 8), 0);   /* FOR_ITER goes on */
+    teardown(NULL);
+
     for (uint64_t k = 0; k < 8; k += 7) {
         p = PROG(FOR_IF);
         assert_int_equal(bm_left_silent(&ops, p->bytes, p->n, 5), 1);
@@ -982,6 +959,34 @@ static const unsigned char YIELD_FROM[] = {
     /* 11 */ OP_PLAIN, 0,     /* handler */
     /* 12 */ OP_RETURN, 0,
 };
+
+/* YIELD_VALUE as the collector maps it: a yield that no SEND feeds
+ * records no exit (its PY_YIELD is turned off) and still leaves; one that
+ * SEND feeds records its exits as before. */
+static void test_unreported_yield(void **state)
+{
+    (void)state;
+    unsigned char gen[sizeof GEN_LOOP];
+    memcpy(gen, GEN_LOOP, sizeof gen);
+    gen[2 * 6] = OP_YIELD;
+    prog *p = PROG(gen);
+    assert_int_equal(bm_yield_reported(&ops, p->bytes, p->n, 6), 0);
+    teardown(NULL);
+    generator_loop(gen, sizeof gen, 0);
+
+    unsigned char from[sizeof YIELD_FROM];
+    memcpy(from, YIELD_FROM, sizeof from);
+    from[2 * 5] = OP_YIELD;
+    p = PROG(from);
+    assert_int_equal(bm_yield_reported(&ops, p->bytes, p->n, 5), 1);
+    assert_int_equal(bm_yield_reported(&ops, p->bytes, p->n, 0), 0);
+    /* 4 items through SEND's yield, whose exits are recorded */
+    enter(p, 0, 1);
+    leave(p, 5, 4);
+    enter(p, 6, 4);
+    assert_int_equal(resolve(p, 0), 0);
+    EXPECT_COUNTS(p, 1, 1, 1, 5, 0, 4, 4, 4, 1, 1, 1, 0, 0);
+}
 
 static void test_yield_from(void **state)
 {
