@@ -121,16 +121,23 @@ static void resume_after_fork(st_thread *t)
     }
 }
 
-static long offset_of(PyObject *o)
+static long offset_of_slow(PyObject *o)
 {
-    if (PyLong_CheckExact(o) && PyUnstable_Long_IsCompact((PyLongObject *)o))
-        return (long)PyUnstable_Long_CompactValue((PyLongObject *)o);
     long v = PyLong_AsLong(o);
     if (v == -1 && PyErr_Occurred()) {
         PyErr_Clear();
         return -1;
     }
     return v;
+}
+
+/* Every event passes two offsets: the compact int's value is read in
+ * place (a call per offset was 2% of call-heavy code on 3.14). */
+static inline long offset_of(PyObject *o)
+{
+    if (PyLong_CheckExact(o) && PyUnstable_Long_IsCompact((PyLongObject *)o))
+        return (long)PyUnstable_Long_CompactValue((PyLongObject *)o);
+    return offset_of_slow(o);
 }
 
 /* Where events of `code` count: with stacks, the node of its frame on

@@ -421,12 +421,16 @@ static st_node *find_child(st_store *s, st_node *parent, st_record *rec, int32_t
 
 static st_node *child_of(st_store *s, st_node *parent, st_record *rec, int32_t callsite)
 {
-    st_node *last = parent->last_child;
-    if (last && last->rec == rec && last->callsite == callsite)
-        return last;
-    st_node *n = find_child(s, parent, rec, callsite);
-    if (n)
-        parent->last_child = n;
+    st_node **last = parent->last_child;
+    if (last[0] && last[0]->rec == rec && last[0]->callsite == callsite)
+        return last[0];
+    st_node *n = last[1] && last[1]->rec == rec && last[1]->callsite == callsite
+                     ? last[1]
+                     : find_child(s, parent, rec, callsite);
+    if (n) {
+        last[1] = last[0];
+        last[0] = n;
+    }
     return n;
 }
 

@@ -49,9 +49,11 @@ struct st_node {
                                 first sample (st_node_times) */
     uint64_t *samples;       /* samples per code unit: times + ncounters (the
                                 sampler computes it so, never reads it) */
-    st_node *last_child;     /* the child st_push() found last: a caller in a
-                                loop calls the same function again, found
-                                without hashing */
+    st_node *last_child[2];  /* the children st_push() found last, newest
+                                first: a caller in a loop calls the same one
+                                or two functions again (a generator it
+                                resumes, a function it calls between),
+                                found without hashing */
 };
 
 typedef struct st_frame {

@@ -938,11 +938,59 @@ static void test_push_callsites(void **state)
     }
 }
 
+/* A caller in a loop alternates among its callees (a generator it
+ * resumes, a function it calls between): whatever the order, each push
+ * lands in the node of its own path, including a third callee that the
+ * two remembered children do not hold, and a call site told apart. */
+static void test_alternating_children(void **state)
+{
+    (void)state;
+    static const char codes[4] = {0};
+    st_store *s = st_store_new(1, 1);
+    assert_non_null(s);
+    st_store_enable_lines(s);
+    st_record *p = get_new(s, "p", 8), *r[3];
+    r[0] = get_new(s, "x", 2);
+    r[1] = get_new(s, "y", 2);
+    r[2] = get_new(s, "z", 2);
+    st_thread *t = st_thread_new(s, 1);
+    assert_int_equal(st_push(s, t, p, &codes[0], NULL, -1), 0);
+    st_node *caller = st_top(t)->node;
+    st_node *first[3][2] = {{NULL}};
+    /* (callee, call site): the second of two remembered children is
+     * taken only for its own callee at its own site */
+    static const int order[][2] = {{0, 2}, {1, 4}, {0, 2}, {1, 4}, {2, 2}, {0, 4},
+                                   {2, 2}, {0, 2}, {1, 2}, {0, 4}, {2, 4}, {2, 2}, {1, 4}};
+    for (size_t k = 0; k < sizeof order / sizeof *order; k++) {
+        int i = order[k][0];
+        int32_t site = order[k][1];
+        assert_int_equal(st_push(s, t, r[i], &codes[1 + i], NULL, site), 0);
+        st_node *n = st_top(t)->node;
+        assert_ptr_equal(n->parent, caller);
+        assert_ptr_equal(n->rec, r[i]);
+        assert_int_equal(n->callsite, site);
+        st_node **seen = &first[i][site / 2 - 1];
+        if (*seen)
+            assert_ptr_equal(n, *seen);
+        *seen = n;
+        st_count(n, 0);
+        st_pop(t);
+    }
+    assert_int_equal(st_node_count(s), 2 + 6);   /* root, p, 3 callees x 2 sites */
+    uint64_t total = 0;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 2; j++)
+            total += first[i][j] ? first[i][j]->counts[0] : 0;
+    assert_int_equal(total, sizeof order / sizeof *order);
+    st_store_release(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_new_flags),
         cmocka_unit_test(test_push_callsites),
+        cmocka_unit_test(test_alternating_children),
         cmocka_unit_test(test_store_width),
         cmocka_unit_test(test_record_same_key_merges),
         cmocka_unit_test(test_record_different_keys),
