@@ -86,7 +86,7 @@ PROFILER_SRC := profiler/main.c profiler/cli.c profiler/cli_usage.c profiler/com
                 profiler/codeinfo.c profiler/opsload.c profiler/blockmap.c profiler/scope.c profiler/snapshot.c profiler/nodepass.c \
                 profiler/sources.c \
                 profiler/collector_common.c profiler/collector_trace.c profiler/trace_guest.c \
-                profiler/collector_monitor.c profiler/monview.c profiler/sampler.c profiler/sclock.c \
+                profiler/collector_monitor.c profiler/hookfn.c profiler/monview.c profiler/sampler.c profiler/sclock.c \
                 profiler/nstack.c \
                 profiler/crash.c profiler/native.c profiler/nmerge.c profiler/runout.c profiler/listing.c \
                 profiler/explain_cmd.c
@@ -257,8 +257,8 @@ bench:
 
 # the events' own cost, beside opprof (scripts/bench/floor.c; not the product)
 FLOOR := $(BUILDDIR)/bench/opfloor.so
-FLOOR_SRC := scripts/bench/floor.c profiler/opsload.c profiler/blockmap.c
-$(FLOOR): $(FLOOR_SRC) profiler/pycompat.h profiler/opsload.h profiler/blockmap.h
+FLOOR_SRC := scripts/bench/floor.c profiler/opsload.c profiler/blockmap.c profiler/hookfn.c
+$(FLOOR): $(FLOOR_SRC) profiler/pycompat.h profiler/opsload.h profiler/blockmap.h profiler/hookfn.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared $(PY_INCLUDES) -o $@ $(FLOOR_SRC)
 

@@ -24,6 +24,7 @@
 
 #include "codeinfo.h"
 #include "collector_common.h"
+#include "hookfn.h"
 #include "monview.h"
 #include "nstack.h"
 
@@ -416,25 +417,24 @@ static PyObject *on_yield(PyObject *self, PyObject *const *args, Py_ssize_t n)
     Py_RETURN_NONE;
 }
 
-#define CB(name, fn, flow) \
-    {{name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL, NULL}, flow}
 /* flow: 1 flow mode only, 0 instruction mode only, 2 both */
-static struct {
-    PyMethodDef def;
+static const struct {
+    const char *name;
+    hf_fn fn;
     int flow;
 } callbacks[] = {
-    CB("INSTRUCTION", on_arrive, 0),
-    CB("JUMP", on_jump, 1),     /* local events only: see jumps_on() */
-    CB("BRANCH", on_jump, 1),   /* 3.12, 3.13 */
-    CB("BRANCH_LEFT", on_branch_left, 1),     /* 3.14+: instead of BRANCH */
-    CB("BRANCH_RIGHT", on_branch_right, 1),
-    CB("RAISE", on_raise, 1),
-    CB("RERAISE", on_reraise, 1),
-    CB("EXCEPTION_HANDLED", on_arrive, 1),
-    CB("PY_START", on_start, 2),
-    CB("PY_RESUME", on_resume, 2),
-    CB("PY_THROW", on_throw, 2),
-    CB("PY_YIELD", on_yield, 2),
+    {"INSTRUCTION", on_arrive, 0},
+    {"JUMP", on_jump, 1},     /* local events only: see jumps_on() */
+    {"BRANCH", on_jump, 1},   /* 3.12, 3.13 */
+    {"BRANCH_LEFT", on_branch_left, 1},     /* 3.14+: instead of BRANCH */
+    {"BRANCH_RIGHT", on_branch_right, 1},
+    {"RAISE", on_raise, 1},
+    {"RERAISE", on_reraise, 1},
+    {"EXCEPTION_HANDLED", on_arrive, 1},
+    {"PY_START", on_start, 2},
+    {"PY_RESUME", on_resume, 2},
+    {"PY_THROW", on_throw, 2},
+    {"PY_YIELD", on_yield, 2},
 };
 
 static PyObject *monitoring(void)
@@ -460,22 +460,22 @@ int collector_start(st_store *s, const char *gate)
     int rc = -1;
     if (!events || mv_start() < 0)
         goto done;
+    ns_add_hook(hf_trampoline());
     /* BRANCH where the interpreter has no BRANCH_LEFT, else its sides */
     int sides = PyObject_HasAttrString(events, "BRANCH_LEFT");
     for (size_t i = 0; i < sizeof callbacks / sizeof *callbacks; i++) {
         if (callbacks[i].flow != 2 && (calls_only || callbacks[i].flow != flow_mode))
             continue;
-        PyMethodDef *def = &callbacks[i].def;
-        if (strcmp(def->ml_name, "BRANCH") == 0 ? sides
-                                                : strncmp(def->ml_name, "BRANCH_", 7) == 0 && !sides)
+        const char *name = callbacks[i].name;
+        if (strcmp(name, "BRANCH") == 0 ? sides : strncmp(name, "BRANCH_", 7) == 0 && !sides)
             continue;
-        ns_add_hook((const void *)def->ml_meth);  /* for the sampler's overhead */
-        PyObject *ev = PyObject_GetAttrString(events, def->ml_name);
-        PyObject *fn = ev ? PyCFunction_New(def, NULL) : NULL;
+        ns_add_hook((const void *)callbacks[i].fn);  /* for the sampler's overhead */
+        PyObject *ev = PyObject_GetAttrString(events, name);
+        PyObject *fn = ev ? hf_new(callbacks[i].fn, name) : NULL;
         int bad = !fn || mv_register(ev, fn) < 0;
-        if (ev && strcmp(def->ml_name, "JUMP") != 0)
+        if (ev && strcmp(name, "JUMP") != 0)
             mask |= PyLong_AsLong(ev);
-        if (ev && strcmp(def->ml_name, "JUMP") == 0)
+        if (ev && strcmp(name, "JUMP") == 0)
             jump_event = PyLong_AsLong(ev);
         Py_XDECREF(fn);
         Py_XDECREF(ev);

@@ -14,12 +14,14 @@
  *    opprof does, it turns off the events the walk does without (a yield
  *    that no SEND feeds; on 3.14 the not-taken way of a conditional jump
  *    outside loops other than for loops), deciding with the same code
- *    (profiler/opsload.c, blockmap.c).
+ *    (profiler/opsload.c, blockmap.c), and CPython calls them as it calls
+ *    opprof's (profiler/hookfn.c: no PyCFunction wrapper in between).
  *
  * start() installs it for the rest of the process.
  */
 #include "../../profiler/pycompat.h"
 #include "../../profiler/opsload.h"
+#include "../../profiler/hookfn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -149,17 +151,20 @@ static PyObject *on_branch(PyObject *self, PyObject *const *args, Py_ssize_t n)
     Py_RETURN_NONE;
 }
 
-static PyMethodDef callbacks[] = {
-    {"PY_START", (PyCFunction)(void (*)(void))on_arrive, METH_FASTCALL, NULL},
-    {"PY_RESUME", (PyCFunction)(void (*)(void))on_arrive, METH_FASTCALL, NULL},
-    {"PY_THROW", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
-    {"PY_YIELD", (PyCFunction)(void (*)(void))on_yield, METH_FASTCALL, NULL},
-    {"RAISE", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
-    {"RERAISE", (PyCFunction)(void (*)(void))on_leave, METH_FASTCALL, NULL},
-    {"EXCEPTION_HANDLED", (PyCFunction)(void (*)(void))on_handled, METH_FASTCALL, NULL},
-    {"BRANCH", (PyCFunction)(void (*)(void))on_branch, METH_FASTCALL, NULL},
-    {"BRANCH_LEFT", (PyCFunction)(void (*)(void))on_branch_left, METH_FASTCALL, NULL},
-    {"BRANCH_RIGHT", (PyCFunction)(void (*)(void))on_branch, METH_FASTCALL, NULL},
+static const struct {
+    const char *name;
+    hf_fn fn;
+} callbacks[] = {
+    {"PY_START", on_arrive},
+    {"PY_RESUME", on_arrive},
+    {"PY_THROW", on_leave},
+    {"PY_YIELD", on_yield},
+    {"RAISE", on_leave},
+    {"RERAISE", on_leave},
+    {"EXCEPTION_HANDLED", on_handled},
+    {"BRANCH", on_branch},
+    {"BRANCH_LEFT", on_branch_left},
+    {"BRANCH_RIGHT", on_branch},
 };
 
 #define TOOL 4   /* a free id: 0-2 and 5 are named for debuggers, coverage, profilers, optimizers */
@@ -184,12 +189,12 @@ static PyObject *start(PyObject *self, PyObject *unused)
     Py_DECREF(r);
     long mask = 0;
     for (size_t i = 0; i < sizeof callbacks / sizeof *callbacks; i++) {
-        const char *name = callbacks[i].ml_name;
+        const char *name = callbacks[i].name;
         int side = strncmp(name, "BRANCH_", 7) == 0;
         if ((side && !sides) || (!strcmp(name, "BRANCH") && sides))
             continue;
         PyObject *ev = PyObject_GetAttrString(events, name);
-        PyObject *fn = ev ? PyCFunction_New(&callbacks[i], NULL) : NULL;
+        PyObject *fn = ev ? hf_new(callbacks[i].fn, name) : NULL;
         r = fn ? PyObject_CallMethod(mon, "register_callback", "iOO", TOOL, ev, fn) : NULL;
         if (ev)
             mask |= PyLong_AsLong(ev);
