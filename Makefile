@@ -95,7 +95,7 @@ MODEL_SRC    := reports/model/profile.c reports/model/measures.c reports/model/n
                 reports/model/profile_v2w_pieces.c reports/model/profile_v2w_sites.c \
                 reports/model/profile_v2w_src.c reports/model/sourcetext.c \
                 reports/model/profile_read.c reports/model/profile_read_native.c reports/model/profile_read_v2.c \
-                reports/model/profile_read_v2_tree.c reports/model/profile_read_v2_code.c \
+                reports/model/profile_read_v2_cols.c reports/model/profile_read_v2_tree.c reports/model/profile_read_v2_code.c \
                 reports/model/profile_read_v2_src.c \
                 reports/model/jsonpull.c reports/model/jsonpull_src.c \
                 reports/model/merge.c reports/model/merge_fn.c reports/model/merge_proc.c reports/model/disasm.c reports/model/opcodes_tables.c \

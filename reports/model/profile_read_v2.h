@@ -64,14 +64,60 @@ typedef struct rv {
 /* jp_fail: the error, positioned at the last token; returns -1. */
 #define FAIL(r, ...) jp_fail((r)->jp, __VA_ARGS__)
 
+/* ---- profile_read_v2_cols.c: keys, columns, strings, small values ----- */
+
 /* The next token must be `want`; 0, or -1 (the reader's error set). */
 int pfr_expect(rv *r, jp_token want, const char *what);
 /* The next key of an object: 1 with *key (valid until the next token),
  * 0 at the object's end, -1 on an error (the reader's error set). */
 int pfr_next_key(rv *r, const char **key);
+/* An array of integers in [lo, hi] into *v (malloc'd, replacing what it
+ * held); where lo is 0, runs (-k) are expanded, or kept as runs when rep
+ * is not NULL: then *v holds *nrun values, the k-th repeated 1 +
+ * (*rep)[k] times.  *n: the values, runs expanded.  0, or -1 (the
+ * reader's error set). */
+int pfr_read_ints(rv *r, const char *what, int64_t lo, int64_t hi, int64_t **v, size_t *n,
+                  uint32_t **rep, size_t *nrun);
 /* An array of integers in [lo, hi] into r->buf[slot] (r->nbuf[slot]);
  * where lo is 0, runs (-k) are expanded. */
 int pfr_read_ints_to(rv *r, const char *what, int64_t lo, int64_t hi, int slot);
+
+/* A column read as runs (pfr_read_ints), value by value. */
+typedef struct runs_cursor {
+    const int64_t *v;
+    const uint32_t *rep;
+    size_t run, left;         /* left: more copies of v[run] to come */
+} runs_cursor;
+
+static inline runs_cursor pfr_runs_at(const rv *r, int slot)
+{
+    return (runs_cursor){r->buf[slot], r->rep[slot], 0, r->nrun[slot] ? r->rep[slot][0] + 1 : 0};
+}
+
+/* The next value; the caller reads no more than the column holds. */
+static inline int64_t pfr_runs_next(runs_cursor *c)
+{
+    while (!c->left) {
+        c->run++;
+        c->left = c->rep[c->run] + 1u;
+    }
+    c->left--;
+    return c->v[c->run];
+}
+
+/* String i of the table: a copy in *dst (freeing what it held). */
+int pfr_sref(rv *r, int64_t i, char **dst, const char *what);
+/* An array of strings into *v (malloc'd, as each string), *n of them. */
+int pfr_read_strings(rv *r, char ***v, size_t *n, const char *what);
+/* "strings_hex": [[index, "hex"], ...], replacing table strings that are
+ * not UTF-8, byte for byte. */
+int pfr_read_strings_hex(rv *r);
+/* The value that starts with token t, as a jansson value (the caller's
+ * reference), or NULL (the reader's error set). */
+json_t *pfr_to_json(rv *r, jp_token t);
+
+/* ---- the rest of the v2 reader ------------------------------------------- */
+
 /* A function's "code" object (after its key), into f->codeinfo. */
 int pfr_read_code(rv *r, pf_function *f);
 /* "nodes" (after its key), into r->p->nodes. */
