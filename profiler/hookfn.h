@@ -5,9 +5,11 @@
  * CPython hands every event to its callback with a vectorcall.  A
  * PyCFunction's vectorcall fetches the thread state again (a thread-local
  * lookup through __tls_get_addr from a shared libpython) and checks the
- * recursion limit before it calls the C function: ~2.5% of a loop's time
- * under opprof on 3.14, where one event per iteration is all there is.  A
- * hook object's vectorcall calls its function directly.
+ * recursion limit before it calls the C function.  A hook object's
+ * vectorcall calls its function directly: a loop that takes one event per
+ * iteration went from 1.41x to 1.36x python's time on 3.14 (counts only),
+ * call-heavy code from 1.68x to 1.59x.  The limit needs no check here: the
+ * interpreter that delivers the event checked it.
  *
  * Used by collector_monitor.c and by make bench's floor, which must pay
  * what opprof pays per event.  Needs the GIL.
