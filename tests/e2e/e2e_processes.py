@@ -71,7 +71,7 @@ def load(t, name, path):
 def same_output(t, name, op, py):
     t.check(f"{name}: same stdout as python", op.stdout == py.stdout,
             f"{op.stdout[-600:]!r} != {py.stdout[-600:]!r}")
-    err = t.without_asan_notes(op.stderr)
+    err = t.without_tool_notes(op.stderr)
     t.check(f"{name}: same stderr as python, nothing of opprof's", err == py.stderr,
             f"{err[-600:]!r} != {py.stderr[-600:]!r}")
     t.check(f"{name}: same exit status as python ({py.returncode})",
