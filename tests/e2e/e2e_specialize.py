@@ -17,9 +17,9 @@ ARGS = ["--rate", "10000"]
 SIZE = ["200000", "30"]
 # The run whose slow sites are checked: the many-class site is 2.2-2.7x
 # the typical in runs of 30 rounds (~650 samples at each site), and the
-# floor asks 2x / (1 - 2/sqrt(samples)) = 2.17x there: 5 runs in 15 missed
-# it on 3.13 with the other core busy.  120 rounds (~2,600 samples: 2.08x, and a
-# ratio that spreads half as much) make a miss a real one; ~4 s.
+# floor asks 2x / (1 - 2/sqrt(samples)) = 2.17x there: 5 runs in 15
+# missed it on 3.13 with the other core busy.  120 rounds (~2,600 samples:
+# 2.08x, and a ratio that spreads half as much) make a miss a real one; ~4 s.
 SLOW_SIZE = ["200000", "120"]
 
 

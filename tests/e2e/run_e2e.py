@@ -46,10 +46,6 @@ def opprof(args, **kw):
     return run(VALGRIND + [OPPROF] + args, **kw)
 
 
-def without_opprof_lines(text):
-    return "".join(l for l in text.splitlines(True) if not l.startswith("opprof: "))
-
-
 # What the tools a test build runs under say on the process's stderr,
 # which output comparisons must not count as the program's: AddressSanitizer
 # on a context switch (crash.c moves the writer onto a stack of its own with
@@ -67,6 +63,12 @@ def without_tool_notes(text):
     return "".join(l for l in text.splitlines(True)
                    if not any(n in l for n in ASAN_NOTES) and
                    not (VALGRIND and VALGRIND_NOTE.match(l)))
+
+
+def without_opprof_lines(text):
+    """The program's stderr: without opprof's own lines, nor the tools'."""
+    return "".join(l for l in without_tool_notes(text).splitlines(True)
+                   if not l.startswith("opprof: "))
 
 
 def load_raw(path):
@@ -184,7 +186,7 @@ def test_case(name, args, stdin):
           f"{op.stdout!r} != {py.stdout!r}")
     check(f"{name}: same exit status as python ({py.returncode})",
           op.returncode == py.returncode, f"{op.returncode}")
-    err = without_opprof_lines(without_tool_notes(op.stderr))
+    err = without_opprof_lines(op.stderr)
     check(f"{name}: same stderr as python", err == py.stderr, f"{err!r} != {py.stderr!r}")
     if not os.path.exists(out):
         check(f"{name}: profile written", False, op.stderr)
