@@ -177,7 +177,7 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap nstack sclock diff_render diff merge runmerge sourcetext profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize processes
+UNITS := store scope jsonw outfile cli blockmap blockmap_flow blockmap_checks nstack sclock diff_render diff merge runmerge sourcetext profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize processes
 unit_src_store := profiler/store.c
 unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
@@ -185,6 +185,8 @@ unit_src_outfile := reports/outfile.c
 unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/specialize.c reports/model/opcodes_tables.c reports/model/profile.c reports/model/measures.c \
                   reports/model/nodes.c
 unit_src_blockmap := profiler/blockmap.c
+unit_src_blockmap_flow := $(unit_src_blockmap)
+unit_src_blockmap_checks := $(unit_src_blockmap)
 unit_src_nmerge := profiler/nmerge.c
 unit_src_disasm := reports/model/disasm.c reports/model/opcodes_tables.c reports/model/codepack.c
 unit_src_jsonpull := reports/model/jsonpull.c reports/model/jsonpull_src.c
