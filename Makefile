@@ -177,10 +177,17 @@ $(BUILDDIR)/obj/gen/%.o: $(BUILDDIR)/gen/%.c
 
 # --- unit tests: one cmocka binary per unit, no libpython -----------------
 CMOCKA_FLAGS = $(shell pkg-config --cflags --libs cmocka 2>/dev/null || echo -lcmocka)
-UNITS := store scope jsonw outfile cli blockmap blockmap_flow blockmap_checks nstack sclock diff_render diff merge runmerge sourcetext profile_read fuzz_read report_text annotate flame pprof nmerge disasm jsonpull glossary specialize processes
+UNITS := store store_stacks store_counts scope jsonw jsonw_profile jsonw_save outfile cli \
+         blockmap blockmap_flow blockmap_checks nstack sclock diff_render diff diff_gate merge runmerge \
+         sourcetext profile_read profile_read_errors fuzz_read report_text annotate flame flame_tree \
+         pprof nmerge disasm disasm_listing jsonpull jsonpull_io jsonpull_fuzz glossary specialize processes
 unit_src_store := profiler/store.c
+unit_src_store_stacks := $(unit_src_store)
+unit_src_store_counts := $(unit_src_store)
 unit_src_scope := profiler/scope.c reports/model/profile.c reports/model/measures.c reports/model/nodes.c
 unit_src_jsonw := reports/jsonw.c reports/outfile.c $(MODEL_SRC)
+unit_src_jsonw_profile := $(unit_src_jsonw)
+unit_src_jsonw_save := $(unit_src_jsonw)
 unit_src_outfile := reports/outfile.c
 unit_src_cli   := profiler/cli.c profiler/cli_usage.c reports/diff.c reports/specialize.c reports/model/opcodes_tables.c reports/model/profile.c reports/model/measures.c \
                   reports/model/nodes.c
@@ -189,15 +196,20 @@ unit_src_blockmap_flow := $(unit_src_blockmap)
 unit_src_blockmap_checks := $(unit_src_blockmap)
 unit_src_nmerge := profiler/nmerge.c
 unit_src_disasm := reports/model/disasm.c reports/model/opcodes_tables.c reports/model/codepack.c
+unit_src_disasm_listing := $(unit_src_disasm)
 unit_src_jsonpull := reports/model/jsonpull.c reports/model/jsonpull_src.c
+unit_src_jsonpull_io := $(unit_src_jsonpull)
+unit_src_jsonpull_fuzz := $(unit_src_jsonpull)
 unit_src_nstack := profiler/nstack.c
 unit_src_sclock := profiler/sclock.c
 unit_src_diff  := reports/specialize.c reports/diff.c reports/outfile.c reports/jsonw.c $(MODEL_SRC)
+unit_src_diff_gate := $(unit_src_diff)
 unit_src_merge := $(unit_src_diff)
 unit_src_runmerge := $(unit_src_diff)
 unit_src_specialize := $(unit_src_diff)
 unit_src_sourcetext := $(unit_src_diff)
 unit_src_profile_read := $(unit_src_diff)
+unit_src_profile_read_errors := $(unit_src_diff)
 unit_src_fuzz_read := $(unit_src_diff)
 GLOSSARY_SRC := reports/glossary.c reports/explain.c reports/wrap.c $(GLOSSARY_DATA)
 unit_src_glossary := $(GLOSSARY_SRC)
@@ -212,6 +224,7 @@ unit_src_flame := reports/flame.c reports/flame_tree.c reports/flame_process.c r
                   reports/findings.c reports/findings_view.c reports/findings_loops.c \
                   reports/report_findings.c reports/report_specialize.c reports/specialize.c reports/jsonw.c reports/outfile.c $(MODEL_SRC) $(HTML_ASSETS) $(GLOSSARY_SRC) \
                   $(PPROF_SRC) $(PPROF_PB)
+unit_src_flame_tree := $(unit_src_flame)
 unit_src_pprof := $(unit_src_flame)
 unit_src_processes := $(unit_src_flame)
 unit_src_diff_render := reports/diff_text.c reports/diff_markdown.c reports/diff_json.c reports/jsonw.c

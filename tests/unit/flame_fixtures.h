@@ -1,7 +1,7 @@
 /*
  * flame_fixtures.h - profiles built by hand for the flame-graph tests
- * (test_flame.c), rendering them, and checking what flame.h promises of a
- * graph, of folded lines and of speedscope events.
+ * (test_flame.c, test_flame_tree.c), rendering them, and checking what
+ * flame.h promises of a graph, of folded lines and of speedscope events.
  */
 #ifndef OPPROF_TEST_FLAME_FIXTURES_H
 #define OPPROF_TEST_FLAME_FIXTURES_H
@@ -168,6 +168,9 @@ static inline int teardown(void **state)
     pf_profile_release(*state);
     return 0;
 }
+
+/* For the tests that edit their profile: a fresh timed one each. */
+#define WITH(test) cmocka_unit_test_setup_teardown(test, setup_timed, teardown)
 
 static inline fl_options opts(fl_metric m, int opcodes)
 {

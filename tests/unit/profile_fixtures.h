@@ -1,7 +1,8 @@
 /*
  * profile_fixtures.h - building profiles by hand, comparing them, and a
  * temporary folder, for the unit tests of diff, merge and reading
- * profiles (test_diff.c, test_merge.c, test_profile_read.c).
+ * profiles (test_diff.c, test_diff_gate.c, test_merge.c,
+ * test_profile_read.c, test_profile_read_errors.c).
  */
 #ifndef OPPROF_TEST_PROFILE_FIXTURES_H
 #define OPPROF_TEST_PROFILE_FIXTURES_H

@@ -1,6 +1,7 @@
 /*
  * textbuf.h - a growing NUL-terminated byte buffer for the tests that
- * build documents to feed the readers (test_fuzz_read.c, test_jsonpull.c).
+ * build documents to feed the readers (test_fuzz_read.c, the jsonpull tests,
+ * through jsonpull_fixtures.h).
  * Include after cmocka.h.
  */
 #ifndef OPPROF_TEST_TEXTBUF_H
