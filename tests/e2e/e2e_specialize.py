@@ -11,8 +11,8 @@ import os
 import re
 
 FIXTURE = "specialize.py"
-# enough samples at the two attribute loads for the slow-site floor
-# (20 samples, 2x lowered by two standard errors): ~1,600 samples at each
+# enough samples at the two attribute loads for the slow-site floor (20
+# samples, 2x lowered by two standard errors): 1,400-1,600 samples at each
 # in about 1.5 s, where the floor asks 2.1x.  The many-class property load
 # reads 3.4-6.5x the typical on 3.12-3.14 with the other core busy (18
 # runs); the plain instance attribute this fixture once used read 2.0-2.7x
