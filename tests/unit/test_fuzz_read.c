@@ -7,6 +7,7 @@
  * FUZZ_CASES (default 10,000; 1,000 under sanitizers), FUZZ_SEED (default
  * 1: the same cases every run, so a failure is reproducible).
  */
+#include "fuzz_rng.h"
 #include "profile_fixtures.h"
 #include "textbuf.h"
 
@@ -22,22 +23,6 @@
 #ifndef DEFAULT_CASES
 #define DEFAULT_CASES 10000
 #endif
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    /* xorshift64*: the cases depend on FUZZ_SEED only */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
-
-static size_t below(size_t n)
-{
-    return n ? (size_t)(rnd() % n) : 0;
-}
 
 static char *serialize(const pf_profile *p, size_t *len)
 {
@@ -297,9 +282,9 @@ static void same_as_merge(const buf *m, FILE *f, size_t i)
 static void test_fuzz(void **state)
 {
     (void)state;
-    const char *c = getenv("FUZZ_CASES"), *s = getenv("FUZZ_SEED");
+    const char *c = getenv("FUZZ_CASES");
     size_t cases = c && atol(c) > 0 ? (size_t)atol(c) : DEFAULT_CASES;
-    rng_state = s && strtoull(s, NULL, 10) ? strtoull(s, NULL, 10) : 1;
+    rng_seed_from_env();
     pf_profile *seeds[] = {seed_profile(), timed_profile()};
     size_t len[2];
     char *docs[2] = {serialize(seeds[0], &len[0]), serialize(seeds[1], &len[1])};

@@ -5,27 +5,12 @@
  * FUZZ_CASES (default 20,000), FUZZ_SEED (default 1): the same cases
  * every run, so a failure is reproducible.
  */
+#include "fuzz_rng.h"
 #include "jsonpull_fixtures.h"
 
 #include <time.h>
 
 /* ---- fuzz ------------------------------------------------------------- */
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    /* xorshift64*: the cases depend on FUZZ_SEED only */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
-
-static size_t below(size_t n)
-{
-    return n ? (size_t)(rnd() % n) : 0;
-}
 
 static const char seed_doc[] =
     "{\"schema\": \"opprof\", \"version\": 2, \"strings\": [\"\", \"main\", \"f\\u00e9\\n\","
@@ -107,11 +92,9 @@ static jp_token run_case(const buf *m, int skips, size_t cs)
 static void test_fuzz(void **state)
 {
     (void)state;
-    const char *c = getenv("FUZZ_CASES"), *s = getenv("FUZZ_SEED");
+    const char *c = getenv("FUZZ_CASES");
     size_t cases = c ? strtoull(c, NULL, 10) : 20000;
-    rng_state = s ? strtoull(s, NULL, 10) : 1;
-    if (!rng_state)
-        rng_state = 1;
+    rng_seed_from_env();
     size_t n = strlen(seed_doc), zn, accepted = 0;
     unsigned char *z = gzip(seed_doc, n, &zn);
     buf m = {0}, a = {0}, b = {0};
